@@ -1,0 +1,14 @@
+"""gan_mnist: a small, fast, measured GAN for MNIST digits in TensorFlow 1.x graph mode.
+
+Data flows one way: data -> pipeline -> models -> losses -> train_ops -> trainer -> images.
+Importing the package does not import TensorFlow; the modules that build graphs do.
+"""
+
+__version__ = "0.1.0"
+
+
+class GanError(Exception):
+    """A problem the user can fix (bad data, bad folder, mismatched checkpoint).
+
+    Scripts print its message as one line and exit non-zero; anything else is a bug.
+    """

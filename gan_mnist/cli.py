@@ -1,0 +1,149 @@
+"""Command-line front ends of scripts/train.py and scripts/sample.py.
+
+Flags are parsed and checked before TensorFlow is imported, so a typo is answered at once.
+Every user-facing failure ends as one line on stderr and a non-zero exit status.
+"""
+import argparse
+import os
+import sys
+
+from gan_mnist import GanError
+from gan_mnist import config as config_lib
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag gets one line (not the whole usage) and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s (see --help)\n" % (self.prog, message))
+
+
+def _number(kind, minimum, inclusive=True, maximum=None):
+    """An argparse type: a number of ``kind`` within bounds, with a message that says which."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("expected %s, got %r" % (
+                "an integer" if kind is int else "a number", text))
+        low_ok = value >= minimum if inclusive else value > minimum
+        if not low_ok or (maximum is not None and value >= maximum) or value != value:
+            bound = ("at least %s" if inclusive else "greater than %s") % minimum
+            if maximum is not None:
+                bound += " and less than %s" % maximum
+            raise argparse.ArgumentTypeError("must be %s, got %s" % (bound, text))
+        return value
+    return parse
+
+
+positive_int = _number(int, 1)
+non_negative_int = _number(int, 0)
+positive_float = _number(float, 0.0, inclusive=False)
+
+
+def train_parser():
+    p = _Parser(prog="train.py", description="Train a GAN on MNIST. Running it again with the "
+                "same --checkpoint-dir resumes from the newest checkpoint.",
+                argument_default=argparse.SUPPRESS)
+    d = config_lib.Config()
+    presets = config_lib.PRESETS["fc"]
+    p.add_argument("--steps", type=positive_int,
+                   help="train until the global step reaches N (default %d)" % d.steps)
+    p.add_argument("--arch", choices=sorted(config_lib.PRESETS),
+                   help="model recipe (default %s)" % d.arch)
+    p.add_argument("--dataset", choices=["mnist"], help="training data (default mnist)")
+    p.add_argument("--batch-size", type=positive_int,
+                   help="images per step (recipe's; fc: %d)" % presets["batch_size"])
+    p.add_argument("--z-dim", type=positive_int,
+                   help="noise size (recipe's; fc: %d)" % presets["z_dim"])
+    p.add_argument("--hidden", type=positive_int,
+                   help="hidden units (recipe's; fc: %d)" % presets["hidden"])
+    p.add_argument("--lr-d", type=positive_float,
+                   help="discriminator Adam learning rate (fc: %g)" % presets["lr_d"])
+    p.add_argument("--lr-g", type=positive_float,
+                   help="generator Adam learning rate (fc: %g)" % presets["lr_g"])
+    p.add_argument("--beta1", type=_number(float, 0.0, maximum=1.0),
+                   help="Adam beta1 (fc: %g)" % presets["beta1"])
+    p.add_argument("--label-smoothing", type=_number(float, 0.0, maximum=1.0),
+                   help="real labels become 1 - s (default %g)" % d.label_smoothing)
+    p.add_argument("--sample-every", type=positive_int,
+                   help="write the fixed-noise grid every N steps (default %d)" % d.sample_every)
+    p.add_argument("--checkpoint-every", type=positive_int,
+                   help="save every N steps, and always at the end and on Ctrl-C (default %d)"
+                   % d.checkpoint_every)
+    p.add_argument("--log-every", type=positive_int,
+                   help="log losses and scores every N steps (default %d)" % d.log_every)
+    p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
+    p.add_argument("--checkpoint-dir", help="checkpoint folder (default %s/)" % d.checkpoint_dir)
+    p.add_argument("--output-dir", help="samples and logs folder (default %s/)" % d.output_dir)
+    p.add_argument("--seed", type=non_negative_int,
+                   help="makes a run repeatable on CPU (default %d)" % d.seed)
+    p.add_argument("--fresh", action="store_true",
+                   help="start over: move an existing checkpoint aside instead of resuming")
+    return p
+
+
+def train_main(argv=None):
+    explicit = vars(train_parser().parse_args(argv))
+    explicit.setdefault("checkpoint_dir", config_lib.Config.checkpoint_dir)
+    if "data_dir" not in explicit:
+        from gan_mnist.data import default_data_dir
+        explicit["data_dir"] = default_data_dir()
+    return _run(lambda: _train(explicit))
+
+
+def _train(explicit):
+    saved = None if explicit.get("fresh") else config_lib.load_saved(explicit["checkpoint_dir"])
+    config = config_lib.resolve(explicit, saved)
+    from gan_mnist import trainer  # imports TensorFlow
+
+    return trainer.train(config)
+
+
+def sample_parser():
+    p = _Parser(prog="sample.py", description="Generate digits from the newest checkpoint.")
+    p.add_argument("--checkpoint-dir", default="checkpoints", help="default checkpoints/")
+    p.add_argument("--n", type=positive_int, default=64, help="how many digits (default 64)")
+    p.add_argument("--png", help="write a grid of the digits to this PNG "
+                   "(default samples.png when --npy is not given)")
+    p.add_argument("--npy", help="write the digits as uint8 (N, 28, 28), 0 = black, 255 = white")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="noise seed: the same seed gives the same digits (default 0)")
+    return p
+
+
+def sample_main(argv=None):
+    args = sample_parser().parse_args(argv)
+    if not args.png and not args.npy:
+        args.png = "samples.png"
+    return _run(lambda: _sample(args))
+
+
+def _sample(args):
+    from gan_mnist import sampling  # imports TensorFlow
+
+    digits, step = sampling.generate(args.checkpoint_dir, args.n, args.seed)
+    for path in (args.png, args.npy):
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder and not os.path.isdir(folder):
+            raise GanError("cannot write %s: the folder %s does not exist" % (path, folder))
+    if args.png:
+        sampling.write_png(args.png, digits)
+        print("wrote %d digits from step %d to %s" % (args.n, step, args.png))
+    if args.npy:
+        sampling.write_npy(args.npy, digits)
+        print("wrote %d digits from step %d to %s" % (args.n, step, args.npy))
+    return 0
+
+
+def _run(action):
+    """Run ``action``; turn a GanError or an OS error into one line on stderr and exit 1."""
+    try:
+        return action()
+    except GanError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 1
+    except OSError as e:
+        print("error: %s%s" % (e.strerror or e, ": %s" % e.filename if e.filename else ""),
+              file=sys.stderr)
+        return 1

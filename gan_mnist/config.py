@@ -1,0 +1,106 @@
+"""Hyper-parameters: one dataclass, the recipe presets, and config.json beside the checkpoints.
+
+Precedence when a run starts: a flag the user typed > the saved config.json (when resuming) >
+the recipe's preset > the dataclass default.
+"""
+import dataclasses
+import json
+import os
+
+from gan_mnist import GanError
+
+CONFIG_FILE = "config.json"
+
+# Each recipe's defaults live here and nowhere else. Keys are Config field names.
+PRESETS = {
+    "fc": dict(z_dim=100, hidden=128, batch_size=128, lr_d=2e-4, lr_g=2e-4, beta1=0.5),
+}
+
+# Fields that decide the shapes of the saved variables: a checkpoint only fits a model that agrees
+# on all of them.
+ARCHITECTURE_FIELDS = ("arch", "dataset", "z_dim", "hidden")
+
+
+@dataclasses.dataclass
+class Config:
+    arch: str = "fc"
+    dataset: str = "mnist"
+    steps: int = 100000
+    batch_size: int = 128
+    z_dim: int = 100
+    hidden: int = 128
+    lr_d: float = 2e-4
+    lr_g: float = 2e-4
+    beta1: float = 0.5
+    label_smoothing: float = 0.1
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    log_every: int = 100
+    data_dir: str = "MNIST_data"
+    checkpoint_dir: str = "checkpoints"
+    output_dir: str = "output"
+    seed: int = 0
+    fresh: bool = False
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Config))
+
+
+def resolve(explicit, saved=None):
+    """Build the Config for a run.
+
+    ``explicit`` holds only the values the user typed; ``saved`` is the checkpoint's config.json
+    (or None). Refuses an explicit architecture value that contradicts the saved one, because its
+    variables could not be restored.
+    """
+    unknown = set(explicit) - set(FIELD_NAMES)
+    if unknown:
+        raise ValueError("unknown config fields: %s" % ", ".join(sorted(unknown)))
+    saved = dict(saved or {})
+    if saved:
+        for name in ARCHITECTURE_FIELDS:
+            if name in explicit and name in saved and explicit[name] != saved[name]:
+                raise GanError(
+                    "the checkpoint folder holds a model with %s=%s but you asked for %s=%s; "
+                    "use --fresh to start over there, or another --checkpoint-dir"
+                    % (name, saved[name], name, explicit[name]))
+    arch = explicit.get("arch", saved.get("arch", Config.arch))
+    if arch not in PRESETS:
+        raise GanError("unknown --arch %r; choose one of: %s" % (arch, ", ".join(sorted(PRESETS))))
+    values = dict(PRESETS[arch])
+    # Only what shapes the model, and the run's settings, carry over from the saved config; the
+    # folders and --steps of this invocation are always this invocation's.
+    carried = ARCHITECTURE_FIELDS + ("batch_size", "lr_d", "lr_g", "beta1", "label_smoothing",
+                                     "seed", "log_every", "sample_every", "checkpoint_every")
+    values.update({k: v for k, v in saved.items() if k in carried})
+    values.update(explicit)
+    return Config(**values)
+
+
+def load_saved(checkpoint_dir):
+    """The config.json in ``checkpoint_dir`` as a dict, or None when there is none."""
+    path = os.path.join(checkpoint_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+    except (OSError, ValueError) as e:
+        raise GanError("cannot read %s (%s); fix or remove it, or use --fresh" % (path, e))
+    if not isinstance(saved, dict):
+        raise GanError("%s is not a JSON object; fix or remove it, or use --fresh" % path)
+    return {k: v for k, v in saved.items() if k in FIELD_NAMES}
+
+
+def save(config, checkpoint_dir):
+    """Write config.json atomically (temporary file, then rename), so it is never half-written."""
+    path = os.path.join(checkpoint_dir, CONFIG_FILE)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(config.to_json())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,221 @@
+"""MNIST on disk: IDX parsing, download from mirrors with SHA-256 checks, loading as NumPy arrays.
+
+Pure NumPy and the standard library (no TensorFlow), so data problems are reported quickly and the
+functions are reusable by the evaluation tools. The in-graph batches live in ``pipeline.py``.
+"""
+import gzip
+import hashlib
+import os
+import struct
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+
+import numpy as np
+
+from gan_mnist import GanError
+
+# File stems (without .gz) and the SHA-256 of their *decompressed* bytes: mirrors recompress, so
+# only the content is stable. These are the published values of the official files.
+MNIST_FILES = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+SPLITS = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+DEFAULT_MIRRORS = (
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+DOWNLOAD_TIMEOUT_S = 30
+IDX_UBYTE = 0x08
+IMAGE_SHAPE = (28, 28)
+
+
+def default_data_dir():
+    """``$MNIST_DATA_DIR`` when set, else ``MNIST_data`` in the current folder."""
+    return os.environ.get("MNIST_DATA_DIR") or "MNIST_data"
+
+
+def mirrors_from_env():
+    """Base URLs to download from: ``$MNIST_MIRRORS`` (space-separated) or the built-in list."""
+    env = os.environ.get("MNIST_MIRRORS", "").split()
+    return tuple(env) if env else DEFAULT_MIRRORS
+
+
+def parse_idx(raw, name="IDX data"):
+    """Decode an IDX byte string of unsigned bytes into an array of the shape in its header.
+
+    The format: two zero bytes, a type code (0x08 = unsigned byte), the number of dimensions,
+    then each dimension as a big-endian uint32, then the values.
+    """
+    if len(raw) < 4:
+        raise GanError("%s is too short to be an IDX file (%d bytes)" % (name, len(raw)))
+    zero, type_code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or ndim == 0:
+        raise GanError("%s is not an IDX file (bad magic number 0x%s)" % (name, raw[:4].hex()))
+    if type_code != IDX_UBYTE:
+        raise GanError("%s holds IDX type 0x%02x; only unsigned bytes (0x08) are supported"
+                       % (name, type_code))
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise GanError("%s is truncated inside its header" % name)
+    shape = struct.unpack(">%dI" % ndim, raw[4:header])
+    expected = int(np.prod(shape, dtype=np.int64))
+    found = len(raw) - header
+    if found < expected:
+        raise GanError("%s is truncated: its header promises %d values of shape %s but it holds %d"
+                       % (name, expected, shape, found))
+    if found > expected:
+        raise GanError("%s has %d bytes more than its header %s promises" % (name, found - expected,
+                                                                            shape))
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def read_bytes(path, gzipped=None):
+    """The decompressed content of ``path`` (gzip when it ends in .gz, unless told)."""
+    if gzipped is None:
+        gzipped = path.endswith(".gz")
+    try:
+        if gzipped:
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        with open(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError, zlib.error) as e:
+        raise GanError("cannot read %s: %s" % (path, e.strerror if isinstance(e, OSError)
+                                               and e.strerror else e))
+
+
+def sha256(raw):
+    return hashlib.sha256(raw).hexdigest()
+
+
+def find_file(data_dir, stem):
+    """The path of ``stem.gz`` or raw ``stem`` in ``data_dir``, or None."""
+    for candidate in (stem + ".gz", stem):
+        path = os.path.join(data_dir, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _check_data_dir(data_dir):
+    if os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise GanError("the data folder %s is a file, not a folder; point --data-dir or "
+                       "MNIST_DATA_DIR at the folder that holds the MNIST files" % data_dir)
+
+
+def download(stem, data_dir, mirrors=None, timeout=DOWNLOAD_TIMEOUT_S, checksums=MNIST_FILES):
+    """Fetch ``stem.gz`` from the first mirror that serves the right content; return its path.
+
+    Each attempt writes to a temporary file in ``data_dir``, checks the SHA-256 of the decompressed
+    bytes, and only then renames it into place, so a failed attempt leaves nothing behind.
+    """
+    mirrors = mirrors or mirrors_from_env()
+    _check_data_dir(data_dir)
+    try:
+        os.makedirs(data_dir, exist_ok=True)
+    except OSError as e:
+        raise GanError("cannot create the data folder %s: %s" % (data_dir, e.strerror or e))
+    final = os.path.join(data_dir, stem + ".gz")
+    failures = []
+    for base in mirrors:
+        url = base.rstrip("/") + "/" + stem + ".gz"
+        print("downloading %s" % url, file=sys.stderr)
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(dir=data_dir, prefix="." + stem, suffix=".part")
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+                _copy_with_progress(resp, out, stem)
+            digest = sha256(read_bytes(tmp, gzipped=True))
+            if digest != checksums[stem]:
+                raise ValueError("wrong content (SHA-256 %s..., expected %s...)"
+                                 % (digest[:12], checksums[stem][:12]))
+            os.replace(tmp, final)
+            tmp = None
+            return final
+        except (OSError, ValueError, GanError, urllib.error.URLError) as e:
+            failures.append("%s (%s)" % (url, _reason(e)))
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.remove(tmp)
+    raise GanError("could not download %s: tried %s. Copy the MNIST files (.gz or uncompressed) "
+                   "into %s by hand, or set MNIST_MIRRORS to base URLs that serve them"
+                   % (stem, "; ".join(failures), data_dir))
+
+
+def _reason(error):
+    if isinstance(error, urllib.error.HTTPError):
+        return "HTTP %d" % error.code
+    if isinstance(error, urllib.error.URLError):
+        return str(error.reason)
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def _copy_with_progress(response, out, label):
+    from tqdm import tqdm
+
+    total = response.headers.get("Content-Length")
+    with tqdm(total=int(total) if total else None, unit="B", unit_scale=True, desc=label,
+              disable=None, leave=False) as bar:
+        while True:
+            chunk = response.read(1 << 16)
+            if not chunk:
+                break
+            out.write(chunk)
+            bar.update(len(chunk))
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def load_file(data_dir, stem, download_missing=True, checksums=MNIST_FILES):
+    """Parse one verified IDX file from ``data_dir``, downloading it first if it is missing."""
+    _check_data_dir(data_dir)
+    path = find_file(data_dir, stem)
+    if path is None:
+        if not download_missing:
+            raise GanError("%s(.gz) is missing from %s" % (stem, data_dir))
+        path = download(stem, data_dir, checksums=checksums)
+    raw = read_bytes(path)
+    if sha256(raw) != checksums[stem]:
+        raise GanError("%s has the wrong content (SHA-256 mismatch): delete it to download it "
+                       "again, or replace it with the official file" % path)
+    return parse_idx(raw, path)
+
+
+def load_split(data_dir=None, split="train", download_missing=True):
+    """Images (N, 28, 28) uint8 and labels (N,) uint8 of the MNIST ``split`` ("train" or "test")."""
+    if split not in SPLITS:
+        raise ValueError("split must be one of %s" % sorted(SPLITS))
+    data_dir = data_dir or default_data_dir()
+    image_stem, label_stem = SPLITS[split]
+    images = load_file(data_dir, image_stem, download_missing)
+    labels = load_file(data_dir, label_stem, download_missing)
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise GanError("%s holds images of shape %s, expected (N, 28, 28)" % (image_stem,
+                                                                             images.shape))
+    if labels.shape != (images.shape[0],):
+        raise GanError("%s has %d labels for %d images" % (label_stem, labels.size,
+                                                          images.shape[0]))
+    return images, labels
+
+
+def to_unit_range(images):
+    """uint8 pixels 0..255 -> float32 in [-1, 1], the range of the generator's tanh output."""
+    return images.astype(np.float32) / 127.5 - 1.0
+
+
+def to_uint8(images):
+    """float pixels in [-1, 1] -> uint8 0..255 (0 = black), clipping anything outside."""
+    return np.clip(np.rint((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+

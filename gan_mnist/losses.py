@@ -1,0 +1,25 @@
+"""GAN losses as plain functions of the discriminator's logits (no variables, no model)."""
+from gan_mnist.tf_compat import tf
+
+
+def discriminator_loss(real_logits, fake_logits, label_smoothing=0.1):
+    """Sigmoid cross-entropy: real images labelled 1 - smoothing, generated images labelled 0.
+
+    One-sided label smoothing keeps D from growing over-confident on real digits, which would
+    starve G of gradient (Salimans et al. 2016).
+    """
+    real_loss = tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.fill(tf.shape(real_logits), 1.0 - label_smoothing), logits=real_logits)
+    fake_loss = tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.zeros_like(fake_logits), logits=fake_logits)
+    return tf.add(tf.reduce_mean(real_loss), tf.reduce_mean(fake_loss), name="d_loss")
+
+
+def generator_loss(fake_logits):
+    """Non-saturating loss: G maximises log D(G(z)) by labelling its images 1.
+
+    Strong gradients early in training, when D easily rejects G's output (Goodfellow et al. 2014).
+    """
+    loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(fake_logits),
+                                                   logits=fake_logits)
+    return tf.reduce_mean(loss, name="g_loss")

@@ -1,0 +1,43 @@
+"""The in-graph input pipeline: training digits held in the graph, batches and noise drawn in-graph.
+
+No Python-side copies per step. Randomness is *stateless*, a pure function of (seed, global step),
+so a run that is stopped and resumed sees exactly the batches and noise of a run that never
+stopped, and the separate D and G steps of one global step see the same batch and noise.
+"""
+import collections
+
+from gan_mnist.tf_compat import tf
+
+Inputs = collections.namedtuple("Inputs", "real z images images_feed")
+
+_BATCH_STREAM, _NOISE_STREAM = 0, 1
+
+
+def _stream_seed(seed, step, stream):
+    """A stateless-op seed pair, distinct for each (seed, stream) and each step."""
+    return tf.stack([tf.constant(seed * 16 + stream, tf.int64), tf.cast(step, tf.int64)])
+
+
+def sample_noise(batch_size, z_dim, seed, step):
+    """Uniform noise in [-1, 1] for the generator, shape (batch_size, z_dim)."""
+    return tf.random.stateless_uniform([batch_size, z_dim], _stream_seed(seed, step, _NOISE_STREAM),
+                                       minval=-1.0, maxval=1.0, name="z")
+
+
+def build_inputs(num_images, batch_size, z_dim, seed, step, image_shape=(28, 28)):
+    """Real batches (batch, 784) in [-1, 1] and noise (batch, z_dim) for global step ``step``.
+
+    The images live in a local (never checkpointed) uint8 variable, filled once by running
+    ``images.initializer`` with ``{images_feed: uint8 array}``; scaling to [-1, 1] happens in-graph.
+    Batches are drawn uniformly with replacement.
+    """
+    with tf.name_scope("inputs"):
+        images_feed = tf.placeholder(tf.uint8, (num_images,) + tuple(image_shape), "images_feed")
+        images = tf.Variable(images_feed, trainable=False, name="train_images",
+                             collections=[tf.GraphKeys.LOCAL_VARIABLES])
+        index = tf.random.stateless_uniform([batch_size], _stream_seed(seed, step, _BATCH_STREAM),
+                                            minval=0, maxval=num_images, dtype=tf.int32)
+        pixels = tf.cast(tf.gather(images, index), tf.float32)
+        real = tf.reshape(pixels / 127.5 - 1.0, [batch_size, -1], name="real")
+        z = sample_noise(batch_size, z_dim, seed, step)
+    return Inputs(real=real, z=z, images=images, images_feed=images_feed)

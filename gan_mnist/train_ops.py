@@ -1,0 +1,47 @@
+"""Adam train ops for D and G, each restricted to its own scope, and the fused D-then-G step.
+
+A D step moves only ``discriminator/`` variables and a G step only ``generator/`` ones, because
+each optimizer's ``var_list`` is filtered by scope. The optimizers' own variables (moments and
+beta powers) are created under the same scopes, so a checkpoint holds nothing else but the
+global step.
+"""
+import collections
+
+from gan_mnist import losses, models
+from gan_mnist.tf_compat import tf
+
+TrainOps = collections.namedtuple(
+    "TrainOps", "d_step g_step train_step d_loss g_loss fused_g_loss global_step")
+
+
+def build_train_ops(model, config, global_step):
+    """Separate D and G steps (two ``session.run`` calls, as the seeds train) and a fused step.
+
+    ``train_step`` does, in one ``session.run``, exactly what running ``d_step`` then ``g_step``
+    does: the D update first, then a G update whose loss reads D's *updated* weights (a control
+    dependency orders the reads after the update). Only the G updates advance ``global_step``.
+    """
+    d_loss = losses.discriminator_loss(model.real_logits, model.fake_logits,
+                                       config.label_smoothing)
+    g_loss = losses.generator_loss(model.fake_logits)
+    d_vars = models.scope_variables(models.DISCRIMINATOR_SCOPE)
+    g_vars = models.scope_variables(models.GENERATOR_SCOPE)
+
+    # Re-entering each model's name scope (the trailing "/") puts Adam's beta powers there too.
+    with tf.name_scope(models.DISCRIMINATOR_SCOPE + "/"):
+        d_optimizer = tf.train.AdamOptimizer(config.lr_d, beta1=config.beta1)
+        d_step = d_optimizer.minimize(d_loss, var_list=d_vars, name="d_step")
+    with tf.name_scope(models.GENERATOR_SCOPE + "/"):
+        g_optimizer = tf.train.AdamOptimizer(config.lr_g, beta1=config.beta1)
+        g_step = g_optimizer.minimize(g_loss, var_list=g_vars, global_step=global_step,
+                                      name="g_step")
+
+    with tf.control_dependencies([d_step]):
+        fake_logits_after_d, _ = models.discriminator(model.fake, config, reuse=True)
+    fused_g_loss = losses.generator_loss(fake_logits_after_d)
+    with tf.name_scope(models.GENERATOR_SCOPE + "/"):
+        # The same optimizer object, so the fused and the separate G steps share Adam's slots.
+        fused_g_step = g_optimizer.minimize(fused_g_loss, var_list=g_vars,
+                                            global_step=global_step, name="fused_g_step")
+    train_step = tf.group(d_step, fused_g_step, name="train_step")
+    return TrainOps(d_step, g_step, train_step, d_loss, g_loss, fused_g_loss, global_step)

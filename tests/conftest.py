@@ -1,0 +1,40 @@
+"""Shared fixtures. Tests that need the real digits read MNIST_DATA_DIR (CI sets it to
+../shared/MNIST_data); outside CI they are skipped when it is unset."""
+import os
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    path = os.environ.get("MNIST_DATA_DIR")
+    if not path:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set MNIST_DATA_DIR to the folder with the real MNIST files")
+        pytest.skip("MNIST_DATA_DIR is not set")
+    return path
+
+
+@pytest.fixture(scope="session")
+def train_images(mnist_dir):
+    from gan_mnist import data
+
+    images, _ = data.load_split(mnist_dir, "train")
+    return images
+
+
+@pytest.fixture
+def run_config(tmp_path, mnist_dir):
+    """A Config for a short real training run in temporary folders."""
+    from gan_mnist.config import resolve
+
+    def make(**overrides):
+        values = dict(data_dir=mnist_dir, checkpoint_dir=str(tmp_path / "ckpt"),
+                      output_dir=str(tmp_path / "out"), steps=300, log_every=50)
+        values.update(overrides)
+        return resolve(values)
+    return make

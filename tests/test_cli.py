@@ -1,0 +1,125 @@
+"""The scripts as a user runs them: real subprocesses, real signals, real files."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import REPO
+
+TRAIN = os.path.join(REPO, "scripts", "train.py")
+SAMPLE = os.path.join(REPO, "scripts", "sample.py")
+
+
+def run(script, *args, **kwargs):
+    return subprocess.run([sys.executable, script] + list(args), capture_output=True, text=True,
+                          timeout=300, **kwargs)
+
+
+def error_lines(stderr):
+    """stderr without TensorFlow's start-up chatter and progress bars."""
+    return [line for line in stderr.splitlines() if line.startswith(("error:", "train.py:",
+                                                                      "sample.py:"))]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--steps", "-5"], "argument --steps: must be at least 1, got -5"),
+    (["--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
+    (["--lr-d", "fast"], "argument --lr-d: expected a number, got 'fast'"),
+    (["--lr-g", "0"], "argument --lr-g: must be greater than 0.0, got 0"),
+    (["--beta1", "1.5"], "argument --beta1: must be at least 0.0 and less than 1.0, got 1.5"),
+    (["--arch", "gpt"], "argument --arch: invalid choice: 'gpt'"),
+    (["--stpes", "10"], "unrecognized arguments: --stpes 10"),
+])
+def test_nonsense_flags_get_one_line_and_exit_2(args, message):
+    result = run(TRAIN, *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_sample_flags_are_checked_too():
+    result = run(SAMPLE, "--n", "0")
+    assert result.returncode == 2 and "--n: must be at least 1" in result.stderr
+
+
+def test_data_dir_that_is_a_file(tmp_path):
+    bogus = tmp_path / "file"
+    bogus.write_text("not a folder")
+    result = run(TRAIN, "--steps", "10", "--data-dir", str(bogus),
+                 "--checkpoint-dir", str(tmp_path / "c"), "--output-dir", str(tmp_path / "o"))
+    assert result.returncode == 1
+    assert error_lines(result.stderr) == [
+        "error: the data folder %s is a file, not a folder; point --data-dir or MNIST_DATA_DIR "
+        "at the folder that holds the MNIST files" % bogus]
+
+
+def test_unwritable_output_folder(tmp_path, mnist_dir):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    result = run(TRAIN, "--steps", "10", "--data-dir", mnist_dir,
+                 "--checkpoint-dir", str(tmp_path / "c"), "--output-dir", str(blocker / "out"))
+    assert result.returncode == 1
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: cannot write to the output folder")
+    assert not (tmp_path / "c" / "checkpoint").exists()
+
+
+def test_sample_without_a_model(tmp_path):
+    result = run(SAMPLE, "--checkpoint-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert error_lines(result.stderr)[0].startswith("error: no trained model in")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stop_saves_and_the_same_command_resumes(tmp_path, mnist_dir, signum):
+    args = ["--data-dir", mnist_dir, "--checkpoint-dir", str(tmp_path / "c"),
+            "--output-dir", str(tmp_path / "o"), "--log-every", "10", "--checkpoint-every",
+            "100000"]
+    proc = subprocess.Popen([sys.executable, TRAIN, "--steps", "100000"] + args,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "o" / "log.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if log.exists() and len(log.read_text().splitlines()) > 3:  # training is under way
+            break
+        time.sleep(0.2)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signum, err
+    stopped = [line for line in out.splitlines() if line.startswith("stopped at step")]
+    assert len(stopped) == 1, out
+    step = int(stopped[0].split()[3].rstrip(";"))
+    assert step >= 30
+    with open(tmp_path / "c" / "checkpoint") as f:
+        assert "model.ckpt-%d" % step in f.readline()
+
+    result = run(TRAIN, "--steps", str(step + 20), *args)
+    assert result.returncode == 0, result.stderr
+    assert "resumed from step %d" % step in result.stdout
+    assert "done: step %d" % (step + 20) in result.stdout
+
+
+def test_sample_png_and_npy(tmp_path, mnist_dir):
+    ckpt = str(tmp_path / "c")
+    result = run(TRAIN, "--steps", "30", "--data-dir", mnist_dir, "--checkpoint-dir", ckpt,
+                 "--output-dir", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    png, npy, npy2 = (str(tmp_path / n) for n in ("d.png", "d.npy", "d2.npy"))
+    result = run(SAMPLE, "--checkpoint-dir", ckpt, "--n", "10", "--png", png, "--npy", npy)
+    assert result.returncode == 0, result.stderr
+    assert "from step 30" in result.stdout
+    digits = np.load(npy)
+    assert digits.shape == (10, 28, 28) and digits.dtype == np.uint8
+    assert digits.max() > 0
+    assert np.array(Image.open(png)).shape == (3 * 30 + 2, 4 * 30 + 2)  # 3 rows of 4
+    # the same seed gives the same digits; another seed others
+    assert run(SAMPLE, "--checkpoint-dir", ckpt, "--n", "10", "--npy", npy2).returncode == 0
+    np.testing.assert_array_equal(np.load(npy2), digits)
+    assert run(SAMPLE, "--checkpoint-dir", ckpt, "--n", "10", "--npy", npy2,
+               "--seed", "1").returncode == 0
+    assert not np.array_equal(np.load(npy2), digits)

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from gan_mnist import models
+from gan_mnist.config import resolve
+from gan_mnist.tf_compat import tf
+
+
+@pytest.fixture
+def graph():
+    g = tf.Graph()
+    with g.as_default():
+        yield g
+
+
+def test_shapes_ranges_and_scopes(graph):
+    config = resolve({})
+    real = tf.placeholder(tf.float32, [None, 784])
+    z = tf.placeholder(tf.float32, [None, config.z_dim])
+    model = models.build_gan(real, z, config)
+    names = sorted(v.op.name for v in tf.global_variables())
+    assert names == [
+        "discriminator/hidden/biases", "discriminator/hidden/weights",
+        "discriminator/logit/biases", "discriminator/logit/weights",
+        "generator/hidden/biases", "generator/hidden/weights",
+        "generator/output/biases", "generator/output/weights",
+    ]
+    shapes = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
+    assert shapes["generator/hidden/weights"] == [100, 128]
+    assert shapes["generator/output/weights"] == [128, 784]
+    assert shapes["discriminator/hidden/weights"] == [784, 128]
+    assert shapes["discriminator/logit/weights"] == [128, 1]
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        rng = np.random.RandomState(0)
+        feed = {z: rng.uniform(-1, 1, (16, 100)), real: rng.uniform(-1, 1, (16, 784))}
+        fake, real_logits, real_prob, fake_prob = s.run(
+            [model.fake, model.real_logits, model.real_prob, model.fake_prob], feed)
+    assert fake.shape == (16, 784) and np.all(np.abs(fake) <= 1.0)
+    assert real_logits.shape == (16,) and real_prob.shape == (16,)
+    assert np.all((real_prob > 0) & (real_prob < 1)) and np.all((fake_prob > 0) & (fake_prob < 1))
+    np.testing.assert_allclose(real_prob, 1 / (1 + np.exp(-real_logits)), rtol=1e-5)
+
+
+def test_second_discriminator_call_reuses_weights_and_generator_does_not_reuse_silently(graph):
+    config = resolve({})
+    x = tf.placeholder(tf.float32, [None, 784])
+    models.discriminator(x, config)
+    count = len(tf.global_variables())
+    models.discriminator(x, config, reuse=True)
+    assert len(tf.global_variables()) == count
+    with pytest.raises(ValueError, match="already exists"):
+        models.discriminator(x, config)  # a forgotten reuse is an error, not a second model
+
+
+def test_xavier_weights_and_zero_biases(graph):
+    config = resolve({"hidden": 512, "seed": 3})
+    tf.set_random_seed(3)
+    models.generator(tf.placeholder(tf.float32, [None, config.z_dim]), config)
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        values = {v.op.name: s.run(v) for v in tf.global_variables()}
+    w = values["generator/output/weights"]  # 512 x 784
+    limit = np.sqrt(6.0 / (512 + 784))
+    assert np.abs(w).max() <= limit and np.abs(w).max() > 0.95 * limit
+    assert abs(w.std() - limit / np.sqrt(3)) < 0.01 * limit
+    assert not values["generator/output/biases"].any()
+    assert not values["generator/hidden/biases"].any()

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+
+from gan_mnist import trainer
+from gan_mnist.config import resolve
+from gan_mnist.tf_compat import tf
+
+
+@pytest.fixture
+def session():
+    """A training graph over 500 random 'digits' and its initialised session."""
+    config = resolve({"batch_size": 32, "seed": 1})
+    images = np.random.RandomState(0).randint(0, 256, (500, 28, 28)).astype(np.uint8)
+    tg = trainer.build_training_graph(config, len(images))
+    with trainer.start_session(tg, images) as s:
+        yield tg, s
+
+
+def values(tg, s, scope=""):
+    with tg.graph.as_default():
+        variables = [v for v in tf.global_variables() if v.op.name.startswith(scope)]
+    return dict(zip([v.op.name for v in variables], s.run(variables)))
+
+
+def changed(before, after):
+    return {name for name in before if not np.array_equal(before[name], after[name])}
+
+
+def test_discriminator_step_moves_only_discriminator(session):
+    tg, s = session
+    before = values(tg, s)
+    s.run(tg.ops.d_step)
+    moved = changed(before, values(tg, s))
+    weights = {n for n in before if n.startswith("discriminator/") and "Adam" not in n
+               and "power" not in n}
+    assert weights <= moved
+    assert all(name.startswith("discriminator/") for name in moved)
+    assert s.run(tg.ops.global_step) == 0
+
+
+def test_generator_step_moves_only_generator_and_counts_the_step(session):
+    tg, s = session
+    before = values(tg, s)
+    s.run(tg.ops.g_step)
+    moved = changed(before, values(tg, s))
+    weights = {n for n in before if n.startswith("generator/") and "Adam" not in n
+               and "power" not in n}
+    assert weights <= moved
+    assert all(name.startswith("generator/") or name == "global_step" for name in moved)
+    assert s.run(tg.ops.global_step) == 1
+
+
+def test_fused_step_equals_d_step_then_g_step(session):
+    """One session.run of the fused step computes what the seeds' two calls compute."""
+    tg, s = session
+    initial = values(tg, s)
+    for _ in range(3):
+        s.run(tg.ops.d_step)
+        s.run(tg.ops.g_step)
+    two_calls = values(tg, s)
+    with tg.graph.as_default():
+        for v in tf.global_variables():
+            v.load(initial[v.op.name], s)
+    for _ in range(3):
+        s.run(tg.ops.train_step)
+    fused = values(tg, s)
+    assert fused["global_step"] == two_calls["global_step"] == 3
+    for name in initial:
+        np.testing.assert_allclose(fused[name], two_calls[name], rtol=1e-5, atol=1e-7,
+                                   err_msg=name)
+    assert changed(initial, fused) == set(initial)  # everything trained, incl. Adam's state
+
+
+def test_graph_holds_only_model_optimizer_and_step_variables(session):
+    tg, _ = session
+    with tg.graph.as_default():
+        names = [v.op.name for v in tf.global_variables()]
+    assert "global_step" in names
+    for name in names:
+        assert name == "global_step" or name.split("/")[0] in ("generator", "discriminator"), name

@@ -1,0 +1,141 @@
+"""Short real training runs on real MNIST (a few hundred steps each)."""
+import csv
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan_mnist import GanError, checkpoints, config as config_lib, trainer
+from gan_mnist.tf_compat import tf
+
+
+def checkpoint_values(checkpoint_dir):
+    path = tf.train.latest_checkpoint(checkpoint_dir)
+    reader = tf.train.load_checkpoint(path)
+    return {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(path)}
+
+
+def assert_same(a, b):
+    assert sorted(a) == sorted(b)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def folder_digest(folder):
+    digest = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                digest[os.path.relpath(os.path.join(root, name), folder)] = (
+                    hashlib.sha256(f.read()).hexdigest())
+    return digest
+
+
+def test_short_run_writes_grids_checkpoint_and_logs(run_config):
+    config = run_config(steps=300, sample_every=200, checkpoint_every=1000)
+    assert trainer.train(config) == 0
+    out = config.output_dir
+    grids = sorted(n for n in os.listdir(out) if n.startswith("samples_step_"))
+    assert grids == ["samples_step_000000.png", "samples_step_000200.png",
+                     "samples_step_000300.png"]
+    grid = np.array(Image.open(os.path.join(out, "samples_step_000200.png")))
+    assert grid.shape == (8 * 30 + 2, 8 * 30 + 2) and grid.dtype == np.uint8
+    assert grid.max() > 100  # digits, not an empty picture
+
+    assert tf.train.latest_checkpoint(config.checkpoint_dir).endswith("model.ckpt-300")
+    names = [name for name, _ in tf.train.list_variables(config.checkpoint_dir)]
+    assert "global_step" in names
+    assert any("/Adam" in n for n in names) and any("beta1_power" in n for n in names)
+    for name in names:
+        assert name == "global_step" or name.split("/")[0] in ("generator", "discriminator")
+    saved = json.load(open(os.path.join(config.checkpoint_dir, "config.json")))
+    assert saved["arch"] == "fc" and saved["z_dim"] == 100 and saved["hidden"] == 128
+
+    with open(os.path.join(out, "log.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [50, 100, 150, 200, 250, 300]
+    for row in rows:
+        assert 0 < float(row["d_real"]) < 1 and 0 < float(row["d_fake"]) < 1
+        assert np.isfinite(float(row["d_loss"])) and np.isfinite(float(row["g_loss"]))
+    assert any(n.startswith("events.out.tfevents") for n in os.listdir(out))
+
+
+def test_resumed_run_equals_uninterrupted_run(run_config, tmp_path, capsys):
+    straight = run_config(steps=300, checkpoint_dir=str(tmp_path / "a"),
+                          output_dir=str(tmp_path / "a_out"))
+    assert trainer.train(straight) == 0
+
+    first = run_config(steps=200, checkpoint_dir=str(tmp_path / "b"),
+                       output_dir=str(tmp_path / "b_out"))
+    assert trainer.train(first) == 0
+    at_200 = checkpoint_values(first.checkpoint_dir)
+    assert at_200["global_step"] == 200
+
+    # The restored session holds exactly the saved values.
+    tg = trainer.build_training_graph(first, 10)
+    with trainer.start_session(tg, np.zeros((10, 28, 28), np.uint8)) as s:
+        assert checkpoints.restore(s, tg.saver, first.checkpoint_dir) == 200
+        with tg.graph.as_default():
+            restored = {v.op.name: s.run(v) for v in tf.global_variables()}
+    assert_same(restored, at_200)
+
+    capsys.readouterr()
+    assert trainer.train(config_lib.resolve(dict(vars(first), steps=300))) == 0
+    assert "resumed from step 200" in capsys.readouterr().out
+    assert_same(checkpoint_values(first.checkpoint_dir),
+                checkpoint_values(straight.checkpoint_dir))
+    with open(os.path.join(first.output_dir, "log.csv")) as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f)]
+    assert steps == [50, 100, 150, 200, 250, 300]
+
+
+def test_seed_makes_runs_repeatable(run_config, tmp_path):
+    runs = {}
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        config = run_config(steps=60, seed=seed, checkpoint_dir=str(tmp_path / name),
+                            output_dir=str(tmp_path / (name + "_out")))
+        assert trainer.train(config) == 0
+        runs[name] = checkpoint_values(config.checkpoint_dir)
+    assert_same(runs["a"], runs["b"])
+    assert not np.array_equal(runs["a"]["generator/output/weights"],
+                              runs["c"]["generator/output/weights"])
+
+
+def test_other_architecture_is_refused_and_checkpoint_untouched(run_config):
+    config = run_config(steps=20)
+    assert trainer.train(config) == 0
+    before = folder_digest(config.checkpoint_dir)
+    saved = config_lib.load_saved(config.checkpoint_dir)
+    with pytest.raises(GanError, match="hidden=128 but you asked for hidden=64"):
+        config_lib.resolve({"hidden": 64, "checkpoint_dir": config.checkpoint_dir}, saved)
+
+    # Without config.json to warn, the restore itself refuses.
+    os.remove(os.path.join(config.checkpoint_dir, "config.json"))
+    before.pop("config.json")
+    bigger = config_lib.resolve(dict(vars(config), hidden=64, steps=40))
+    with pytest.raises(GanError, match="does not fit this model"):
+        trainer.train(bigger)
+    assert folder_digest(config.checkpoint_dir) == before
+
+
+def test_fresh_moves_the_old_run_aside(run_config, capsys):
+    config = run_config(steps=20)
+    assert trainer.train(config) == 0
+    old = folder_digest(config.checkpoint_dir)
+    assert trainer.train(config_lib.resolve(dict(vars(config), steps=10, fresh=True))) == 0
+    out = capsys.readouterr().out
+    assert "resumed" not in out.split("--fresh")[-1] and "moved the previous checkpoint" in out
+    assert checkpoint_values(config.checkpoint_dir)["global_step"] == 10
+    aside = [n for n in os.listdir(config.checkpoint_dir) if n.startswith("replaced-")]
+    assert len(aside) == 1
+    assert folder_digest(os.path.join(config.checkpoint_dir, aside[0])) == old
+
+
+def test_nothing_to_do_when_already_at_target(run_config, capsys):
+    config = run_config(steps=20)
+    assert trainer.train(config) == 0
+    assert trainer.train(config) == 0
+    assert "already at step 20" in capsys.readouterr().out
