@@ -15,5 +15,5 @@ setup(
         "scipy>=1.9",
     ],
     extras_require={"test": ["pytest>=7.0"]},
-    scripts=["scripts/train.py", "scripts/sample.py"],
+    scripts=["scripts/train.py", "scripts/sample.py", "scripts/evaluate.py", "scripts/plot.py"],
 )

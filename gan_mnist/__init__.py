@@ -12,3 +12,16 @@ class GanError(Exception):
 
     Scripts print its message as one line and exit non-zero; anything else is a bug.
     """
+
+
+def check_writable(folder, what):
+    """Create ``folder`` if needed and prove we can write there, before any work starts."""
+    import os
+    import tempfile
+
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise GanError("cannot write to the %s folder %s: %s" % (what, folder, e.strerror or e))

@@ -5,6 +5,7 @@ names the newest one, and ``config.json``. Checkpoints hold the global variables
 ``generator/`` and ``discriminator/`` weights with their Adam moments, and the global step.
 """
 import glob
+import json
 import os
 import time
 
@@ -15,15 +16,39 @@ PREFIX = "model.ckpt"
 KEEP = 5
 
 
-def make_saver(var_list=None):
-    """A Saver that keeps the newest checkpoints and records paths relative to the folder, so
-    a checkpoint folder can be moved or copied."""
-    return tf.train.Saver(var_list=var_list, max_to_keep=KEEP, save_relative_paths=True)
+BEST_PREFIX = "best.ckpt"
+BEST_INDEX = "best_checkpoint"  # TensorFlow's index file for the best-FID checkpoint
+BEST_INFO = "best.json"
+
+
+def make_saver(var_list=None, keep=KEEP):
+    """A Saver that keeps the newest ``keep`` checkpoints and records paths relative to the
+    folder, so a checkpoint folder can be moved or copied."""
+    return tf.train.Saver(var_list=var_list, max_to_keep=keep, save_relative_paths=True)
 
 
 def save(session, saver, checkpoint_dir, step):
     saver.save(session, os.path.join(checkpoint_dir, PREFIX), global_step=step,
                write_meta_graph=False)
+
+
+def save_best(session, saver, checkpoint_dir, step, fid):
+    """Keep this state as ``best.ckpt-STEP`` (beside the newest ones) and note its FID."""
+    saver.save(session, os.path.join(checkpoint_dir, BEST_PREFIX), global_step=step,
+               latest_filename=BEST_INDEX, write_meta_graph=False)
+    path = os.path.join(checkpoint_dir, BEST_INFO)
+    with open(path + ".tmp", "w") as f:
+        json.dump({"step": int(step), "fid": float(fid)}, f)
+    os.replace(path + ".tmp", path)
+
+
+def best_fid(checkpoint_dir):
+    """The quick FID of the best checkpoint so far, or None."""
+    try:
+        with open(os.path.join(checkpoint_dir, BEST_INFO)) as f:
+            return float(json.load(f)["fid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def latest(checkpoint_dir):
@@ -81,8 +106,10 @@ def move_aside(checkpoint_dir):
     Nothing is deleted: a user who typed --fresh by mistake can move them back.
     """
     names = glob.glob(os.path.join(checkpoint_dir, PREFIX + "-*"))
-    names += [p for p in (os.path.join(checkpoint_dir, "checkpoint"),
-                          os.path.join(checkpoint_dir, "config.json")) if os.path.exists(p)]
+    names += glob.glob(os.path.join(checkpoint_dir, BEST_PREFIX + "-*"))
+    names += [p for p in (os.path.join(checkpoint_dir, name)
+                          for name in ("checkpoint", BEST_INDEX, BEST_INFO, "config.json"))
+              if os.path.exists(p)]
     if not names:
         return None
     target = os.path.join(checkpoint_dir, time.strftime("replaced-%Y%m%d-%H%M%S"))

@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from gan_mnist import GanError
+from gan_mnist import GanError, check_writable
 from gan_mnist import config as config_lib
 
 
@@ -73,6 +73,12 @@ def train_parser():
                    % d.checkpoint_every)
     p.add_argument("--log-every", type=positive_int,
                    help="log losses and scores every N steps (default %d)" % d.log_every)
+    p.add_argument("--eval-every", type=non_negative_int,
+                   help="quick FID and Inception Score on 2,000 samples every N steps, keeping "
+                   "the best-FID checkpoint as best.ckpt; 0 turns it off (default %d)"
+                   % d.eval_every)
+    p.add_argument("--classifier-dir", help="where the evaluation classifier is cached "
+                   "(default classifier/ beside the checkpoint folder)")
     p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
     p.add_argument("--checkpoint-dir", help="checkpoint folder (default %s/)" % d.checkpoint_dir)
     p.add_argument("--output-dir", help="samples and logs folder (default %s/)" % d.output_dir)
@@ -133,6 +139,77 @@ def _sample(args):
     if args.npy:
         sampling.write_npy(args.npy, digits)
         print("wrote %d digits from step %d to %s" % (args.n, step, args.npy))
+    return 0
+
+
+def evaluate_parser():
+    p = _Parser(prog="evaluate.py", description="Measure generated digits: Inception Score, FID, "
+                "mode coverage, precision/recall and memorisation, beside real digits.")
+    p.add_argument("--checkpoint-dir", default="checkpoints",
+                   help="evaluate the newest checkpoint here (default checkpoints/)")
+    p.add_argument("--samples", help="evaluate the digits in this .npy file instead (uint8, "
+                   "(N, 28, 28), as written by sample.py --npy)")
+    p.add_argument("--n", type=_number(int, 10), default=10000,
+                   help="how many digits to generate (default 10000)")
+    p.add_argument("--output-dir", default="output",
+                   help="where evaluation.json and the figures go (default output/)")
+    p.add_argument("--classifier-dir", help="where the classifier is cached (default "
+                   "classifier/ beside the checkpoint folder)")
+    p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
+    return p
+
+
+def evaluate_main(argv=None):
+    return _run(lambda: _evaluate(evaluate_parser().parse_args(argv)))
+
+
+def _evaluate(args):
+    from gan_mnist import evaluate, figures, sampling  # imports TensorFlow
+
+    if args.samples:
+        digits, step, source = evaluate.load_samples(args.samples), None, args.samples
+    else:
+        digits, step = sampling.generate(args.checkpoint_dir, args.n, args.seed)
+        source = args.checkpoint_dir
+    check_writable(args.output_dir, "output")
+    classifier_dir = args.classifier_dir or evaluate.default_classifier_dir(
+        None if args.samples else args.checkpoint_dir)
+    evaluator = evaluate.Evaluator(classifier_dir, args.data_dir)
+    report, (fake_distance, fake_nearest), (real_distance, _) = evaluator.full(digits, args.seed)
+    report.update(step=step, source=source)
+    train_images = evaluator.train_images
+    paths = [evaluate.write_report(report, args.output_dir),
+             figures.nearest_neighbours(args.output_dir, digits, train_images,
+                                        nearest=fake_nearest),
+             figures.closest_pairs(args.output_dir, digits, train_images, fake_distance,
+                                   fake_nearest),
+             figures.memorisation(args.output_dir, fake_distance, real_distance)]
+    print(evaluate.format_table(report))
+    print("wrote " + ", ".join(paths))
+    return 0
+
+
+def plot_parser():
+    p = _Parser(prog="plot.py", description="Regenerate the figures of a run from its logs and "
+                "newest checkpoint.")
+    p.add_argument("--output-dir", default="output", help="the run's output folder (default "
+                   "output/); the figures are written there")
+    p.add_argument("--checkpoint-dir", default="checkpoints", help="default checkpoints/")
+    p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
+    return p
+
+
+def plot_main(argv=None):
+    return _run(lambda: _plot(plot_parser().parse_args(argv)))
+
+
+def _plot(args):
+    from gan_mnist import figures  # imports TensorFlow
+
+    check_writable(args.output_dir, "output")
+    for path in figures.make_all(args.output_dir, args.checkpoint_dir, args.data_dir):
+        print("wrote %s" % path)
     return 0
 
 

@@ -36,6 +36,8 @@ class Config:
     sample_every: int = 500
     checkpoint_every: int = 1000
     log_every: int = 100
+    eval_every: int = 5000
+    classifier_dir: str = ""
     data_dir: str = "MNIST_data"
     checkpoint_dir: str = "checkpoints"
     output_dir: str = "output"
@@ -74,7 +76,8 @@ def resolve(explicit, saved=None):
     # Only what shapes the model, and the run's settings, carry over from the saved config; the
     # folders and --steps of this invocation are always this invocation's.
     carried = ARCHITECTURE_FIELDS + ("batch_size", "lr_d", "lr_g", "beta1", "label_smoothing",
-                                     "seed", "log_every", "sample_every", "checkpoint_every")
+                                     "seed", "log_every", "sample_every", "checkpoint_every",
+                                     "eval_every")
     values.update({k: v for k, v in saved.items() if k in carried})
     values.update(explicit)
     return Config(**values)

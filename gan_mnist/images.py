@@ -43,3 +43,73 @@ def save_png(path, array):
     with open(tmp, "wb") as f:
         f.write(png_bytes(array))
     os.replace(tmp, path)
+
+
+def save_gif(path, frames, frame_ms=120, last_frame_ms=1500):
+    """An animation of 2-D uint8 frames that loops, lingering on the last one."""
+    pictures = [Image.fromarray(f) for f in frames]
+    durations = [frame_ms] * (len(pictures) - 1) + [last_frame_ms]
+    tmp = path + ".tmp"
+    pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:],
+                     duration=durations, loop=0)
+    os.replace(tmp, path)
+
+
+def rows_grid(rows, padding=2):
+    """Stack equally long rows of digits into one grid, row by row."""
+    columns = len(rows[0])
+    return grid(np.concatenate([np.asarray(r).reshape(-1, 28, 28) for r in rows]), columns,
+                padding)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no screen needed
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(rows, path):
+    """Losses, D's mean outputs and (when logged) FID and IS against steps, from log.csv rows."""
+    plt = _pyplot()
+
+    def series(key):
+        points = [(int(r["step"]), float(r[key])) for r in rows if r.get(key) not in (None, "")]
+        return zip(*points) if points else ((), ())
+
+    panels = [("losses", [("d_loss", "D loss"), ("g_loss", "G loss")]),
+              ("discriminator outputs", [("d_real", "mean D(x)"), ("d_fake", "mean D(G(z))")])]
+    if any(r.get("fid") for r in rows):
+        panels.append(("quick evaluation (2,000 samples)",
+                       [("fid", "FID"), ("inception_score", "Inception Score")]))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3 * len(panels)), sharex=True)
+    for ax, (title, keys) in zip(axes, panels):
+        for key, label in keys:
+            steps, values = series(key)
+            ax.plot(steps, values, label=label, marker="o" if key == "fid" else None,
+                    markersize=3)
+        ax.set_title(title)
+        ax.legend()
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_distance_histogram(generated, real, path):
+    """Distances to the nearest training image: generated digits vs real held-out digits."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    bins = np.linspace(0, max(np.max(generated), np.max(real)), 60)
+    ax.hist(real, bins, alpha=0.6, label="real digits (vs the other training images)")
+    ax.hist(generated, bins, alpha=0.6, label="generated digits")
+    ax.set_xlabel("L2 distance to the nearest training image (pixels in [0, 1])")
+    ax.set_ylabel("digits")
+    ax.set_title("memorisation check: a copied digit would sit near 0")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

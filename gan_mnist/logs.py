@@ -7,7 +7,8 @@ from gan_mnist.images import png_bytes
 from gan_mnist.tf_compat import tf
 
 CSV_NAME = "log.csv"
-CSV_FIELDS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "wall_time")
+CSV_FIELDS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "fid", "inception_score",
+              "wall_time")
 
 
 class MetricsLog:

@@ -1,4 +1,4 @@
-"""Generating digits from a trained checkpoint (used by scripts/sample.py)."""
+"""Generating digits from a trained checkpoint (scripts/sample.py, evaluation and figures)."""
 import numpy as np
 
 from gan_mnist import GanError, checkpoints, config as config_lib, data, images, models
@@ -7,30 +7,61 @@ from gan_mnist.tf_compat import tf
 BATCH = 1000  # generate in chunks so a large --n does not build one huge batch
 
 
+class Generator:
+    """The generator of a checkpoint folder in its own graph: call it on noise to get digits.
+
+    Only the generator's variables are restored (the newest checkpoint), so the discriminator
+    need not match; ``trained=False`` gives the same network freshly initialised instead.
+    """
+
+    def __init__(self, checkpoint_dir, trained=True):
+        saved = config_lib.load_saved(checkpoint_dir)
+        path = checkpoints.latest(checkpoint_dir)
+        if saved is None or path is None:
+            raise GanError("no trained model in %s (it needs a checkpoint and config.json); "
+                           "train one with scripts/train.py --checkpoint-dir %s"
+                           % (checkpoint_dir, checkpoint_dir))
+        self.config = config_lib.resolve({}, saved)
+        self.step = checkpoints.step_of(path) if trained else 0
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.set_random_seed(self.config.seed)
+            self._z = tf.placeholder(tf.float32, [None, self.config.z_dim], name="z")
+            self._fake = models.generator(self._z, self.config)
+            variables = models.scope_variables(models.GENERATOR_SCOPE,
+                                               tf.GraphKeys.GLOBAL_VARIABLES)
+            saver = tf.train.Saver(variables)
+            init = tf.global_variables_initializer()
+        self.session = tf.Session(graph=graph)
+        if trained:
+            checkpoints.restore_from(self.session, saver, path, variables)
+        else:
+            self.session.run(init)
+
+    def noise(self, n, seed=0):
+        return np.random.RandomState(seed).uniform(-1, 1, (n, self.config.z_dim)).astype(
+            np.float32)
+
+    def __call__(self, noise):
+        """uint8 digits (N, 28, 28) for noise (N, z_dim)."""
+        out = [self.session.run(self._fake, {self._z: noise[i:i + BATCH]})
+               for i in range(0, len(noise), BATCH)]
+        return data.to_uint8(np.concatenate(out).reshape(len(noise), 28, 28))
+
+
 def generate(checkpoint_dir, n, seed=0):
     """``n`` digits as uint8 (n, 28, 28) from the newest checkpoint, and that checkpoint's step.
+    The same seed always gives the same digits."""
+    generator = Generator(checkpoint_dir)
+    return generator(generator.noise(n, seed)), generator.step
 
-    Only the generator's variables are restored, so the discriminator need not fit in memory or
-    even match; the same seed always gives the same digits.
-    """
-    saved = config_lib.load_saved(checkpoint_dir)
-    path = checkpoints.latest(checkpoint_dir)
-    if saved is None or path is None:
-        raise GanError("no trained model in %s (it needs a checkpoint and config.json); train one "
-                       "with scripts/train.py --checkpoint-dir %s" % (checkpoint_dir,
-                                                                      checkpoint_dir))
-    config = config_lib.resolve({}, saved)
-    graph = tf.Graph()
-    with graph.as_default():
-        z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
-        fake = models.generator(z, config)
-        variables = models.scope_variables(models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES)
-        saver = tf.train.Saver(variables)
-    noise = np.random.RandomState(seed).uniform(-1, 1, (n, config.z_dim)).astype(np.float32)
-    with tf.Session(graph=graph) as session:
-        checkpoints.restore_from(session, saver, path, variables)
-        out = [session.run(fake, {z: noise[i:i + BATCH]}) for i in range(0, n, BATCH)]
-    return data.to_uint8(np.concatenate(out).reshape(n, 28, 28)), checkpoints.step_of(path)
+
+def interpolation_noise(z_dim, rows=8, columns=10, seed=0):
+    """Noise for ``rows`` straight lines of ``columns`` points between random latent pairs."""
+    rng = np.random.RandomState(seed)
+    start, end = rng.uniform(-1, 1, (2, rows, 1, z_dim))
+    t = np.linspace(0, 1, columns)[None, :, None]
+    return (start + t * (end - start)).reshape(rows * columns, z_dim).astype(np.float32)
 
 
 def write_png(path, digits):

@@ -5,21 +5,21 @@ It only wires the stages together: data -> pipeline -> models -> losses/train op
 import collections
 import os
 import signal
-import tempfile
 import time
 
 import numpy as np
 
-from gan_mnist import GanError, checkpoints, config as config_lib, data, images, models
+from gan_mnist import check_writable, checkpoints, config as config_lib, data, images, models
 from gan_mnist.logs import MetricsLog
 from gan_mnist.pipeline import build_inputs
 from gan_mnist.tf_compat import tf
 from gan_mnist.train_ops import build_train_ops
 
 SAMPLE_GRID_SIZE = 64  # an 8x8 grid of the same noise vectors all run long
+EVAL_NOISE_SEED_OFFSET = 1  # the quick evaluation's noise differs from the grid's
 
 TrainingGraph = collections.namedtuple(
-    "TrainingGraph", "graph inputs model ops sample_z samples saver init")
+    "TrainingGraph", "graph inputs model ops sample_z samples logged saver best_saver init")
 
 
 def fixed_noise(config, n=SAMPLE_GRID_SIZE):
@@ -39,9 +39,14 @@ def build_training_graph(config, num_images):
         ops = build_train_ops(model, config, global_step)
         sample_z = tf.placeholder(tf.float32, [None, config.z_dim], name="sample_z")
         samples = models.generator(sample_z, config, reuse=True)
+        logged = {"d_loss": ops.d_loss, "g_loss": ops.fused_g_loss,
+                  "d_real": tf.reduce_mean(model.real_prob),
+                  "d_fake": tf.reduce_mean(model.fake_prob)}
         saver = checkpoints.make_saver()
+        best_saver = checkpoints.make_saver(keep=1)
         init = tf.global_variables_initializer()
-    return TrainingGraph(graph, inputs, model, ops, sample_z, samples, saver, init)
+    return TrainingGraph(graph, inputs, model, ops, sample_z, samples, logged, saver, best_saver,
+                         init)
 
 
 def start_session(tg, train_images):
@@ -50,16 +55,6 @@ def start_session(tg, train_images):
     session.run(tg.inputs.images.initializer, {tg.inputs.images_feed: train_images})
     session.run(tg.init)
     return session
-
-
-def check_writable(folder, what):
-    """Create ``folder`` if needed and prove we can write there, before any work starts."""
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as e:
-        raise GanError("cannot write to the %s folder %s: %s" % (what, folder, e.strerror or e))
 
 
 class _StopRequest:
@@ -109,17 +104,38 @@ def train(config):
             print("the checkpoint is already at step %d (--steps %d): nothing to do"
                   % (step, config.steps))
             return 0
-        return _loop(config, tg, session, step)
+        evaluator = _evaluator_if_needed(config, step)
+        return _loop(config, tg, session, step, evaluator)
 
 
-def _loop(config, tg, session, step):
+def _evaluator_if_needed(config, step):
+    """The quick evaluator, only when this run will reach an evaluation step (it may have to
+    train the classifier first, which takes a couple of minutes once)."""
+    every = config.eval_every
+    if not every or (step // every + 1) * every > config.steps:
+        return None
+    from gan_mnist.evaluate import Evaluator, default_classifier_dir
+
+    return Evaluator(config.classifier_dir or default_classifier_dir(config.checkpoint_dir),
+                     config.data_dir, config.dataset)
+
+
+def _loop(config, tg, session, step, evaluator=None):
     from tqdm import tqdm
 
     noise = fixed_noise(config)
+    eval_noise = None
+    if evaluator:
+        from gan_mnist.evaluate import QUICK_N
+
+        eval_noise = np.random.RandomState(config.seed + EVAL_NOISE_SEED_OFFSET).uniform(
+            -1, 1, (QUICK_N, config.z_dim)).astype(np.float32)
+    best_fid = checkpoints.best_fid(config.checkpoint_dir)
     log = MetricsLog(config.output_dir, session.graph, resume_step=step)
     ops = tg.ops
-    logged = [ops.d_loss, ops.fused_g_loss, tf.reduce_mean(tg.model.real_prob),
-              tf.reduce_mean(tg.model.fake_prob)]
+    names = list(tg.logged)
+    fetches = [ops.train_step] + [tg.logged[n] for n in names]
+    status = {}
     tg.graph.finalize()  # nothing may add ops inside the loop (a classic TF1 slowdown)
 
     def write_grid(at_step):
@@ -138,16 +154,25 @@ def _loop(config, tg, session, step):
             while step < config.steps and stop.signum is None:
                 log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
                 if log_now:
-                    _, d_loss, g_loss, d_real, d_fake = session.run([ops.train_step] + logged)
+                    values = dict(zip(names, session.run(fetches)[1:]))
                 else:
                     session.run(ops.train_step)
                 step += 1
                 bar.update(1)
                 if log_now:
-                    bar.set_postfix_str("D %.3f  G %.3f  D(x) %.2f  D(G(z)) %.2f"
-                                        % (d_loss, g_loss, d_real, d_fake), refresh=False)
-                    log.scalars(step, d_loss=d_loss, g_loss=g_loss, d_real=d_real,
-                                d_fake=d_fake)
+                    log.scalars(step, **values)
+                    status.update(values)
+                    bar.set_postfix_str(_status_line(status), refresh=False)
+                if eval_noise is not None and step % config.eval_every == 0:
+                    digits = data.to_uint8(session.run(tg.samples, {tg.sample_z: eval_noise}))
+                    scores = evaluator.quick(digits)
+                    log.scalars(step, **scores)
+                    status.update(scores)
+                    bar.set_postfix_str(_status_line(status), refresh=False)
+                    if best_fid is None or scores["fid"] < best_fid:
+                        best_fid = scores["fid"]
+                        checkpoints.save_best(session, tg.best_saver, config.checkpoint_dir,
+                                              step, best_fid)
                 if step % config.sample_every == 0:
                     write_grid(step)
                     sampled_at = step
@@ -166,7 +191,18 @@ def _loop(config, tg, session, step):
         print("stopped at step %d; checkpoint saved in %s. Run the same command to resume."
               % (step, config.checkpoint_dir))
         return 128 + stop.signum
+    if best_fid is not None:
+        print("best quick FID so far: %.2f (checkpoint best.ckpt in %s)"
+              % (best_fid, config.checkpoint_dir))
     print("done: step %d (%.0f steps/s); checkpoint in %s, samples in %s"
           % (step, (step - first_step) / max(elapsed, 1e-9), config.checkpoint_dir,
              config.output_dir))
     return 0
+
+
+def _status_line(values):
+    line = "D %.3f  G %.3f  D(x) %.2f  D(G(z)) %.2f" % (
+        values["d_loss"], values["g_loss"], values["d_real"], values["d_fake"])
+    if "fid" in values:
+        line += "  FID %.1f  IS %.2f" % (values["fid"], values["inception_score"])
+    return line

@@ -38,3 +38,13 @@ def run_config(tmp_path, mnist_dir):
         values.update(overrides)
         return resolve(values)
     return make
+
+
+@pytest.fixture(scope="session")
+def classifier_dir(mnist_dir, tmp_path_factory):
+    """The evaluation classifier, trained once per test session (about two minutes)."""
+    from gan_mnist import classifier
+
+    folder = str(tmp_path_factory.mktemp("classifier"))
+    classifier.train(folder, mnist_dir)
+    return folder

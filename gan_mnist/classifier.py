@@ -1,0 +1,160 @@
+"""Our own digit classifier: the 'Inception network' of the MNIST metrics.
+
+A small CNN (conv 3x3 32 -> pool -> conv 3x3 64 -> pool -> dense 128 -> dense 10) in the same TF1
+graph style as the GAN. Its class probabilities give the Inception Score and mode coverage; its
+128-unit penultimate layer gives the feature space of FID and precision/recall. It is trained
+once on the MNIST training set (about two minutes on 2 CPU cores) and cached in a folder.
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from gan_mnist import GanError, data
+from gan_mnist.tf_compat import tf
+
+SCOPE = "classifier"
+FEATURES = 128
+EPOCHS = 8
+BATCH = 128
+LEARNING_RATE = 1e-3
+LR_DECAY_PER_EPOCH = 0.75  # a decaying rate gets the last few tenths of a percent
+MIN_ACCURACY = 0.99
+INFO_FILE = "classifier.json"
+CKPT_PREFIX = "classifier.ckpt"
+
+
+def _conv(x, filters, name):
+    with tf.variable_scope(name):
+        kernel = tf.get_variable("kernel", [3, 3, int(x.shape[-1]), filters],
+                                 initializer=tf.glorot_uniform_initializer())
+        bias = tf.get_variable("bias", [filters], initializer=tf.zeros_initializer())
+    y = tf.nn.relu(tf.nn.conv2d(x, kernel, [1, 1, 1, 1], "SAME") + bias)
+    return tf.nn.max_pool2d(y, 2, 2, "VALID")
+
+
+def _dense(x, units, name):
+    with tf.variable_scope(name):
+        w = tf.get_variable("weights", [int(x.shape[-1]), units],
+                            initializer=tf.glorot_uniform_initializer())
+        b = tf.get_variable("biases", [units], initializer=tf.zeros_initializer())
+    return tf.matmul(x, w) + b
+
+
+def build(images, keep_prob=1.0):
+    """Logits (batch, 10) and penultimate features (batch, 128) for images (batch, 28, 28) in
+    [-1, 1]. ``keep_prob`` < 1 adds dropout before the last layer (training only)."""
+    with tf.variable_scope(SCOPE, reuse=tf.AUTO_REUSE):
+        x = tf.reshape(images, [-1, 28, 28, 1])
+        x = _conv(x, 32, "conv1")
+        x = _conv(x, 64, "conv2")
+        features = tf.nn.relu(_dense(tf.reshape(x, [-1, 7 * 7 * 64]), FEATURES, "features"))
+        logits = _dense(tf.nn.dropout(features, rate=1.0 - keep_prob), 10, "logits")
+    return logits, features
+
+
+class Classifier:
+    """A trained classifier in its own graph and session; call ``predict`` on digits."""
+
+    def __init__(self, folder, info):
+        self.folder, self.info = folder, info
+        self.test_accuracy = info["test_accuracy"]
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self._images = tf.placeholder(tf.float32, [None, 28, 28])
+            logits, self._features = build(self._images)
+            self._probs = tf.nn.softmax(logits)
+            saver = tf.train.Saver(tf.global_variables())
+        self.session = tf.Session(graph=self.graph)
+        try:
+            saver.restore(self.session, os.path.join(folder, CKPT_PREFIX))
+        except (tf.errors.OpError, ValueError) as e:
+            raise GanError("the classifier in %s cannot be loaded (%s); delete the folder to "
+                           "train it again" % (folder, str(e).strip().splitlines()[0]))
+
+    def predict(self, images, batch=1000):
+        """(class probabilities (N, 10), features (N, 128)) for digits given as uint8 (N, 28, 28)
+        or floats in [-1, 1]."""
+        images = np.asarray(images)
+        if images.dtype == np.uint8:
+            images = data.to_unit_range(images)
+        images = images.reshape(-1, 28, 28)
+        probs, feats = [], []
+        for i in range(0, len(images), batch):
+            p, f = self.session.run([self._probs, self._features],
+                                    {self._images: images[i:i + batch]})
+            probs.append(p)
+            feats.append(f)
+        return np.concatenate(probs), np.concatenate(feats)
+
+
+def load_or_train(folder, data_dir=None, dataset="mnist", log=None):
+    """The classifier cached in ``folder``, trained there first if it is not yet."""
+    log = log or (lambda message: print(message, file=sys.stderr))
+    info_path = os.path.join(folder, INFO_FILE)
+    if os.path.exists(info_path):
+        with open(info_path) as f:
+            info = json.load(f)
+        if info.get("dataset") == dataset:
+            return Classifier(folder, info)
+    log("training the %s digit classifier once (about two minutes); it is cached in %s"
+        % (dataset, folder))
+    info = train(folder, data_dir, dataset, log)
+    return Classifier(folder, info)
+
+
+def train(folder, data_dir=None, dataset="mnist", log=print, epochs=EPOCHS, seed=0):
+    """Train on the training set, measure test accuracy, save to ``folder``; return the info."""
+    from tqdm import tqdm
+
+    train_x, train_y = data.load_split(data_dir, "train")
+    test_x, test_y = data.load_split(data_dir, "test")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise GanError("cannot create the classifier folder %s: %s" % (folder, e.strerror or e))
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(seed)
+        images = tf.placeholder(tf.float32, [None, 28, 28])
+        labels = tf.placeholder(tf.int64, [None])
+        keep_prob = tf.placeholder_with_default(1.0, [])
+        logits, _ = build(images, keep_prob)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                                            logits=logits))
+        learning_rate = tf.placeholder(tf.float32, [])
+        step = tf.train.AdamOptimizer(learning_rate).minimize(loss)
+        correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1), labels), tf.int32))
+        saver = tf.train.Saver(tf.global_variables(SCOPE))
+        init = tf.global_variables_initializer()
+    rng = np.random.RandomState(seed)
+    x_train = data.to_unit_range(train_x)
+    started = time.time()
+    with tf.Session(graph=graph) as session:
+        session.run(init)
+        batches = len(x_train) // BATCH
+        with tqdm(total=epochs * batches, desc="classifier", unit="batch", disable=None) as bar:
+            for epoch in range(epochs):
+                rate = LEARNING_RATE * LR_DECAY_PER_EPOCH ** epoch
+                order = rng.permutation(len(x_train))
+                for i in range(batches):
+                    idx = order[i * BATCH:(i + 1) * BATCH]
+                    session.run(step, {images: x_train[idx], labels: train_y[idx],
+                                       keep_prob: 0.5, learning_rate: rate})
+                    bar.update(1)
+        x_test = data.to_unit_range(test_x)
+        hits = sum(session.run(correct, {images: x_test[i:i + 1000], labels: test_y[i:i + 1000]})
+                   for i in range(0, len(x_test), 1000))
+        saver.save(session, os.path.join(folder, CKPT_PREFIX), write_meta_graph=False)
+    info = {"dataset": dataset, "test_accuracy": float(hits) / len(test_x), "epochs": epochs,
+            "train_seconds": round(time.time() - started, 1)}
+    with open(os.path.join(folder, INFO_FILE), "w") as f:
+        json.dump(info, f, indent=2)
+    log("classifier test accuracy %.2f%% (%d epochs, %.0f s)"
+        % (100 * info["test_accuracy"], epochs, info["train_seconds"]))
+    if info["test_accuracy"] < MIN_ACCURACY:
+        log("warning: the classifier is below %.0f%% test accuracy; its scores are less reliable"
+            % (100 * MIN_ACCURACY))
+    return info

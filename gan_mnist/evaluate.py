@@ -1,0 +1,138 @@
+"""How good are the digits? Classifier scores, FID, mode coverage, precision/recall, memorisation.
+
+Generated digits are compared with the MNIST test set (the reference). Beside them, the same
+numbers for real digits not in the reference (a random draw from the training set) give each
+metric its ceiling; for memorisation those real digits are measured against the *other*
+training images.
+"""
+import json
+import os
+
+import numpy as np
+
+from gan_mnist import GanError, data, metrics
+from gan_mnist.classifier import load_or_train
+
+DEFAULT_N = 10000
+QUICK_N = 2000
+REPORT_FILE = "evaluation.json"
+
+
+def default_classifier_dir(checkpoint_dir=None):
+    """``classifier/`` beside the checkpoint folder (so ``checkpoints`` -> ``classifier``)."""
+    parent = os.path.dirname(os.path.abspath(checkpoint_dir)) if checkpoint_dir else os.getcwd()
+    return os.path.join(parent, "classifier")
+
+
+def load_samples(path):
+    """Digits saved by ``sample.py --npy``: uint8 (N, 28, 28); (N, 784) is accepted too."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise GanError("cannot read %s as a NumPy .npy file (%s)" % (path, e))
+    if array.dtype != np.uint8:
+        raise GanError("%s holds %s values; expected uint8 pixels 0..255 as written by "
+                       "scripts/sample.py --npy" % (path, array.dtype))
+    if array.ndim == 2 and array.shape[1] == 784:
+        array = array.reshape(-1, 28, 28)
+    if array.ndim != 3 or array.shape[1:] != (28, 28) or len(array) < 10:
+        raise GanError("%s has shape %s; expected (N, 28, 28) with N >= 10" % (path, array.shape))
+    return array
+
+
+class Evaluator:
+    """The classifier plus the reference statistics, computed once and reused."""
+
+    def __init__(self, classifier_dir, data_dir=None, dataset="mnist"):
+        self.data_dir = data_dir
+        self.classifier = load_or_train(classifier_dir, data_dir, dataset)
+        self.test_images, _ = data.load_split(data_dir, "test")
+        self.test_probs, self.test_features = self.classifier.predict(self.test_images)
+        self.test_stats = metrics.gaussian_stats(self.test_features)
+        self._train_images = None
+
+    @property
+    def train_images(self):
+        if self._train_images is None:
+            self._train_images, _ = data.load_split(self.data_dir, "train")
+        return self._train_images
+
+    def quick(self, digits):
+        """FID and Inception Score only: cheap enough to run during training."""
+        probs, features = self.classifier.predict(digits)
+        score, _ = metrics.inception_score(probs)
+        fid = metrics.frechet_distance(metrics.gaussian_stats(features), self.test_stats)
+        return {"fid": fid, "inception_score": score}
+
+    def full(self, digits, seed=0):
+        """Every metric for ``digits`` (uint8) and for as many real held-out digits.
+
+        Returns the report and, for the generated and the real digits, (distance, index) of each
+        one's nearest training image.
+        """
+        rng = np.random.RandomState(seed)
+        real_index = rng.choice(len(self.train_images), len(digits), replace=False)
+        report = {"classifier_test_accuracy": self.classifier.test_accuracy,
+                  "n": int(len(digits))}
+        report["generated"], fake_nn = self._metrics(digits, None)
+        report["real"], real_nn = self._metrics(self.train_images[real_index], real_index)
+        return report, fake_nn, real_nn
+
+    def _metrics(self, digits, train_index):
+        probs, features = self.classifier.predict(digits)
+        score, score_std = metrics.inception_score(probs)
+        precision, recall = metrics.precision_recall(self.test_features, features)
+        distance, nearest = self._nearest_training(digits, train_index)
+        result = {"inception_score": score, "inception_score_std": score_std,
+                  "fid": metrics.fid(features, self.test_features),
+                  "precision": precision, "recall": recall,
+                  "nearest_train_l2": metrics.distance_summary(distance)}
+        result.update(metrics.mode_coverage(probs))
+        return result, (distance, nearest)
+
+    def _nearest_training(self, digits, train_index=None):
+        """L2 distances (pixels in [0, 1]) to the nearest training image; real digits drawn from
+        the training set are compared with all the *other* training images."""
+        train = self.train_images.reshape(len(self.train_images), -1) / np.float32(255)
+        samples = digits.reshape(len(digits), -1) / np.float32(255)
+        if train_index is None:
+            return metrics.nearest_neighbours(samples, train)
+        keep = np.ones(len(train), bool)
+        keep[train_index] = False
+        distance, nearest = metrics.nearest_neighbours(samples, train[keep])
+        return distance, np.flatnonzero(keep)[nearest]
+
+
+def write_report(report, output_dir):
+    path = os.path.join(output_dir, REPORT_FILE)
+    with open(path + ".tmp", "w") as f:
+        json.dump(report, f, indent=2)
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def format_table(report):
+    """A short plain-text table: generated vs real for each headline number."""
+    rows = [("Inception Score (10 splits)", "inception_score", "%.2f"),
+            ("FID vs test set", "fid", "%.2f"),
+            ("digits with >= 5% share", "modes_covered", "%d / 10"),
+            ("TV distance from uniform", "tv_from_uniform", "%.3f"),
+            ("precision (k=3)", "precision", "%.3f"),
+            ("recall (k=3)", "recall", "%.3f")]
+    gen, real = report["generated"], report["real"]
+    lines = ["%-30s %12s %12s" % ("metric", "generated", "real")]
+    for title, key, fmt in rows:
+        g, r = fmt % gen[key], fmt % real[key]
+        if key == "inception_score":
+            g += " ±%.2f" % gen["inception_score_std"]
+            r += " ±%.2f" % real["inception_score_std"]
+        lines.append("%-30s %12s %12s" % (title, g, r))
+    lines.append("%-30s %12.2f %12.2f" % ("nearest training L2 (median)",
+                                           gen["nearest_train_l2"]["median"],
+                                           real["nearest_train_l2"]["median"]))
+    lines.append("%-30s %12.2f %12.2f" % ("nearest training L2 (min)",
+                                           gen["nearest_train_l2"]["min"],
+                                           real["nearest_train_l2"]["min"]))
+    header = "step %s, %d digits; classifier test accuracy %.2f%%" % (
+        report.get("step", "?"), report["n"], 100 * report["classifier_test_accuracy"])
+    return "\n".join([header] + lines)

@@ -1,0 +1,106 @@
+"""The figures of a run, each written to the output folder as a file a person can open.
+
+curves.png, progress.gif, interpolation.png, real_vs_fake.png, nearest_neighbours.png (all made
+by ``make_all``, i.e. scripts/plot.py) and, from a full evaluation, closest_pairs.png and
+memorisation.png.
+"""
+import csv
+import glob
+import os
+
+import numpy as np
+from PIL import Image
+
+from gan_mnist import data, images, metrics
+from gan_mnist.logs import CSV_NAME
+
+PAIRS_PER_ROW = 8
+
+
+def curves(output_dir):
+    path = os.path.join(output_dir, CSV_NAME)
+    if not os.path.exists(path):
+        return None
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return None
+    out = os.path.join(output_dir, "curves.png")
+    images.plot_curves(rows, out)
+    return out
+
+
+def progress_gif(output_dir):
+    """The fixed-noise grids of the run, in step order, as one animation."""
+    frames = sorted(glob.glob(os.path.join(output_dir, "samples_step_*.png")))
+    if not frames:
+        return None
+    out = os.path.join(output_dir, "progress.gif")
+    images.save_gif(out, [np.array(Image.open(f)) for f in frames])
+    return out
+
+
+def interpolation(output_dir, generator, rows=8, columns=10, seed=0):
+    from gan_mnist.sampling import interpolation_noise
+
+    digits = generator(interpolation_noise(generator.config.z_dim, rows, columns, seed))
+    out = os.path.join(output_dir, "interpolation.png")
+    images.save_png(out, images.grid(digits, columns))
+    return out
+
+
+def real_vs_fake(output_dir, generator, untrained, real_digits, n=10, seed=0):
+    """Row 1: real digits; row 2: the untrained generator; row 3: the trained one (same noise)."""
+    noise = generator.noise(n, seed)
+    rows = [real_digits[:n], untrained(noise), generator(noise)]
+    out = os.path.join(output_dir, "real_vs_fake.png")
+    images.save_png(out, images.rows_grid(rows))
+    return out
+
+
+def _pairs(digits, neighbours):
+    """Alternate rows: PAIRS_PER_ROW digits, then the training image nearest to each."""
+    rows = []
+    for i in range(0, len(digits), PAIRS_PER_ROW):
+        rows += [digits[i:i + PAIRS_PER_ROW], neighbours[i:i + PAIRS_PER_ROW]]
+    return images.rows_grid(rows)
+
+
+def nearest_neighbours(output_dir, digits, train_images, n=16, nearest=None):
+    """Generated digits (odd rows) above their nearest training images (even rows)."""
+    digits = digits[:n]
+    if nearest is None:
+        _, nearest = metrics.nearest_neighbours(digits / np.float32(255),
+                                                train_images / np.float32(255))
+    out = os.path.join(output_dir, "nearest_neighbours.png")
+    images.save_png(out, _pairs(digits, train_images[nearest[:n]]))
+    return out
+
+
+def closest_pairs(output_dir, digits, train_images, distance, nearest, n=16):
+    """The generated digits closest to any training image, above those images: copies show."""
+    order = np.argsort(distance)[:n]
+    out = os.path.join(output_dir, "closest_pairs.png")
+    images.save_png(out, _pairs(digits[order], train_images[nearest[order]]))
+    return out
+
+
+def memorisation(output_dir, generated_distance, real_distance):
+    out = os.path.join(output_dir, "memorisation.png")
+    images.plot_distance_histogram(generated_distance, real_distance, out)
+    return out
+
+
+def make_all(output_dir, checkpoint_dir, data_dir=None):
+    """Every figure that the logs and the newest checkpoint allow; returns the paths written."""
+    from gan_mnist.sampling import Generator
+
+    written = [curves(output_dir), progress_gif(output_dir)]
+    generator = Generator(checkpoint_dir)
+    train_images, _ = data.load_split(data_dir, "train")
+    test_images, _ = data.load_split(data_dir, "test")
+    written.append(interpolation(output_dir, generator))
+    written.append(real_vs_fake(output_dir, generator, Generator(checkpoint_dir, trained=False),
+                                test_images))
+    written.append(nearest_neighbours(output_dir, generator(generator.noise(16)), train_images))
+    return [w for w in written if w]

@@ -1,0 +1,125 @@
+"""Sample-quality metrics as plain NumPy/SciPy functions of classifier outputs and pixels.
+
+Each takes arrays and returns numbers, so each can be checked by hand on small cases.
+"""
+import warnings
+
+import numpy as np
+from scipy import linalg
+
+MODE_SHARE = 0.05  # a digit class "appears" when at least 5% of the samples fall in it
+
+
+def inception_score(probs, splits=10):
+    """exp E_x[KL(p(y|x) || p(y))] per split; returns (mean, std) over the splits.
+
+    High when each sample is confidently one class (sharp p(y|x)) and the classes are varied
+    (flat p(y)); at most the number of classes.
+    """
+    probs = np.asarray(probs, np.float64)
+    scores = []
+    for part in np.array_split(probs, splits):
+        marginal = part.mean(axis=0, keepdims=True)
+        kl = np.sum(part * (np.log(part + 1e-12) - np.log(marginal + 1e-12)), axis=1)
+        scores.append(np.exp(kl.mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def gaussian_stats(features):
+    """Mean and covariance of a set of feature vectors (rows)."""
+    features = np.asarray(features, np.float64)
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(stats_a, stats_b):
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) between two Gaussians (FID)."""
+    (mu_a, cov_a), (mu_b, cov_b) = stats_a, stats_b
+    # Dead ReLU features make a covariance singular; a tiny ridge keeps the square root stable
+    # and moves the distance by far less than its sampling noise.
+    ridge = np.eye(len(cov_a)) * 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        root = linalg.sqrtm((cov_a + ridge).dot(cov_b + ridge))
+    root = np.real(root)
+    diff = mu_a - mu_b
+    return float(max(diff.dot(diff) + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(root), 0))
+
+
+def fid(features_a, features_b):
+    return frechet_distance(gaussian_stats(features_a), gaussian_stats(features_b))
+
+
+def mode_coverage(probs, num_classes=10):
+    """Share of samples per predicted class, how many classes reach MODE_SHARE, and the
+    total-variation distance of the shares from uniform (0 = perfectly balanced, 0.9 = one class)."""
+    predicted = np.argmax(probs, axis=1)
+    share = np.bincount(predicted, minlength=num_classes) / float(len(predicted))
+    return {"class_share": [round(float(s), 4) for s in share],
+            "modes_covered": int(np.sum(share >= MODE_SHARE)),
+            "tv_from_uniform": float(0.5 * np.abs(share - 1.0 / num_classes).sum())}
+
+
+def _squared_distances(a, b):
+    """Pairwise squared Euclidean distances (len(a), len(b)) in float64-safe form."""
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a.dot(b.T)
+    return np.maximum(d, 0)
+
+
+def _kth_neighbour_radii(features, k, chunk=2000):
+    """Squared distance of each row to its k-th nearest *other* row."""
+    radii = np.empty(len(features))
+    for i in range(0, len(features), chunk):
+        d = _squared_distances(features[i:i + chunk], features)
+        radii[i:i + chunk] = np.partition(d, k, axis=1)[:, k]  # index 0 is the row itself
+    return radii
+
+
+def _inside_manifold(points, support, radii, chunk=2000):
+    """For each point: is it within the k-NN ball of any support point?"""
+    inside = np.empty(len(points), bool)
+    for i in range(0, len(points), chunk):
+        d = _squared_distances(points[i:i + chunk], support)
+        inside[i:i + chunk] = (d <= radii[None, :]).any(axis=1)
+    return inside
+
+
+def precision_recall(real_features, fake_features, k=3):
+    """Improved precision and recall (Kynkaanniemi et al. 2019).
+
+    Precision: the share of generated samples inside the real manifold (the union of balls
+    around each real sample reaching its k-th nearest real neighbour) - are the fakes realistic?
+    Recall: the share of real samples inside the generated manifold - is all of the data covered?
+    """
+    real = np.asarray(real_features, np.float32)
+    fake = np.asarray(fake_features, np.float32)
+    precision = _inside_manifold(fake, real, _kth_neighbour_radii(real, k)).mean()
+    recall = _inside_manifold(real, fake, _kth_neighbour_radii(fake, k)).mean()
+    return float(precision), float(recall)
+
+
+def nearest_neighbours(samples, references, chunk=1000, exclude_self=False):
+    """For each sample (rows, pixels in [0, 1]), the L2 distance to its nearest reference row and
+    that row's index. ``exclude_self`` skips an exact index match (samples taken from references
+    with ``samples[i] is references[i]``)."""
+    samples = np.asarray(samples, np.float32).reshape(len(samples), -1)
+    references = np.asarray(references, np.float32).reshape(len(references), -1)
+    ref_norms = (references * references).sum(1)
+    index = np.empty(len(samples), np.int64)
+    for i in range(0, len(samples), chunk):
+        part = samples[i:i + chunk]
+        d = (part * part).sum(1)[:, None] + ref_norms[None, :] - 2.0 * part.dot(references.T)
+        if exclude_self:
+            rows = np.arange(len(part))
+            d[rows, i + rows] = np.inf
+        index[i:i + chunk] = np.argmin(d, axis=1)
+    # The expansion above loses precision near zero; measure the chosen pairs directly, so an
+    # exact copy reads 0.
+    distance = np.sqrt(((samples - references[index]) ** 2).sum(1))
+    return distance, index
+
+
+def distance_summary(distances):
+    """The numbers of a nearest-neighbour distance distribution worth printing."""
+    q = np.percentile(distances, [1, 5, 50])
+    return {"min": float(np.min(distances)), "p01": float(q[0]), "p05": float(q[1]),
+            "median": float(q[2]), "mean": float(np.mean(distances))}

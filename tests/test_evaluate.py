@@ -1,0 +1,132 @@
+"""The evaluation tools on a real classifier and a real (short) training run."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan_mnist import GanError, checkpoints, classifier, evaluate, trainer
+from tests.conftest import REPO
+
+EVALUATE = os.path.join(REPO, "scripts", "evaluate.py")
+PLOT = os.path.join(REPO, "scripts", "plot.py")
+
+
+def run(script, *args):
+    return subprocess.run([sys.executable, script] + list(args), capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_classifier_reaches_99_percent(classifier_dir, mnist_dir):
+    with open(os.path.join(classifier_dir, classifier.INFO_FILE)) as f:
+        info = json.load(f)
+    assert info["test_accuracy"] >= 0.99
+    # the cached copy loads and agrees with the labels
+    from gan_mnist import data
+
+    test_x, test_y = data.load_split(mnist_dir, "test")
+    probs, features = classifier.load_or_train(classifier_dir, mnist_dir).predict(test_x[:2000])
+    assert features.shape == (2000, classifier.FEATURES) and probs.shape == (2000, 10)
+    assert (probs.argmax(1) == test_y[:2000]).mean() >= 0.985
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory, mnist_dir, classifier_dir):
+    """300 real training steps with a quick evaluation every 100."""
+    from gan_mnist.config import resolve
+
+    root = tmp_path_factory.mktemp("run")
+    config = resolve(dict(steps=300, eval_every=100, log_every=50, sample_every=100,
+                          data_dir=mnist_dir, classifier_dir=classifier_dir,
+                          checkpoint_dir=str(root / "checkpoints"), output_dir=str(root / "out")))
+    assert trainer.train(config) == 0
+    return config
+
+
+def test_training_logs_quick_evaluation_and_keeps_best(short_run):
+    with open(os.path.join(short_run.output_dir, "log.csv")) as f:
+        rows = [r for r in csv.DictReader(f) if r["fid"]]
+    assert [int(r["step"]) for r in rows] == [100, 200, 300]
+    fids = [float(r["fid"]) for r in rows]
+    assert all(f > 0 for f in fids)
+    assert all(1 <= float(r["inception_score"]) <= 10 for r in rows)
+    best = json.load(open(os.path.join(short_run.checkpoint_dir, "best.json")))
+    assert best["fid"] == pytest.approx(min(fids), rel=1e-4)
+    assert best["step"] == [100, 200, 300][int(np.argmin(fids))]
+    index = open(os.path.join(short_run.checkpoint_dir, checkpoints.BEST_INDEX)).read()
+    assert "best.ckpt-%d" % best["step"] in index
+    # the newest-checkpoint index still names the newest, not the best
+    assert checkpoints.latest(short_run.checkpoint_dir).endswith("model.ckpt-300")
+
+
+def test_evaluate_script_writes_every_number_and_figure(short_run, classifier_dir, mnist_dir,
+                                                         tmp_path):
+    out = tmp_path / "eval"
+    result = run(EVALUATE, "--checkpoint-dir", short_run.checkpoint_dir, "--n", "1000",
+                 "--output-dir", str(out), "--classifier-dir", classifier_dir,
+                 "--data-dir", mnist_dir)
+    assert result.returncode == 0, result.stderr
+    assert "FID vs test set" in result.stdout and "step 300" in result.stdout
+    report = json.load(open(out / "evaluation.json"))
+    assert report["step"] == 300 and report["n"] == 1000
+    assert report["classifier_test_accuracy"] >= 0.99
+    for side in ("generated", "real"):
+        r = report[side]
+        for key in ("inception_score", "inception_score_std", "fid", "precision", "recall",
+                    "modes_covered", "tv_from_uniform", "class_share", "nearest_train_l2"):
+            assert key in r, (side, key)
+        assert 1 <= r["inception_score"] <= 10 and 0 <= r["precision"] <= 1
+        assert len(r["class_share"]) == 10 and sum(r["class_share"]) == pytest.approx(1, 1e-3)
+    # real digits are the ceiling a 300-step GAN does not reach
+    assert report["real"]["fid"] < report["generated"]["fid"]
+    assert report["real"]["inception_score"] > 9 > report["generated"]["inception_score"]
+    assert report["real"]["nearest_train_l2"]["min"] > 0  # measured against *other* images
+    for name in ("nearest_neighbours.png", "closest_pairs.png", "memorisation.png"):
+        assert Image.open(out / name).size[0] > 100
+
+
+def test_evaluate_samples_file(short_run, classifier_dir, mnist_dir, tmp_path):
+    from gan_mnist import sampling
+
+    digits, _ = sampling.generate(short_run.checkpoint_dir, 500)
+    path = tmp_path / "digits.npy"
+    np.save(path, digits)
+    result = run(EVALUATE, "--samples", str(path), "--output-dir", str(tmp_path / "o"),
+                 "--classifier-dir", classifier_dir, "--data-dir", mnist_dir)
+    assert result.returncode == 0, result.stderr
+    assert json.load(open(tmp_path / "o" / "evaluation.json"))["n"] == 500
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((20, 28, 28), np.float32), "holds float32 values; expected uint8"),
+    (np.zeros((20, 32, 32), np.uint8), "has shape (20, 32, 32); expected (N, 28, 28)"),
+    (np.zeros((784,), np.uint8), "has shape (784,)"),
+])
+def test_samples_with_wrong_shape_or_dtype(tmp_path, array, message):
+    path = tmp_path / "bad.npy"
+    np.save(path, array)
+    with pytest.raises(GanError) as error:
+        evaluate.load_samples(str(path))
+    assert message in str(error.value)
+    result = run(EVALUATE, "--samples", str(path), "--output-dir", str(tmp_path / "o"))
+    assert result.returncode == 1
+    assert [l for l in result.stderr.splitlines() if l.startswith("error:")] == [
+        "error: " + str(error.value)]
+
+
+def test_plot_script_regenerates_all_figures(short_run, mnist_dir):
+    result = run(PLOT, "--output-dir", short_run.output_dir, "--checkpoint-dir",
+                 short_run.checkpoint_dir, "--data-dir", mnist_dir)
+    assert result.returncode == 0, result.stderr
+    for name in ("curves.png", "interpolation.png", "real_vs_fake.png",
+                 "nearest_neighbours.png"):
+        path = os.path.join(short_run.output_dir, name)
+        assert name in result.stdout and Image.open(path).size[0] > 100
+    gif = Image.open(os.path.join(short_run.output_dir, "progress.gif"))
+    assert gif.n_frames == 4  # steps 0, 100, 200, 300
+    rows = np.array(Image.open(os.path.join(short_run.output_dir, "real_vs_fake.png")))
+    assert rows.shape == (3 * 30 + 2, 10 * 30 + 2)

@@ -1,0 +1,76 @@
+"""Metrics against cases whose answers are known by hand."""
+import numpy as np
+import pytest
+
+from gan_mnist import metrics
+
+
+def one_hot(classes, num_classes=10):
+    return np.eye(num_classes)[classes]
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 10])
+def test_inception_score_of_k_equal_confident_classes_is_k(k):
+    probs = one_hot(np.tile(np.arange(k), 100))
+    mean, std = metrics.inception_score(probs, splits=10)
+    assert mean == pytest.approx(k, rel=1e-6) and std == pytest.approx(0, abs=1e-6)
+
+
+def test_inception_score_of_unsure_predictions_is_one():
+    mean, _ = metrics.inception_score(np.full((500, 10), 0.1))
+    assert mean == pytest.approx(1.0)
+
+
+def test_fid_of_a_set_with_itself_is_zero_and_grows_with_shift():
+    x = np.random.RandomState(0).normal(size=(2000, 16))
+    assert metrics.fid(x, x) == pytest.approx(0, abs=1e-4)
+    small, large = metrics.fid(x, x + 0.5), metrics.fid(x, x + 1.0)
+    assert 0 < small < large
+    assert small == pytest.approx(16 * 0.25, rel=1e-3)  # a pure mean shift adds ||d||^2
+    assert large == pytest.approx(16 * 1.0, rel=1e-3)
+
+
+def test_fid_counts_a_change_of_spread():
+    x = np.random.RandomState(1).normal(size=(5000, 4))
+    # N(0, I) vs N(0, 4I): trace term 4 * (1 + 4 - 2*2) = 4
+    assert metrics.fid(x, 2 * x) == pytest.approx(4.0, rel=0.02)
+
+
+def test_fid_survives_dead_features():
+    x = np.random.RandomState(2).normal(size=(500, 8))
+    x[:, 3] = 0  # a ReLU unit that never fires: a singular covariance
+    assert metrics.fid(x, x) == pytest.approx(0, abs=1e-3)
+    assert np.isfinite(metrics.fid(x, x + 1))
+
+
+def test_mode_coverage():
+    collapsed = metrics.mode_coverage(one_hot(np.full(100, 3)))
+    assert collapsed["modes_covered"] == 1 and collapsed["tv_from_uniform"] == pytest.approx(0.9)
+    balanced = metrics.mode_coverage(one_hot(np.tile(np.arange(10), 10)))
+    assert balanced["modes_covered"] == 10 and balanced["tv_from_uniform"] == pytest.approx(0)
+    assert balanced["class_share"] == [0.1] * 10
+    # 4% is not enough to count as covered
+    classes = np.concatenate([np.zeros(4), np.ones(96)]).astype(int)
+    assert metrics.mode_coverage(one_hot(classes))["modes_covered"] == 1
+
+
+def test_precision_recall():
+    rng = np.random.RandomState(0)
+    real = rng.normal(size=(1000, 8))
+    p, r = metrics.precision_recall(real, real)
+    assert p == 1.0 and r == 1.0
+    p, r = metrics.precision_recall(real, real + 100)  # far away: neither realistic nor covering
+    assert p == 0.0 and r == 0.0
+    half = real[real[:, 0] > 0]  # mode dropping: realistic, but covers only half
+    p, r = metrics.precision_recall(real, half)
+    assert p == 1.0 and 0.4 < r < 0.75
+
+
+def test_nearest_neighbours_finds_copies_and_can_skip_itself():
+    refs = np.random.RandomState(0).rand(50, 784).astype(np.float32)
+    distance, index = metrics.nearest_neighbours(refs[[7, 3]], refs)
+    assert list(index) == [7, 3] and np.allclose(distance, 0, atol=1e-3)
+    distance, index = metrics.nearest_neighbours(refs, refs, exclude_self=True, chunk=16)
+    assert (index != np.arange(50)).all() and (distance > 1).all()
+    summary = metrics.distance_summary(distance)
+    assert summary["min"] <= summary["p01"] <= summary["p05"] <= summary["median"]
