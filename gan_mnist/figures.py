@@ -30,11 +30,15 @@ def curves(output_dir):
     return out
 
 
-def progress_gif(output_dir):
-    """The fixed-noise grids of the run, in step order, as one animation."""
+def progress_gif(output_dir, max_frames=50):
+    """The fixed-noise grids of the run, in step order, as one animation of at most
+    ``max_frames`` evenly spaced grids (always the first and the last)."""
     frames = sorted(glob.glob(os.path.join(output_dir, "samples_step_*.png")))
     if not frames:
         return None
+    if len(frames) > max_frames:
+        keep = np.unique(np.linspace(0, len(frames) - 1, max_frames).round().astype(int))
+        frames = [frames[i] for i in keep]
     out = os.path.join(output_dir, "progress.gif")
     images.save_gif(out, [np.array(Image.open(f)) for f in frames])
     return out

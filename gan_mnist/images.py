@@ -82,14 +82,15 @@ def plot_curves(rows, path):
     panels = [("losses", [("d_loss", "D loss"), ("g_loss", "G loss")]),
               ("discriminator outputs", [("d_real", "mean D(x)"), ("d_fake", "mean D(G(z))")])]
     if any(r.get("fid") for r in rows):
-        panels.append(("quick evaluation (2,000 samples)",
-                       [("fid", "FID"), ("inception_score", "Inception Score")]))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3 * len(panels)), sharex=True)
+        panels += [("quick FID (2,000 samples; lower is better)", [("fid", "FID")]),
+                   ("quick Inception Score (2,000 samples; at most 10)",
+                    [("inception_score", "Inception Score")])]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels)), sharex=True)
     for ax, (title, keys) in zip(axes, panels):
         for key, label in keys:
             steps, values = series(key)
-            ax.plot(steps, values, label=label, marker="o" if key == "fid" else None,
-                    markersize=3)
+            quick = key in ("fid", "inception_score")
+            ax.plot(steps, values, label=label, marker="o" if quick else None, markersize=3)
         ax.set_title(title)
         ax.legend()
         ax.grid(alpha=0.3)

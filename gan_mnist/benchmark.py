@@ -1,0 +1,301 @@
+"""Training-speed benchmark: the seeds' feed_dict loop vs our training step vs Keras.
+
+Each measurement runs in its own Python process (the Keras variant needs TF2's eager mode, the
+others TF1 graph mode, and a process cannot have both), on the same model, batch size and digits.
+Variants are run alternately, round after round, because these shared machines drift by tens of
+percent from minute to minute; the report gives medians of per-round ratios to the feed_dict loop.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+WARMUP_STEPS = 100
+VARIANTS = {
+    "feed_dict": "the seeds' loop: NumPy batches and noise through feed_dict, two session.run "
+                 "calls per step (D, then G)",
+    "fused": "our training step alone: in-graph data and noise, D then G in one session.run",
+    "train_py": "the real scripts/train.py end to end (grids, checkpoints, logs at their "
+                "defaults; quick evaluation off), its own steps/s",
+    "keras": "the same model in Keras with a tf.function step (TF2 eager), data in-graph",
+}
+
+
+# ---------------------------------------------------------------- the workers (one per process)
+
+def _mnist_images(data_dir):
+    from gan_mnist import data
+
+    images, _ = data.load_split(data_dir, "train")
+    return images
+
+
+def _config(args):
+    from gan_mnist.config import resolve
+
+    values = {"arch": args.arch, "batch_size": args.batch_size, "seed": 0}
+    if args.hidden:
+        values["hidden"] = args.hidden
+    return resolve(values)
+
+
+def _timed(step_fn, steps):
+    for _ in range(WARMUP_STEPS):
+        step_fn()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step_fn()
+    return steps / (time.perf_counter() - start)
+
+
+def run_feed_dict(args):
+    """The loop of the seed tutorials, built from the same model and loss functions."""
+    import numpy as np
+
+    from gan_mnist import data, losses, models
+    from gan_mnist.tf_compat import tf
+
+    config = _config(args)
+    train = data.to_unit_range(_mnist_images(args.data_dir)).reshape(-1, 784)
+    with tf.Graph().as_default():
+        tf.set_random_seed(0)
+        real = tf.placeholder(tf.float32, [None, 784])
+        z = tf.placeholder(tf.float32, [None, config.z_dim])
+        model = models.build_gan(real, z, config)
+        d_loss = losses.discriminator_loss(model.real_logits, model.fake_logits,
+                                           config.label_smoothing)
+        g_loss = losses.generator_loss(model.fake_logits)
+        d_step = tf.train.AdamOptimizer(config.lr_d, config.beta1).minimize(
+            d_loss, var_list=models.scope_variables(models.DISCRIMINATOR_SCOPE))
+        g_step = tf.train.AdamOptimizer(config.lr_g, config.beta1).minimize(
+            g_loss, var_list=models.scope_variables(models.GENERATOR_SCOPE))
+        session = tf.Session()
+        session.run(tf.global_variables_initializer())
+    rng = np.random.RandomState(0)
+    state = {"order": rng.permutation(len(train)), "at": 0}
+
+    def next_batch():  # mnist.train.next_batch: shuffled epochs, a copy per batch
+        if state["at"] + config.batch_size > len(train):
+            state["order"], state["at"] = rng.permutation(len(train)), 0
+        index = state["order"][state["at"]:state["at"] + config.batch_size]
+        state["at"] += config.batch_size
+        return train[index]
+
+    def step():
+        batch = next_batch()
+        noise = rng.uniform(-1, 1, (config.batch_size, config.z_dim)).astype(np.float32)
+        session.run(d_step, {real: batch, z: noise})
+        session.run(g_step, {z: noise})
+
+    return _timed(step, args.steps)
+
+
+def run_fused(args):
+    from gan_mnist import trainer
+
+    config = _config(args)
+    images = _mnist_images(args.data_dir)
+    tg = trainer.build_training_graph(config, len(images))
+    session = trainer.start_session(tg, images)
+    return _timed(lambda: session.run(tg.ops.train_step), args.steps)
+
+
+def run_train_py(args):
+    """The real script in a subprocess; its own 'done: step N (X steps/s)' line is the result."""
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "scripts", "train.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, script, "--steps", str(args.steps), "--eval-every", "0",
+                   "--batch-size", str(args.batch_size), "--arch", args.arch,
+                   "--checkpoint-dir", os.path.join(tmp, "c"), "--output-dir",
+                   os.path.join(tmp, "o")]
+        if args.hidden:
+            command += ["--hidden", str(args.hidden)]
+        if args.data_dir:
+            command += ["--data-dir", args.data_dir]
+        result = subprocess.run(command, capture_output=True, text=True)
+    match = re.search(r"done: step \d+ \(([\d.]+) steps/s\)", result.stdout)
+    if result.returncode != 0 or not match:
+        raise RuntimeError("train.py failed: %s" % result.stderr.strip().splitlines()[-1:])
+    return float(match.group(1))
+
+
+def run_keras(args):
+    """The same networks, losses and Adam settings, written the TF2 way."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+    import keras
+
+    config_values = _keras_config(args)
+    z_dim, hidden, batch = config_values["z_dim"], config_values["hidden"], args.batch_size
+    smoothing, beta1 = config_values["label_smoothing"], config_values["beta1"]
+    tf.random.set_seed(0)
+
+    def leaky(x):
+        return tf.nn.leaky_relu(x, 0.2)
+
+    generator = keras.Sequential([keras.Input((z_dim,)), keras.layers.Dense(hidden, leaky),
+                                  keras.layers.Dense(784, "tanh")])
+    discriminator = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hidden, leaky),
+                                      keras.layers.Dense(1)])
+    d_opt = keras.optimizers.Adam(config_values["lr_d"], beta_1=beta1)
+    g_opt = keras.optimizers.Adam(config_values["lr_g"], beta_1=beta1)
+    images = tf.constant(_mnist_images(args.data_dir))
+    xent = tf.nn.sigmoid_cross_entropy_with_logits
+
+    @tf.function
+    def train_step(step):
+        seed = tf.stack([tf.constant(0, tf.int64), step])
+        index = tf.random.stateless_uniform([batch], seed, 0, images.shape[0], tf.int32)
+        real = tf.reshape(tf.cast(tf.gather(images, index), tf.float32) / 127.5 - 1, [batch, 784])
+        z = tf.random.stateless_uniform([batch, z_dim], seed + 1, -1.0, 1.0)
+        with tf.GradientTape() as tape:
+            real_logits = discriminator(real, training=True)
+            fake_logits = discriminator(generator(z, training=True), training=True)
+            d_loss = (tf.reduce_mean(xent(tf.fill(tf.shape(real_logits), 1 - smoothing),
+                                          real_logits))
+                      + tf.reduce_mean(xent(tf.zeros_like(fake_logits), fake_logits)))
+        d_vars = discriminator.trainable_variables
+        d_opt.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+        with tf.GradientTape() as tape:
+            fake_logits = discriminator(generator(z, training=True), training=True)
+            g_loss = tf.reduce_mean(xent(tf.ones_like(fake_logits), fake_logits))
+        g_vars = generator.trainable_variables
+        g_opt.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+
+    counter = {"step": 0}
+
+    def step():
+        counter["step"] += 1
+        train_step(tf.constant(counter["step"], tf.int64))
+
+    return _timed(step, args.steps)
+
+
+def _keras_config(args):
+    """The recipe's numbers without importing gan_mnist.tf_compat (which disables TF2)."""
+    from gan_mnist.config import PRESETS, Config
+
+    values = dict(vars(Config()), **PRESETS[args.arch])
+    if args.hidden:
+        values["hidden"] = args.hidden
+    return values
+
+
+WORKERS = {"feed_dict": run_feed_dict, "fused": run_fused, "train_py": run_train_py,
+           "keras": run_keras}
+
+
+def worker_main(args):
+    rate = WORKERS[args.variant](args)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    if args.variant == "train_py":
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    print(json.dumps({"variant": args.variant, "steps_per_s": rate, "peak_mb": peak_mb}))
+    return 0
+
+
+# ---------------------------------------------------------------- the orchestrator
+
+def measure(variant, args):
+    command = [sys.executable, "-m", "gan_mnist.benchmark", "--worker", variant,
+               "--steps", str(args.steps), "--batch-size", str(args.batch_size),
+               "--arch", args.arch]
+    if args.hidden:
+        command += ["--hidden", str(args.hidden)]
+    if args.data_dir:
+        command += ["--data-dir", args.data_dir]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(command, capture_output=True, text=True, cwd=root)
+    if result.returncode != 0:
+        tail = result.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError("variant %s failed: %s" % (variant, tail[0]))
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def summarise(rounds, variants, batch_size):
+    """Median steps/s per variant, and the median over rounds of its ratio to feed_dict."""
+    summary = {}
+    for variant in variants:
+        rates = [r[variant]["steps_per_s"] for r in rounds]
+        entry = {"steps_per_s": statistics.median(rates),
+                 "images_per_s": statistics.median(rates) * batch_size,
+                 "peak_mb": max(r[variant]["peak_mb"] for r in rounds),
+                 "per_round": rates}
+        if "feed_dict" in variants:
+            entry["ratio_to_feed_dict"] = statistics.median(
+                r[variant]["steps_per_s"] / r["feed_dict"]["steps_per_s"] for r in rounds)
+        summary[variant] = entry
+    return summary
+
+
+def format_table(summary):
+    lines = ["%-10s %10s %10s %12s %9s" % ("variant", "steps/s", "images/s", "vs feed_dict",
+                                            "peak MB")]
+    for variant, e in summary.items():
+        ratio = "%.2fx" % e["ratio_to_feed_dict"] if "ratio_to_feed_dict" in e else "-"
+        lines.append("%-10s %10.0f %10.0f %12s %9.0f" % (variant, e["steps_per_s"],
+                                                         e["images_per_s"], ratio, e["peak_mb"]))
+    return "\n".join(lines)
+
+
+def parser():
+    from gan_mnist.cli import _Parser, positive_int
+
+    p = _Parser(prog="benchmark.py", description="Time training variants of the same model "
+                "alternately in one run; report steps/s, images/s, the ratio to the seeds' "
+                "feed_dict loop and peak memory.")
+    p.add_argument("--variants", default=",".join(VARIANTS),
+                   help="comma-separated, from: %s (default: all)" % ", ".join(VARIANTS))
+    p.add_argument("--rounds", type=positive_int, default=3,
+                   help="alternating rounds; medians are reported (default 3)")
+    p.add_argument("--steps", type=positive_int, default=2000,
+                   help="timed steps per measurement, after %d warm-up steps (default 2000)"
+                   % WARMUP_STEPS)
+    p.add_argument("--batch-size", type=positive_int, default=128, help="default 128")
+    p.add_argument("--hidden", type=positive_int, help="hidden units (default: the recipe's)")
+    p.add_argument("--arch", default="fc", help="recipe (default fc)")
+    p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--worker", choices=sorted(VARIANTS), dest="variant",
+                   help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.variant:
+        return worker_main(args)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants:
+        print("benchmark.py: error: unknown variant(s) %s; choose from %s"
+              % (", ".join(unknown) or "(none)", ", ".join(VARIANTS)), file=sys.stderr)
+        return 2
+    rounds = []
+    for i in range(args.rounds):
+        results = {}
+        for variant in variants:
+            results[variant] = measure(variant, args)
+            print("round %d/%d  %-10s %7.0f steps/s" % (i + 1, args.rounds, variant,
+                                                       results[variant]["steps_per_s"]),
+                  file=sys.stderr)
+        rounds.append(results)
+    summary = summarise(rounds, variants, args.batch_size)
+    if args.json:
+        print(json.dumps({"batch_size": args.batch_size, "arch": args.arch, "steps": args.steps,
+                          "rounds": args.rounds, "cpu_count": os.cpu_count(),
+                          "variants": summary}, indent=2))
+    else:
+        print(format_table(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
