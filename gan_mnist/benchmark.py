@@ -6,6 +6,7 @@ Variants are run alternately, round after round, because these shared machines d
 percent from minute to minute; the report gives medians of per-round ratios to the feed_dict loop.
 """
 import argparse
+import collections
 import json
 import os
 import re
@@ -17,10 +18,12 @@ import tempfile
 import time
 
 WARMUP_STEPS = 100
+FeedDictGraph = collections.namedtuple("FeedDictGraph", "graph real z d_step g_step init")
 VARIANTS = {
     "feed_dict": "the seeds' loop: NumPy batches and noise through feed_dict, two session.run "
                  "calls per step (D, then G)",
     "fused": "our training step alone: in-graph data and noise, D then G in one session.run",
+    "fused_tf_threads": "the same step with TensorFlow's default thread settings",
     "train_py": "the real scripts/train.py end to end (grids, checkpoints, logs at their "
                 "defaults; quick evaluation off), its own steps/s",
     "keras": "the same model in Keras with a tf.function step (TF2 eager), data in-graph",
@@ -54,19 +57,20 @@ def _timed(step_fn, steps):
     return steps / (time.perf_counter() - start)
 
 
-def run_feed_dict(args):
-    """The loop of the seed tutorials, built from the same model and loss functions."""
-    import numpy as np
+def build_feed_dict_graph(config):
+    """The seeds' graph: placeholders for real images and noise, one Adam per network.
 
-    from gan_mnist import data, losses, models
+    Built from our model and loss functions, so it computes what our fused step computes; only
+    the data path and the number of session.run calls differ.
+    """
+    from gan_mnist import losses, models
     from gan_mnist.tf_compat import tf
 
-    config = _config(args)
-    train = data.to_unit_range(_mnist_images(args.data_dir)).reshape(-1, 784)
-    with tf.Graph().as_default():
-        tf.set_random_seed(0)
-        real = tf.placeholder(tf.float32, [None, 784])
-        z = tf.placeholder(tf.float32, [None, config.z_dim])
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(config.seed)
+        real = tf.placeholder(tf.float32, [None, 784], name="real")
+        z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
         model = models.build_gan(real, z, config)
         d_loss = losses.discriminator_loss(model.real_logits, model.fake_logits,
                                            config.label_smoothing)
@@ -75,8 +79,23 @@ def run_feed_dict(args):
             d_loss, var_list=models.scope_variables(models.DISCRIMINATOR_SCOPE))
         g_step = tf.train.AdamOptimizer(config.lr_g, config.beta1).minimize(
             g_loss, var_list=models.scope_variables(models.GENERATOR_SCOPE))
-        session = tf.Session()
-        session.run(tf.global_variables_initializer())
+        init = tf.global_variables_initializer()
+    return FeedDictGraph(graph, real, z, d_step, g_step, init)
+
+
+def run_feed_dict(args):
+    """The loop of the seed tutorials: NumPy batches, two session.run calls per step."""
+    import numpy as np
+
+    from gan_mnist import data
+    from gan_mnist.tf_compat import tf
+
+    config = _config(args)
+    train = data.to_unit_range(_mnist_images(args.data_dir)).reshape(-1, 784)
+    fd = build_feed_dict_graph(config)
+    session = tf.Session(graph=fd.graph)
+    session.run(fd.init)
+    real, z, d_step, g_step = fd.real, fd.z, fd.d_step, fd.g_step
     rng = np.random.RandomState(0)
     state = {"order": rng.permutation(len(train)), "at": 0}
 
@@ -96,13 +115,14 @@ def run_feed_dict(args):
     return _timed(step, args.steps)
 
 
-def run_fused(args):
+def run_fused(args, tuned_threads=True):
     from gan_mnist import trainer
 
     config = _config(args)
     images = _mnist_images(args.data_dir)
     tg = trainer.build_training_graph(config, len(images))
-    session = trainer.start_session(tg, images)
+    session = trainer.start_session(tg, images,
+                                    trainer.session_config(config) if tuned_threads else None)
     return _timed(lambda: session.run(tg.ops.train_step), args.steps)
 
 
@@ -188,8 +208,9 @@ def _keras_config(args):
     return values
 
 
-WORKERS = {"feed_dict": run_feed_dict, "fused": run_fused, "train_py": run_train_py,
-           "keras": run_keras}
+WORKERS = {"feed_dict": run_feed_dict, "fused": run_fused,
+           "fused_tf_threads": lambda args: run_fused(args, tuned_threads=False),
+           "train_py": run_train_py, "keras": run_keras}
 
 
 def worker_main(args):
@@ -236,12 +257,12 @@ def summarise(rounds, variants, batch_size):
 
 
 def format_table(summary):
-    lines = ["%-10s %10s %10s %12s %9s" % ("variant", "steps/s", "images/s", "vs feed_dict",
-                                            "peak MB")]
+    lines = ["%-16s %8s %9s %12s %8s" % ("variant", "steps/s", "images/s", "vs feed_dict",
+                                          "peak MB")]
     for variant, e in summary.items():
         ratio = "%.2fx" % e["ratio_to_feed_dict"] if "ratio_to_feed_dict" in e else "-"
-        lines.append("%-10s %10.0f %10.0f %12s %9.0f" % (variant, e["steps_per_s"],
-                                                         e["images_per_s"], ratio, e["peak_mb"]))
+        lines.append("%-16s %8.0f %9.0f %12s %8.0f" % (variant, e["steps_per_s"],
+                                                       e["images_per_s"], ratio, e["peak_mb"]))
     return "\n".join(lines)
 
 
@@ -283,7 +304,7 @@ def main(argv=None):
         results = {}
         for variant in variants:
             results[variant] = measure(variant, args)
-            print("round %d/%d  %-10s %7.0f steps/s" % (i + 1, args.rounds, variant,
+            print("round %d/%d  %-16s %7.0f steps/s" % (i + 1, args.rounds, variant,
                                                        results[variant]["steps_per_s"]),
                   file=sys.stderr)
         rounds.append(results)

@@ -17,6 +17,10 @@ from gan_mnist.train_ops import build_train_ops
 
 SAMPLE_GRID_SIZE = 64  # an 8x8 grid of the same noise vectors all run long
 EVAL_NOISE_SEED_OFFSET = 1  # the quick evaluation's noise differs from the grid's
+# Threads per op. The fc model's matrices are small: splitting one matmul across cores costs
+# more than it saves, while running independent ops side by side (inter-op) pays. Measured with
+# scripts/benchmark.py (variant fused_tf_threads). 0 = TensorFlow's default.
+INTRA_OP_THREADS = {"fc": 1}
 
 TrainingGraph = collections.namedtuple(
     "TrainingGraph", "graph inputs model ops sample_z samples logged saver best_saver init")
@@ -49,9 +53,14 @@ def build_training_graph(config, num_images):
                          init)
 
 
-def start_session(tg, train_images):
+def session_config(config):
+    return tf.ConfigProto(allow_soft_placement=True,
+                          intra_op_parallelism_threads=INTRA_OP_THREADS.get(config.arch, 0))
+
+
+def start_session(tg, train_images, session_conf=None):
     """A session with the training digits loaded and all variables initialised."""
-    session = tf.Session(graph=tg.graph, config=tf.ConfigProto(allow_soft_placement=True))
+    session = tf.Session(graph=tg.graph, config=session_conf)
     session.run(tg.inputs.images.initializer, {tg.inputs.images_feed: train_images})
     session.run(tg.init)
     return session
@@ -95,7 +104,7 @@ def train(config):
     train_images, _ = data.load_split(config.data_dir, "train")
 
     tg = build_training_graph(config, len(train_images))
-    with start_session(tg, train_images) as session:
+    with start_session(tg, train_images, session_config(config)) as session:
         step = checkpoints.restore(session, tg.saver, config.checkpoint_dir)
         if step:
             print("resumed from step %d" % step)

@@ -78,3 +78,42 @@ def test_graph_holds_only_model_optimizer_and_step_variables(session):
     assert "global_step" in names
     for name in names:
         assert name == "global_step" or name.split("/")[0] in ("generator", "discriminator"), name
+
+
+def test_fused_step_equals_the_seeds_feed_dict_step(session):
+    """Same initial weights, same batch, same noise: the seeds' two feed_dict calls (NumPy data
+    path) and our fused in-graph step end with the same weights."""
+    from gan_mnist.benchmark import build_feed_dict_graph
+
+    tg, s = session
+    initial = values(tg, s)
+    real, z = s.run([tg.inputs.real, tg.inputs.z])  # what the pipeline draws for step 0
+    s.run(tg.ops.train_step)
+    fused = values(tg, s)
+
+    config = resolve({"batch_size": 32, "seed": 1})
+    fd = build_feed_dict_graph(config)
+    with tf.Session(graph=fd.graph) as plain:
+        plain.run(fd.init)
+        with fd.graph.as_default():
+            weights = [v for v in tf.trainable_variables()]
+            for v in weights:
+                v.load(initial[v.op.name], plain)
+        plain.run(fd.d_step, {fd.real: real, fd.z: z})
+        plain.run(fd.g_step, {fd.z: z})
+        after = dict(zip([v.op.name for v in weights], plain.run(weights)))
+    assert len(after) == 8
+    for name, value in after.items():
+        assert not np.array_equal(value, initial[name]), name
+        np.testing.assert_allclose(fused[name], value, rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+def test_pipeline_batches_are_real_digits_scaled_to_unit_range(session):
+    tg, s = session
+    real, z = s.run([tg.inputs.real, tg.inputs.z])
+    assert real.shape == (32, 784) and z.shape == (32, 100)
+    assert real.min() >= -1 and real.max() <= 1 and np.abs(z).max() <= 1
+    pixels = np.rint((real + 1) * 127.5).astype(np.uint8).reshape(32, 28, 28)
+    images = np.random.RandomState(0).randint(0, 256, (500, 28, 28)).astype(np.uint8)
+    for digit in pixels:  # every batch row is one of the training images
+        assert (images == digit).all(axis=(1, 2)).any()
