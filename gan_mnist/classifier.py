@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from gan_mnist import GanError, data
+from gan_mnist.models import dense
 from gan_mnist.tf_compat import tf
 
 SCOPE = "classifier"
@@ -35,14 +36,6 @@ def _conv(x, filters, name):
     return tf.nn.max_pool2d(y, 2, 2, "VALID")
 
 
-def _dense(x, units, name):
-    with tf.variable_scope(name):
-        w = tf.get_variable("weights", [int(x.shape[-1]), units],
-                            initializer=tf.glorot_uniform_initializer())
-        b = tf.get_variable("biases", [units], initializer=tf.zeros_initializer())
-    return tf.matmul(x, w) + b
-
-
 def build(images, keep_prob=1.0):
     """Logits (batch, 10) and penultimate features (batch, 128) for images (batch, 28, 28) in
     [-1, 1]. ``keep_prob`` < 1 adds dropout before the last layer (training only)."""
@@ -50,8 +43,8 @@ def build(images, keep_prob=1.0):
         x = tf.reshape(images, [-1, 28, 28, 1])
         x = _conv(x, 32, "conv1")
         x = _conv(x, 64, "conv2")
-        features = tf.nn.relu(_dense(tf.reshape(x, [-1, 7 * 7 * 64]), FEATURES, "features"))
-        logits = _dense(tf.nn.dropout(features, rate=1.0 - keep_prob), 10, "logits")
+        features = tf.nn.relu(dense(tf.reshape(x, [-1, 7 * 7 * 64]), FEATURES, "features"))
+        logits = dense(tf.nn.dropout(features, rate=1.0 - keep_prob), 10, "logits")
     return logits, features
 
 

@@ -84,6 +84,11 @@ def train_parser():
     p.add_argument("--output-dir", help="samples and logs folder (default %s/)" % d.output_dir)
     p.add_argument("--seed", type=non_negative_int,
                    help="makes a run repeatable on CPU (default %d)" % d.seed)
+    p.add_argument("--keep", type=positive_int,
+                   help="how many of the newest checkpoints to keep (default %d)" % d.keep)
+    p.add_argument("--on-nan", choices=["stop", "rollback"],
+                   help="when a loss or weight becomes NaN/Inf: stop (default), or roll back to "
+                   "the last good checkpoint with both learning rates halved")
     p.add_argument("--fresh", action="store_true",
                    help="start over: move an existing checkpoint aside instead of resuming")
     return p
@@ -217,6 +222,9 @@ def _run(action):
     """Run ``action``; turn a GanError or an OS error into one line on stderr and exit 1."""
     try:
         return action()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except GanError as e:
         print("error: %s" % e, file=sys.stderr)
         return 1

@@ -43,6 +43,8 @@ class Config:
     output_dir: str = "output"
     seed: int = 0
     fresh: bool = False
+    keep: int = 5
+    on_nan: str = "stop"
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -77,7 +79,7 @@ def resolve(explicit, saved=None):
     # folders and --steps of this invocation are always this invocation's.
     carried = ARCHITECTURE_FIELDS + ("batch_size", "lr_d", "lr_g", "beta1", "label_smoothing",
                                      "seed", "log_every", "sample_every", "checkpoint_every",
-                                     "eval_every")
+                                     "eval_every", "keep", "on_nan")
     values.update({k: v for k, v in saved.items() if k in carried})
     values.update(explicit)
     return Config(**values)

@@ -5,6 +5,7 @@ functions are reusable by the evaluation tools. The in-graph batches live in ``p
 """
 import gzip
 import hashlib
+import http.client
 import os
 import struct
 import sys
@@ -135,14 +136,18 @@ def download(stem, data_dir, mirrors=None, timeout=DOWNLOAD_TIMEOUT_S, checksums
             fd, tmp = tempfile.mkstemp(dir=data_dir, prefix="." + stem, suffix=".part")
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
                 _copy_with_progress(resp, out, stem)
-            digest = sha256(read_bytes(tmp, gzipped=True))
+            try:
+                digest = sha256(read_bytes(tmp, gzipped=True))
+            except GanError as e:
+                raise ValueError("not a complete gzip file: %s" % str(e).rsplit(": ", 1)[-1])
             if digest != checksums[stem]:
                 raise ValueError("wrong content (SHA-256 %s..., expected %s...)"
                                  % (digest[:12], checksums[stem][:12]))
             os.replace(tmp, final)
             tmp = None
             return final
-        except (OSError, ValueError, GanError, urllib.error.URLError) as e:
+        except (OSError, ValueError, EOFError, zlib.error, GanError, http.client.HTTPException,
+                urllib.error.URLError) as e:
             failures.append("%s (%s)" % (url, _reason(e)))
         finally:
             if tmp is not None and os.path.exists(tmp):
@@ -159,6 +164,8 @@ def _reason(error):
         return str(error.reason)
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
+    if isinstance(error, http.client.IncompleteRead):
+        return "connection closed after %d bytes" % len(error.partial)
     return str(error) or type(error).__name__
 
 
@@ -166,6 +173,7 @@ def _copy_with_progress(response, out, label):
     from tqdm import tqdm
 
     total = response.headers.get("Content-Length")
+    received = 0
     with tqdm(total=int(total) if total else None, unit="B", unit_scale=True, desc=label,
               disable=None, leave=False) as bar:
         while True:
@@ -173,9 +181,12 @@ def _copy_with_progress(response, out, label):
             if not chunk:
                 break
             out.write(chunk)
+            received += len(chunk)
             bar.update(len(chunk))
-        out.flush()
-        os.fsync(out.fileno())
+    if total and received != int(total):
+        raise ValueError("connection closed after %d of %s bytes" % (received, total))
+    out.flush()
+    os.fsync(out.fileno())
 
 
 def load_file(data_dir, stem, download_missing=True, checksums=MNIST_FILES):

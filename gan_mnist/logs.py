@@ -21,7 +21,8 @@ class MetricsLog:
     def __init__(self, output_dir, graph=None, resume_step=0):
         self.path = os.path.join(output_dir, CSV_NAME)
         rows = _read_rows(self.path) if resume_step else []
-        rows = [r for r in rows if _int(r.get("step")) is not None
+        # A row cut short by a kill lacks its last field; rows past the checkpoint are undone.
+        rows = [r for r in rows if r.get("wall_time") and _int(r.get("step")) is not None
                 and _int(r["step"]) <= resume_step]
         with open(self.path, "w", newline="") as f:
             writer = csv.DictWriter(f, CSV_FIELDS, extrasaction="ignore")

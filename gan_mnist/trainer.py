@@ -3,13 +3,15 @@
 It only wires the stages together: data -> pipeline -> models -> losses/train ops -> artifacts.
 """
 import collections
+import dataclasses
 import os
 import signal
 import time
 
 import numpy as np
 
-from gan_mnist import check_writable, checkpoints, config as config_lib, data, images, models
+from gan_mnist import GanError, check_writable, checkpoints, data, images, models
+from gan_mnist import config as config_lib
 from gan_mnist.logs import MetricsLog
 from gan_mnist.pipeline import build_inputs
 from gan_mnist.tf_compat import tf
@@ -23,7 +25,8 @@ EVAL_NOISE_SEED_OFFSET = 1  # the quick evaluation's noise differs from the grid
 INTRA_OP_THREADS = {"fc": 1}
 
 TrainingGraph = collections.namedtuple(
-    "TrainingGraph", "graph inputs model ops sample_z samples logged saver best_saver init")
+    "TrainingGraph",
+    "graph inputs model ops sample_z samples logged all_finite saver best_saver init")
 
 
 def fixed_noise(config, n=SAMPLE_GRID_SIZE):
@@ -46,11 +49,13 @@ def build_training_graph(config, num_images):
         logged = {"d_loss": ops.d_loss, "g_loss": ops.fused_g_loss,
                   "d_real": tf.reduce_mean(model.real_prob),
                   "d_fake": tf.reduce_mean(model.fake_prob)}
+        all_finite = tf.reduce_all([tf.reduce_all(tf.is_finite(v))
+                                    for v in tf.trainable_variables()])
         saver = checkpoints.make_saver()
-        best_saver = checkpoints.make_saver(keep=1)
+        best_saver = checkpoints.make_saver()
         init = tf.global_variables_initializer()
-    return TrainingGraph(graph, inputs, model, ops, sample_z, samples, logged, saver, best_saver,
-                         init)
+    return TrainingGraph(graph, inputs, model, ops, sample_z, samples, logged, all_finite, saver,
+                         best_saver, init)
 
 
 def session_config(config):
@@ -89,20 +94,50 @@ class _StopRequest:
             signal.signal(signum, handler)
 
 
+MAX_ROLLBACKS = 5
+
+
+class Diverged(Exception):
+    """NaN or Inf appeared in a loss or a weight at ``step``."""
+
+    def __init__(self, step, where):
+        super().__init__("training diverged at step %d (NaN or Inf in %s)" % (step, where))
+        self.step = step
+
+
 def train(config):
     """Train until the global step reaches ``config.steps``; return the process exit status.
 
     0 when the target step is reached, 128 + signal number when stopped by Ctrl-C or SIGTERM
-    (after saving a checkpoint).
+    (after saving a checkpoint). Problems the user can fix raise GanError.
     """
     check_writable(config.checkpoint_dir, "checkpoint")
     check_writable(config.output_dir, "output")
-    if config.fresh:
-        moved = checkpoints.move_aside(config.checkpoint_dir)
-        if moved:
-            print("--fresh: moved the previous checkpoint to %s" % moved)
-    train_images, _ = data.load_split(config.data_dir, "train")
+    with checkpoints.Lock(config.checkpoint_dir):
+        if config.fresh:
+            moved = checkpoints.move_aside(config.checkpoint_dir)
+            if moved:
+                print("--fresh: moved the previous checkpoint to %s" % moved)
+        train_images, _ = data.load_split(config.data_dir, "train")
+        for rollbacks in range(MAX_ROLLBACKS + 1):
+            try:
+                return _train_from_newest_checkpoint(config, train_images)
+            except Diverged as diverged:
+                last = checkpoints.latest(config.checkpoint_dir)
+                good = ("the last good checkpoint (step %d) is intact" % checkpoints.step_of(last)
+                        if last else "there is no earlier checkpoint")
+                if config.on_nan != "rollback":
+                    raise GanError("%s; nothing was saved from it and %s. Lower --lr-d/--lr-g, "
+                                   "or pass --on-nan rollback" % (diverged, good))
+                if rollbacks == MAX_ROLLBACKS:
+                    raise GanError("%s again after %d rollbacks; giving up (%s)"
+                                   % (diverged, MAX_ROLLBACKS, good))
+                config = dataclasses.replace(config, lr_d=config.lr_d / 2, lr_g=config.lr_g / 2)
+                print("%s; rolling back (%s), learning rates halved to lr_d=%g lr_g=%g"
+                      % (diverged, good.replace(" is intact", ""), config.lr_d, config.lr_g))
 
+
+def _train_from_newest_checkpoint(config, train_images):
     tg = build_training_graph(config, len(train_images))
     with start_session(tg, train_images, session_config(config)) as session:
         step = checkpoints.restore(session, tg.saver, config.checkpoint_dir)
@@ -113,8 +148,7 @@ def train(config):
             print("the checkpoint is already at step %d (--steps %d): nothing to do"
                   % (step, config.steps))
             return 0
-        evaluator = _evaluator_if_needed(config, step)
-        return _loop(config, tg, session, step, evaluator)
+        return _Loop(config, tg, session, _evaluator_if_needed(config, step)).run(step)
 
 
 def _evaluator_if_needed(config, step):
@@ -129,84 +163,111 @@ def _evaluator_if_needed(config, step):
                      config.data_dir, config.dataset)
 
 
-def _loop(config, tg, session, step, evaluator=None):
-    from tqdm import tqdm
+class _Loop:
+    """The step loop and what happens on step boundaries: logs, grids, evaluation, saves."""
 
-    noise = fixed_noise(config)
-    eval_noise = None
-    if evaluator:
-        from gan_mnist.evaluate import QUICK_N
+    def __init__(self, config, tg, session, evaluator=None):
+        self.config, self.tg, self.session, self.evaluator = config, tg, session, evaluator
+        self.noise = fixed_noise(config)
+        if evaluator:
+            from gan_mnist.evaluate import QUICK_N
 
-        eval_noise = np.random.RandomState(config.seed + EVAL_NOISE_SEED_OFFSET).uniform(
-            -1, 1, (QUICK_N, config.z_dim)).astype(np.float32)
-    best_fid = checkpoints.best_fid(config.checkpoint_dir)
-    log = MetricsLog(config.output_dir, session.graph, resume_step=step)
-    ops = tg.ops
-    names = list(tg.logged)
-    fetches = [ops.train_step] + [tg.logged[n] for n in names]
-    status = {}
-    tg.graph.finalize()  # nothing may add ops inside the loop (a classic TF1 slowdown)
+            self.eval_noise = np.random.RandomState(config.seed + EVAL_NOISE_SEED_OFFSET).uniform(
+                -1, 1, (QUICK_N, config.z_dim)).astype(np.float32)
+        self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
+        self.names = list(tg.logged)
+        self.fetches = [tg.ops.train_step] + [tg.logged[n] for n in self.names]
+        self.status = {}
+        tg.graph.finalize()  # nothing may add ops inside the loop (a classic TF1 slowdown)
 
-    def write_grid(at_step):
-        grid = images.grid(session.run(tg.samples, {tg.sample_z: noise}))
-        images.save_png(os.path.join(config.output_dir, "samples_step_%06d.png" % at_step), grid)
-        log.image("samples", grid, at_step)
+    def run(self, step):
+        from tqdm import tqdm
 
-    if step == 0:
-        write_grid(0)  # the untrained generator, for comparison
-    saved_at = sampled_at = first_step = step
-    start_time = time.time()
-    bar = tqdm(total=config.steps, initial=step, unit="step", dynamic_ncols=True,
-               desc="training")
-    try:
-        with _StopRequest() as stop:
-            while step < config.steps and stop.signum is None:
-                log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
-                if log_now:
-                    values = dict(zip(names, session.run(fetches)[1:]))
-                else:
-                    session.run(ops.train_step)
-                step += 1
-                bar.update(1)
-                if log_now:
-                    log.scalars(step, **values)
-                    status.update(values)
-                    bar.set_postfix_str(_status_line(status), refresh=False)
-                if eval_noise is not None and step % config.eval_every == 0:
-                    digits = data.to_uint8(session.run(tg.samples, {tg.sample_z: eval_noise}))
-                    scores = evaluator.quick(digits)
-                    log.scalars(step, **scores)
-                    status.update(scores)
-                    bar.set_postfix_str(_status_line(status), refresh=False)
-                    if best_fid is None or scores["fid"] < best_fid:
-                        best_fid = scores["fid"]
-                        checkpoints.save_best(session, tg.best_saver, config.checkpoint_dir,
-                                              step, best_fid)
-                if step % config.sample_every == 0:
-                    write_grid(step)
-                    sampled_at = step
-                if step % config.checkpoint_every == 0:
-                    checkpoints.save(session, tg.saver, config.checkpoint_dir, step)
-                    saved_at = step
-        if sampled_at != step:
-            write_grid(step)
-        if saved_at != step:
-            checkpoints.save(session, tg.saver, config.checkpoint_dir, step)
-    finally:
-        bar.close()
-        log.close()
-    elapsed = time.time() - start_time
-    if stop.signum is not None:
-        print("stopped at step %d; checkpoint saved in %s. Run the same command to resume."
-              % (step, config.checkpoint_dir))
-        return 128 + stop.signum
-    if best_fid is not None:
-        print("best quick FID so far: %.2f (checkpoint best.ckpt in %s)"
-              % (best_fid, config.checkpoint_dir))
-    print("done: step %d (%.0f steps/s); checkpoint in %s, samples in %s"
-          % (step, (step - first_step) / max(elapsed, 1e-9), config.checkpoint_dir,
-             config.output_dir))
-    return 0
+        config, session = self.config, self.session
+        self.log = MetricsLog(config.output_dir, session.graph, resume_step=step)
+        self.bar = tqdm(total=config.steps, initial=step, unit="step", dynamic_ncols=True,
+                        desc="training")
+        if step == 0:
+            self.write_grid(0)  # the untrained generator, for comparison
+        saved_at = sampled_at = first_step = step
+        start_time = time.time()
+        try:
+            with _StopRequest() as stop:
+                while step < config.steps and stop.signum is None:
+                    log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
+                    if log_now:
+                        values = dict(zip(self.names, session.run(self.fetches)[1:]))
+                    else:
+                        session.run(self.tg.ops.train_step)
+                    step += 1
+                    self.bar.update(1)
+                    if log_now:
+                        self.record(step, values)
+                    if self.evaluator and step % config.eval_every == 0:
+                        self.quick_evaluation(step)
+                    if step % config.sample_every == 0:
+                        self.write_grid(step)
+                        sampled_at = step
+                    if step % config.checkpoint_every == 0:
+                        self.save(step)
+                        saved_at = step
+            if sampled_at != step:
+                self.write_grid(step)
+            if saved_at != step:
+                self.save(step)
+        finally:
+            self.bar.close()
+            self.log.close()
+        rate = (step - first_step) / max(time.time() - start_time, 1e-9)
+        if stop.signum is not None:
+            print("stopped at step %d; checkpoint saved in %s. Run the same command to resume."
+                  % (step, config.checkpoint_dir))
+            return 128 + stop.signum
+        if self.best_fid is not None:
+            print("best quick FID so far: %.2f (checkpoint best.ckpt in %s)"
+                  % (self.best_fid, config.checkpoint_dir))
+        print("done: step %d (%.0f steps/s); checkpoint in %s, samples in %s"
+              % (step, rate, config.checkpoint_dir, config.output_dir))
+        return 0
+
+    def record(self, step, values):
+        bad = [title for name, title in (("d_loss", "the D loss"), ("g_loss", "the G loss"))
+               if not np.isfinite(values[name])]
+        if bad:
+            raise Diverged(step, " and ".join(bad))
+        self.log.scalars(step, **values)
+        self.status.update(values)
+        self.bar.set_postfix_str(_status_line(self.status), refresh=False)
+
+    def check_weights(self, step):
+        """Before anything is written from the current weights: are they all finite?"""
+        if not self.session.run(self.tg.all_finite):
+            raise Diverged(step, "the weights")
+
+    def write_grid(self, step):
+        self.check_weights(step)
+        grid = images.grid(self.session.run(self.tg.samples, {self.tg.sample_z: self.noise}))
+        images.save_png(os.path.join(self.config.output_dir, "samples_step_%06d.png" % step),
+                        grid)
+        self.log.image("samples", grid, step)
+
+    def save(self, step):
+        self.check_weights(step)
+        checkpoints.save(self.session, self.tg.saver, self.config.checkpoint_dir, step,
+                         keep=self.config.keep)
+
+    def quick_evaluation(self, step):
+        self.check_weights(step)
+        digits = data.to_uint8(self.session.run(self.tg.samples,
+                                                {self.tg.sample_z: self.eval_noise}))
+        scores = self.evaluator.quick(digits)
+        self.log.scalars(step, **scores)
+        self.status.update(scores)
+        self.bar.set_postfix_str(_status_line(self.status), refresh=False)
+        if self.best_fid is None or scores["fid"] < self.best_fid:
+            self.best_fid = scores["fid"]
+            checkpoints.save_best(self.session, self.tg.best_saver, self.config.checkpoint_dir,
+                                  step, self.best_fid)
 
 
 def _status_line(values):

@@ -79,7 +79,7 @@ def test_sample_without_a_model(tmp_path):
 def test_stop_saves_and_the_same_command_resumes(tmp_path, mnist_dir, signum):
     args = ["--data-dir", mnist_dir, "--checkpoint-dir", str(tmp_path / "c"),
             "--output-dir", str(tmp_path / "o"), "--log-every", "10", "--checkpoint-every",
-            "100000"]
+            "100000", "--eval-every", "0"]
     proc = subprocess.Popen([sys.executable, TRAIN, "--steps", "100000"] + args,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = tmp_path / "o" / "log.csv"

@@ -1,0 +1,306 @@
+"""Fault injection: kills at random moments, damaged checkpoints, divergence, full disks, a second
+trainer, broken mirrors. Each checks the exit, the message, and that good files are untouched."""
+import gzip
+import hashlib
+import http.server
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from gan_mnist import GanError, checkpoints, config as config_lib, data, trainer
+from gan_mnist.tf_compat import tf
+from tests.conftest import REPO
+
+TRAIN = os.path.join(REPO, "scripts", "train.py")
+
+
+def checkpoint_values(path):
+    reader = tf.train.load_checkpoint(path)
+    return {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(path)}
+
+
+def digest(folder, skip=("config.json", "lock")):
+    result = {}
+    for name in sorted(os.listdir(folder)):
+        full = os.path.join(folder, name)
+        if os.path.isfile(full) and name not in skip:
+            with open(full, "rb") as f:
+                result[name] = hashlib.sha256(f.read()).hexdigest()
+    return result
+
+
+def train_args(tmp_path, mnist_dir, *extra):
+    return ["--data-dir", mnist_dir, "--checkpoint-dir", str(tmp_path / "c"),
+            "--output-dir", str(tmp_path / "o"), "--eval-every", "0"] + list(extra)
+
+
+def test_sigkill_at_random_moments_never_loses_a_complete_checkpoint(tmp_path, mnist_dir):
+    """20 real training processes, each killed with SIGKILL after a random delay (during start-up,
+    training, grid writing or a save). After every kill the newest published checkpoint must be
+    complete, the next process must resume from exactly it, and the run that finally finishes
+    must hold the weights of a run that was never interrupted."""
+    rng = random.Random(20261124)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    folder = str(tmp_path / "c")
+    published = 0
+    for attempt in range(20):
+        args = train_args(tmp_path, mnist_dir, "--steps", str(published + 1500),
+                          "--checkpoint-every", "20", "--sample-every", "20", "--log-every", "10")
+        proc = subprocess.Popen([sys.executable, TRAIN] + args, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True, env=env)
+        time.sleep(rng.uniform(3.0, 8.0))
+        proc.kill()
+        out, _ = proc.communicate(timeout=60)
+        if "resumed from step" in out:
+            assert "resumed from step %d" % published in out, (attempt, out)
+        newest = checkpoints.latest(folder)
+        if newest is None:
+            assert published == 0
+            continue
+        values = checkpoint_values(newest)  # every tensor of the newest one reads back
+        assert values["global_step"] == checkpoints.step_of(newest)
+        assert checkpoints.step_of(newest) >= published
+        published = checkpoints.step_of(newest)
+    assert published > 0, "no kill happened after the first checkpoint"
+
+    target = str(published + 40)
+    result = subprocess.run([sys.executable, TRAIN] + train_args(tmp_path, mnist_dir,
+                            "--steps", target, "--checkpoint-every", "20"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "resumed from step %d" % published in result.stdout
+    straight = tmp_path / "straight"
+    result = subprocess.run([sys.executable, TRAIN] + train_args(straight, mnist_dir,
+                            "--steps", target, "--checkpoint-every", "100000"),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    killed = checkpoint_values(checkpoints.latest(folder))
+    uninterrupted = checkpoint_values(checkpoints.latest(str(straight / "c")))
+    assert sorted(killed) == sorted(uninterrupted)
+    for name in killed:
+        np.testing.assert_array_equal(killed[name], uninterrupted[name], err_msg=name)
+
+
+@pytest.fixture
+def trained(run_config):
+    """Checkpoints at steps 20, 40 and 60 of a real run."""
+    config = run_config(steps=60, checkpoint_every=20, log_every=10)
+    assert trainer.train(config) == 0
+    return config
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "empty_index"])
+def test_damaged_newest_checkpoint_falls_back_and_is_kept(trained, capsys, damage):
+    folder = trained.checkpoint_dir
+    newest = os.path.join(folder, "model.ckpt-60")
+    target = newest + (".index" if damage == "empty_index" else ".data-00000-of-00001")
+    raw = open(target, "rb").read()
+    if damage == "flip":
+        raw = raw[:1000] + bytes(b ^ 0xFF for b in raw[1000:1100]) + raw[1100:]
+    elif damage == "truncate":
+        raw = raw[:len(raw) // 2]
+    else:
+        raw = b""
+    open(target, "wb").write(raw)
+    capsys.readouterr()
+    assert trainer.train(config_lib.resolve(dict(vars(trained), steps=80))) == 0
+    captured = capsys.readouterr()
+    warnings = [l for l in captured.err.splitlines() if l.startswith("warning:")]
+    assert len(warnings) == 1 and "model.ckpt-60" in warnings[0], captured.err
+    assert "resumed from step 40" in captured.out
+    assert os.path.exists(target + ".damaged")  # renamed, not deleted
+    assert open(target + ".damaged", "rb").read() == raw
+    assert checkpoints.step_of(checkpoints.latest(folder)) == 80
+
+
+def test_divergence_stops_with_the_step_and_saves_nothing(trained):
+    folder = trained.checkpoint_dir
+    before = digest(folder)
+    wild = config_lib.resolve(dict(vars(trained), steps=200, lr_d=1e30, lr_g=1e30))
+    with pytest.raises(GanError) as error:
+        trainer.train(wild)
+    message = str(error.value)
+    assert message.startswith("training diverged at step ") and "NaN or Inf" in message
+    assert "the last good checkpoint (step 60) is intact" in message
+    step = int(message.split()[4])
+    assert 60 < step < 200
+    assert digest(folder) == before
+    assert not os.path.exists(os.path.join(folder, "lock"))
+
+
+def test_divergence_rollback_restores_halves_and_finally_gives_up(trained, capsys):
+    wild = config_lib.resolve(dict(vars(trained), steps=200, lr_d=1e30, lr_g=1e30,
+                                   on_nan="rollback"))
+    before = digest(trained.checkpoint_dir)
+    capsys.readouterr()
+    with pytest.raises(GanError, match="again after 5 rollbacks; giving up"):
+        trainer.train(wild)
+    out = capsys.readouterr().out
+    assert out.count("rolling back (the last good checkpoint (step 60))") == 5
+    assert out.count("resumed from step 60") == 6
+    assert "lr_d=3.125e+28 lr_g=3.125e+28" in out  # halved five times
+    assert digest(trained.checkpoint_dir) == before
+
+
+def test_failed_save_leaves_earlier_checkpoints_intact(trained, monkeypatch):
+    """A full disk, simulated by a writer that fails half-way through writing."""
+    original = tf.train.Saver.save
+
+    def failing_save(self, sess, save_path, global_step=None, **kwargs):
+        if global_step == 80:
+            with open("%s-%d.data-00000-of-00001" % (save_path, global_step), "wb") as f:
+                f.write(b"partial")
+            raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+        return original(self, sess, save_path, global_step=global_step, **kwargs)
+
+    monkeypatch.setattr(tf.train.Saver, "save", failing_save)
+    folder = trained.checkpoint_dir
+    before = digest(folder)
+    with pytest.raises(GanError) as error:
+        trainer.train(config_lib.resolve(dict(vars(trained), steps=100)))
+    assert str(error.value) == (
+        "could not save the checkpoint of step 80 in %s (No space left on device); the "
+        "checkpoint of step 60 is intact" % folder)
+    assert digest(folder) == before  # the partial file is gone, the rest unchanged
+
+
+def test_really_full_disk(run_config, tmp_path):
+    """The same on a real 4 MiB tmpfs: room for one checkpoint (2.6 MB) but not two."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        config = run_config(steps=60, checkpoint_every=20, checkpoint_dir=str(mount))
+        with pytest.raises(GanError) as error:
+            trainer.train(config)
+        assert "could not save the checkpoint of step 40" in str(error.value)
+        assert "the checkpoint of step 20 is intact" in str(error.value)
+        assert checkpoints.step_of(checkpoints.latest(str(mount))) == 20
+        assert checkpoint_values(checkpoints.latest(str(mount)))["global_step"] == 20
+        assert not [n for n in os.listdir(mount) if "ckpt-40" in n]
+    finally:
+        subprocess.run(["umount", str(mount)])
+
+
+def test_second_trainer_on_the_same_folder_is_refused(tmp_path, mnist_dir):
+    args = train_args(tmp_path, mnist_dir, "--log-every", "10")
+    first = subprocess.Popen([sys.executable, TRAIN, "--steps", "100000"] + args,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lock = tmp_path / "c" / "lock"
+        deadline = time.time() + 60
+        while not lock.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        second = subprocess.run([sys.executable, TRAIN, "--steps", "100"] + args,
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1
+        errors = [l for l in second.stderr.splitlines() if l.startswith("error:")]
+        assert errors == ["error: another trainer (process %d) is using %s; stop it first or "
+                          "choose another --checkpoint-dir" % (first.pid, tmp_path / "c")]
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=60)
+    assert not lock.exists()  # released on a clean stop
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(run_config, capsys):
+    config = run_config(steps=10)
+    os.makedirs(config.checkpoint_dir)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with open(os.path.join(config.checkpoint_dir, "lock"), "w") as f:
+        f.write("%d\n" % dead.pid)
+    assert trainer.train(config) == 0
+    assert "taking over the lock of process %d" % dead.pid in capsys.readouterr().err
+
+
+def test_truncated_training_file_is_one_line(tmp_path, mnist_dir):
+    broken = tmp_path / "data"
+    broken.mkdir()
+    for stem in data.MNIST_FILES:
+        shutil.copy(os.path.join(mnist_dir, stem + ".gz"), broken)
+    path = broken / "train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:100000])
+    result = subprocess.run([sys.executable, TRAIN, "--steps", "10", "--data-dir", str(broken),
+                             "--checkpoint-dir", str(tmp_path / "c"),
+                             "--output-dir", str(tmp_path / "o")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    errors = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    assert len(errors) == 1 and "train-images-idx3-ubyte.gz" in errors[0]
+    assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- broken mirrors
+
+STEM = "train-labels-idx1-ubyte"
+
+
+class BrokenMirror(http.server.SimpleHTTPRequestHandler):
+    """/good/ serves the real file; /reset/ cuts the connection half-way; /hang/ never answers
+    in time; /wrong/ serves other bytes."""
+
+    def do_GET(self):
+        kind = self.path.strip("/").split("/")[0]
+        with open(os.path.join(self.server.mnist_dir, STEM + ".gz"), "rb") as f:
+            body = f.read()
+        if kind == "hang":
+            time.sleep(3)
+        if kind == "wrong":
+            body = gzip.compress(b"not the MNIST labels")
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if kind == "reset":
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(2)
+            return
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def mirror(mnist_dir):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), BrokenMirror)
+    httpd.mnist_dir = mnist_dir
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d/" % httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("broken", ["reset", "hang", "wrong"])
+def test_broken_mirror_falls_through_to_the_next(mirror, tmp_path, broken):
+    target = tmp_path / "data"
+    path = data.download(STEM, str(target), mirrors=[mirror + broken + "/", mirror + "good/"],
+                         timeout=1)
+    assert os.listdir(target) == [STEM + ".gz"]
+    assert data.load_file(str(target), STEM, download_missing=False).shape == (60000,)
+    assert path.endswith(STEM + ".gz")
+
+
+def test_all_mirrors_broken_lists_each_and_leaves_nothing(mirror, tmp_path):
+    target = tmp_path / "data"
+    with pytest.raises(GanError) as error:
+        data.download(STEM, str(target), timeout=1,
+                      mirrors=[mirror + "reset/", mirror + "hang/", mirror + "wrong/"])
+    message = str(error.value)
+    for kind in ("reset", "hang", "wrong"):
+        assert mirror + kind + "/" + STEM + ".gz" in message
+    assert "connection closed after" in message and "timed out" in message
+    assert "wrong content" in message and "by hand" in message
+    assert os.listdir(target) == []
