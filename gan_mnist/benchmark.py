@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+from gan_mnist.config import PRESETS
+
 WARMUP_STEPS = 100
 FeedDictGraph = collections.namedtuple("FeedDictGraph", "graph real z d_step g_step init")
 VARIANTS = {
@@ -42,7 +44,9 @@ def _mnist_images(data_dir):
 def _config(args):
     from gan_mnist.config import resolve
 
-    values = {"arch": args.arch, "batch_size": args.batch_size, "seed": 0}
+    values = {"arch": args.arch, "seed": 0}
+    if args.batch_size:
+        values["batch_size"] = args.batch_size
     if args.hidden:
         values["hidden"] = args.hidden
     return resolve(values)
@@ -58,13 +62,15 @@ def _timed(step_fn, steps):
 
 
 def build_feed_dict_graph(config):
-    """The seeds' graph: placeholders for real images and noise, one Adam per network.
+    """The seeds' graph: placeholders for real images and noise, one Adam per network, each
+    step a separate ``session.run``.
 
-    Built from our model and loss functions, so it computes what our fused step computes; only
-    the data path and the number of session.run calls differ.
+    Built by our own model, loss and train-op functions, so it computes what our fused step
+    computes; only the data path and the number of session.run calls differ.
     """
-    from gan_mnist import losses, models
+    from gan_mnist import models
     from gan_mnist.tf_compat import tf
+    from gan_mnist.train_ops import build_train_ops
 
     graph = tf.Graph()
     with graph.as_default():
@@ -72,15 +78,9 @@ def build_feed_dict_graph(config):
         real = tf.placeholder(tf.float32, [None, 784], name="real")
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
         model = models.build_gan(real, z, config)
-        d_loss = losses.discriminator_loss(model.real_logits, model.fake_logits,
-                                           config.label_smoothing)
-        g_loss = losses.generator_loss(model.fake_logits)
-        d_step = tf.train.AdamOptimizer(config.lr_d, config.beta1).minimize(
-            d_loss, var_list=models.scope_variables(models.DISCRIMINATOR_SCOPE))
-        g_step = tf.train.AdamOptimizer(config.lr_g, config.beta1).minimize(
-            g_loss, var_list=models.scope_variables(models.GENERATOR_SCOPE))
+        ops = build_train_ops(model, config, tf.train.get_or_create_global_step())
         init = tf.global_variables_initializer()
-    return FeedDictGraph(graph, real, z, d_step, g_step, init)
+    return FeedDictGraph(graph, real, z, ops.d_step, ops.g_step, init)
 
 
 def run_feed_dict(args):
@@ -90,8 +90,12 @@ def run_feed_dict(args):
     from gan_mnist import data
     from gan_mnist.tf_compat import tf
 
+    from gan_mnist.models import pixel_range
+
     config = _config(args)
-    train = data.to_unit_range(_mnist_images(args.data_dir)).reshape(-1, 784)
+    low, high = pixel_range(config)
+    train = (_mnist_images(args.data_dir).reshape(-1, 784) / np.float32(255 / (high - low))
+             + np.float32(low))
     fd = build_feed_dict_graph(config)
     session = tf.Session(graph=fd.graph)
     session.run(fd.init)
@@ -152,7 +156,10 @@ def run_keras(args):
     import tensorflow as tf
     import keras
 
+    if args.arch not in ("fc", "mlp256"):
+        raise RuntimeError("the keras variant is written for the fc and mlp256 recipes only")
     config_values = _keras_config(args)
+    depth = 2 if args.arch == "mlp256" else 1
     z_dim, hidden, batch = config_values["z_dim"], config_values["hidden"], args.batch_size
     smoothing, beta1 = config_values["label_smoothing"], config_values["beta1"]
     tf.random.set_seed(0)
@@ -160,10 +167,12 @@ def run_keras(args):
     def leaky(x):
         return tf.nn.leaky_relu(x, 0.2)
 
-    generator = keras.Sequential([keras.Input((z_dim,)), keras.layers.Dense(hidden, leaky),
-                                  keras.layers.Dense(784, "tanh")])
-    discriminator = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hidden, leaky),
-                                      keras.layers.Dense(1)])
+    generator = keras.Sequential([keras.Input((z_dim,))]
+                                 + [keras.layers.Dense(hidden, leaky) for _ in range(depth)]
+                                 + [keras.layers.Dense(784, "tanh")])
+    discriminator = keras.Sequential([keras.Input((784,))]
+                                     + [keras.layers.Dense(hidden, leaky) for _ in range(depth)]
+                                     + [keras.layers.Dense(1)])
     d_opt = keras.optimizers.Adam(config_values["lr_d"], beta_1=beta1)
     g_opt = keras.optimizers.Adam(config_values["lr_g"], beta_1=beta1)
     images = tf.constant(_mnist_images(args.data_dir))
@@ -279,9 +288,10 @@ def parser():
     p.add_argument("--steps", type=positive_int, default=2000,
                    help="timed steps per measurement, after %d warm-up steps (default 2000)"
                    % WARMUP_STEPS)
-    p.add_argument("--batch-size", type=positive_int, default=128, help="default 128")
+    p.add_argument("--batch-size", type=positive_int,
+                   help="default: the recipe's (fc: 128)")
     p.add_argument("--hidden", type=positive_int, help="hidden units (default: the recipe's)")
-    p.add_argument("--arch", default="fc", help="recipe (default fc)")
+    p.add_argument("--arch", default="fc", choices=sorted(PRESETS), help="recipe (default fc)")
     p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--worker", choices=sorted(VARIANTS), dest="variant",
@@ -291,6 +301,7 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    args.batch_size = args.batch_size or PRESETS[args.arch]["batch_size"]
     if args.variant:
         return worker_main(args)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from gan_mnist import GanError, data
-from gan_mnist.models import dense
+from gan_mnist.layers import conv2d, dense
 from gan_mnist.tf_compat import tf
 
 SCOPE = "classifier"
@@ -28,12 +28,7 @@ CKPT_PREFIX = "classifier.ckpt"
 
 
 def _conv(x, filters, name):
-    with tf.variable_scope(name):
-        kernel = tf.get_variable("kernel", [3, 3, int(x.shape[-1]), filters],
-                                 initializer=tf.glorot_uniform_initializer())
-        bias = tf.get_variable("bias", [filters], initializer=tf.zeros_initializer())
-    y = tf.nn.relu(tf.nn.conv2d(x, kernel, [1, 1, 1, 1], "SAME") + bias)
-    return tf.nn.max_pool2d(y, 2, 2, "VALID")
+    return tf.nn.max_pool2d(tf.nn.relu(conv2d(x, filters, 3, 1, name)), 2, 2, "VALID")
 
 
 def build(images, keep_prob=1.0):

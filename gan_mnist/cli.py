@@ -57,7 +57,7 @@ def train_parser():
     p.add_argument("--z-dim", type=positive_int,
                    help="noise size (recipe's; fc: %d)" % presets["z_dim"])
     p.add_argument("--hidden", type=positive_int,
-                   help="hidden units (recipe's; fc: %d)" % presets["hidden"])
+                   help="hidden units of fc and mlp256 (fc: %d, mlp256: 256)" % presets["hidden"])
     p.add_argument("--lr-d", type=positive_float,
                    help="discriminator Adam learning rate (fc: %g)" % presets["lr_d"])
     p.add_argument("--lr-g", type=positive_float,
@@ -65,7 +65,10 @@ def train_parser():
     p.add_argument("--beta1", type=_number(float, 0.0, maximum=1.0),
                    help="Adam beta1 (fc: %g)" % presets["beta1"])
     p.add_argument("--label-smoothing", type=_number(float, 0.0, maximum=1.0),
-                   help="real labels become 1 - s (default %g)" % d.label_smoothing)
+                   help="real labels become 1 - s (recipe's; fc: %g)" % presets["label_smoothing"])
+    p.add_argument("--d-pretrain-steps", type=non_negative_int,
+                   help="the first N steps train only the discriminator (recipe's; cnn: 300, "
+                   "others 0)")
     p.add_argument("--sample-every", type=positive_int,
                    help="write the fixed-noise grid every N steps (default %d)" % d.sample_every)
     p.add_argument("--checkpoint-every", type=positive_int,

@@ -12,8 +12,18 @@ from gan_mnist import GanError
 CONFIG_FILE = "config.json"
 
 # Each recipe's defaults live here and nowhere else. Keys are Config field names.
+# fc: the classic fully connected GAN tutorials; mlp256: two hidden layers of 256 at batch 32;
+# dcgan: TensorFlow's DCGAN tutorial (Adam 1e-4 with default beta1, no label smoothing);
+# cnn: the convolutional MNIST GAN tutorial with a 56x56 generator and D pre-training.
 PRESETS = {
-    "fc": dict(z_dim=100, hidden=128, batch_size=128, lr_d=2e-4, lr_g=2e-4, beta1=0.5),
+    "fc": dict(z_dim=100, hidden=128, batch_size=128, lr_d=2e-4, lr_g=2e-4, beta1=0.5,
+               label_smoothing=0.1, d_pretrain_steps=0),
+    "mlp256": dict(z_dim=64, hidden=256, batch_size=32, lr_d=2e-4, lr_g=2e-4, beta1=0.5,
+                   label_smoothing=0.1, d_pretrain_steps=0),
+    "dcgan": dict(z_dim=100, hidden=0, batch_size=64, lr_d=1e-4, lr_g=1e-4, beta1=0.9,
+                  label_smoothing=0.0, d_pretrain_steps=0),
+    "cnn": dict(z_dim=100, hidden=0, batch_size=50, lr_d=3e-4, lr_g=1e-4, beta1=0.9,
+                label_smoothing=0.0, d_pretrain_steps=300),
 }
 
 # Fields that decide the shapes of the saved variables: a checkpoint only fits a model that agrees
@@ -33,6 +43,7 @@ class Config:
     lr_g: float = 2e-4
     beta1: float = 0.5
     label_smoothing: float = 0.1
+    d_pretrain_steps: int = 0
     sample_every: int = 500
     checkpoint_every: int = 1000
     log_every: int = 100
@@ -74,10 +85,14 @@ def resolve(explicit, saved=None):
     arch = explicit.get("arch", saved.get("arch", Config.arch))
     if arch not in PRESETS:
         raise GanError("unknown --arch %r; choose one of: %s" % (arch, ", ".join(sorted(PRESETS))))
+    if explicit.get("hidden") and not PRESETS[arch]["hidden"]:
+        raise GanError("--hidden sizes the fully connected recipes (fc, mlp256); --arch %s has "
+                       "its own fixed layer sizes" % arch)
     values = dict(PRESETS[arch])
     # Only what shapes the model, and the run's settings, carry over from the saved config; the
     # folders and --steps of this invocation are always this invocation's.
     carried = ARCHITECTURE_FIELDS + ("batch_size", "lr_d", "lr_g", "beta1", "label_smoothing",
+                                     "d_pretrain_steps",
                                      "seed", "log_every", "sample_every", "checkpoint_every",
                                      "eval_every", "keep", "on_nan")
     values.update({k: v for k, v in saved.items() if k in carried})

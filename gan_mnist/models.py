@@ -1,71 +1,146 @@
-"""Generator and discriminator builders, each in its own variable scope.
+"""Generator and discriminator builders for every recipe, each network in its own variable scope.
 
 Variables are made with ``tf.get_variable`` inside ``tf.variable_scope("generator")`` and
 ``tf.variable_scope("discriminator")``, so train ops, savers and tests can select them by scope.
 Layers are written with ``tf.get_variable`` and ``tf.nn`` only: ``tf.layers`` and Keras layers do
 not work inside compat.v1 graphs under Keras 3.
+
+``training`` switches batch norm between batch statistics (and moving-average updates, collected
+in ``tf.GraphKeys.UPDATE_OPS``) and the moving averages, and turns dropout on or off. Dropout
+masks are drawn from a stateless seed, so a resumed run repeats an uninterrupted one exactly.
 """
 import collections
 
+from gan_mnist.layers import (batch_norm, conv2d, conv2d_transpose, dense, dropout,
+                              leaky_relu)
 from gan_mnist.tf_compat import tf
 
 GENERATOR_SCOPE = "generator"
 DISCRIMINATOR_SCOPE = "discriminator"
 IMAGE_PIXELS = 28 * 28
-LEAKY_SLOPE = 0.2  # the slope DCGAN settled on; keeps gradients alive for negative inputs
 
 GANModel = collections.namedtuple(
-    "GANModel", "real z fake real_logits real_prob fake_logits fake_prob")
+    "GANModel", "real z fake real_logits real_prob fake_logits fake_prob fake_seed")
 
 
-def dense(x, units, name):
-    """x @ W + b with Glorot-uniform W and zero b, in a sub-scope ``name``."""
-    with tf.variable_scope(name):
-        weights = tf.get_variable("weights", [int(x.shape[-1]), units],
-                                  initializer=tf.glorot_uniform_initializer())
-        biases = tf.get_variable("biases", [units], initializer=tf.zeros_initializer())
-    return tf.matmul(x, weights) + biases
+# ---------------------------------------------------------------- fc and mlp256
 
-
-def fc_generator(z, config):
-    """z -> hidden leaky-ReLU -> 784 tanh: a flat image with pixels in [-1, 1]."""
-    h = tf.nn.leaky_relu(dense(z, config.hidden, "hidden"), LEAKY_SLOPE)
+def mlp_generator(z, config, training, layers=1):
+    """z -> ``layers`` x (hidden, leaky ReLU) -> 784 tanh."""
+    h = z
+    for i in range(layers):
+        h = leaky_relu(dense(h, config.hidden, "hidden" if layers == 1 else "hidden%d" % (i + 1)))
     return tf.tanh(dense(h, IMAGE_PIXELS, "output"))
 
 
-def fc_discriminator(x, config):
-    """784 -> hidden leaky-ReLU -> 1 logit."""
-    h = tf.nn.leaky_relu(dense(x, config.hidden, "hidden"), LEAKY_SLOPE)
+def mlp_discriminator(x, config, training, seed, layers=1):
+    """784 -> ``layers`` x (hidden, leaky ReLU) -> 1 logit."""
+    h = x
+    for i in range(layers):
+        h = leaky_relu(dense(h, config.hidden, "hidden" if layers == 1 else "hidden%d" % (i + 1)))
     return dense(h, 1, "logit")
 
 
-ARCHITECTURES = {"fc": (fc_generator, fc_discriminator)}
+# ---------------------------------------------------------------- dcgan (the TensorFlow tutorial)
+
+def dcgan_generator(z, config, training):
+    """dense 7x7x256 (no bias) -> BN -> leaky ReLU -> 5x5 transposed convolutions 128 (stride 1),
+    64 (stride 2), each with BN and leaky ReLU, -> 1 (stride 2) tanh: 28x28."""
+    h = dense(z, 7 * 7 * 256, "project", bias=False)
+    h = leaky_relu(batch_norm(h, training, "bn0"))
+    h = tf.reshape(h, [-1, 7, 7, 256])
+    h = leaky_relu(batch_norm(conv2d_transpose(h, 128, 5, 1, "deconv1"), training, "bn1"))
+    h = leaky_relu(batch_norm(conv2d_transpose(h, 64, 5, 2, "deconv2"), training, "bn2"))
+    h = tf.tanh(conv2d_transpose(h, 1, 5, 2, "deconv3"))
+    return tf.reshape(h, [-1, IMAGE_PIXELS])
 
 
-def generator(z, config, reuse=False):
-    """Images (batch, 784) in [-1, 1] from noise z (batch, z_dim)."""
+def dcgan_discriminator(x, config, training, seed):
+    """5x5 convolutions 64 and 128 (stride 2), each with leaky ReLU and dropout 0.3 -> 1 logit."""
+    h = tf.reshape(x, [-1, 28, 28, 1])
+    h = dropout(leaky_relu(conv2d(h, 64, 5, 2, "conv1")), 0.3, training, seed, 1)
+    h = dropout(leaky_relu(conv2d(h, 128, 5, 2, "conv2")), 0.3, training, seed, 2)
+    return dense(tf.reshape(h, [-1, 7 * 7 * 128]), 1, "logit")
+
+
+# ---------------------------------------------------------------- cnn (56x56 generator, [0, 1])
+
+def cnn_generator(z, config, training):
+    """dense to 56x56x1 -> BN -> ReLU; twice: 3x3 stride-2 convolution (z/2, then z/4 filters)
+    -> BN -> ReLU -> bicubic resize back to 56x56; then a 1x1 stride-2 convolution to 28x28 and
+    a sigmoid: pixels in [0, 1]."""
+    h = dense(z, 56 * 56, "project")
+    h = tf.nn.relu(batch_norm(tf.reshape(h, [-1, 56, 56, 1]), training, "bn0"))
+    for i, filters in enumerate((max(config.z_dim // 2, 1), max(config.z_dim // 4, 1)), 1):
+        h = tf.nn.relu(batch_norm(conv2d(h, filters, 3, 2, "conv%d" % i), training, "bn%d" % i))
+        h = tf.image.resize(h, [56, 56], method=tf.image.ResizeMethod.BICUBIC)
+    h = tf.sigmoid(conv2d(h, 1, 1, 2, "conv3"))
+    return tf.reshape(h, [-1, IMAGE_PIXELS])
+
+
+def cnn_discriminator(x, config, training, seed):
+    """5x5 convolutions 32 and 64 with ReLU and 2x2 average pooling -> dense 1024 ReLU -> 1."""
+    h = tf.reshape(x, [-1, 28, 28, 1])
+    h = tf.nn.avg_pool2d(tf.nn.relu(conv2d(h, 32, 5, 1, "conv1")), 2, 2, "SAME")
+    h = tf.nn.avg_pool2d(tf.nn.relu(conv2d(h, 64, 5, 1, "conv2")), 2, 2, "SAME")
+    h = tf.nn.relu(dense(tf.reshape(h, [-1, 7 * 7 * 64]), 1024, "dense"))
+    return dense(h, 1, "logit")
+
+
+ARCHITECTURES = {
+    "fc": (mlp_generator, mlp_discriminator),
+    "mlp256": (lambda z, c, t: mlp_generator(z, c, t, layers=2),
+               lambda x, c, t, s: mlp_discriminator(x, c, t, s, layers=2)),
+    "dcgan": (dcgan_generator, dcgan_discriminator),
+    "cnn": (cnn_generator, cnn_discriminator),
+}
+SIGMOID_OUTPUT = {"cnn"}  # recipes whose images (real and generated) live in [0, 1]
+
+
+def pixel_range(config):
+    """(low, high) of the pixels the recipe's networks see and produce."""
+    return (0.0, 1.0) if config.arch in SIGMOID_OUTPUT else (-1.0, 1.0)
+
+
+def to_tanh_range(images, config):
+    """Generated images mapped to [-1, 1], the range grids and evaluation expect."""
+    low, high = pixel_range(config)
+    return images if (low, high) == (-1.0, 1.0) else images * 2.0 - 1.0
+
+
+def generator(z, config, reuse=False, training=True):
+    """Flat images (batch, 784) in the recipe's pixel range, from noise z (batch, z_dim)."""
     build, _ = ARCHITECTURES[config.arch]
     with tf.variable_scope(GENERATOR_SCOPE, reuse=reuse):
-        return build(z, config)
+        return build(z, config, training)
 
 
-def discriminator(x, config, reuse=False):
-    """(logit, probability), each of shape (batch,), that the images x (batch, 784) are real."""
+def discriminator(x, config, reuse=False, training=True, seed=None):
+    """(logit, probability), each of shape (batch,), that the images x (batch, 784) are real.
+
+    ``seed`` (an int64 pair) fixes the dropout masks of recipes that use dropout.
+    """
     _, build = ARCHITECTURES[config.arch]
     with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse):
-        logits = tf.reshape(build(x, config), [-1])
+        logits = tf.reshape(build(x, config, training, seed), [-1])
     return logits, tf.sigmoid(logits)
 
 
-def build_gan(real, z, config):
+def build_gan(real, z, config, real_seed=None, fake_seed=None):
     """The generator on z and the discriminator on real and fake images (shared weights)."""
     fake = generator(z, config)
-    real_logits, real_prob = discriminator(real, config)
-    fake_logits, fake_prob = discriminator(fake, config, reuse=True)
-    return GANModel(real, z, fake, real_logits, real_prob, fake_logits, fake_prob)
+    real_logits, real_prob = discriminator(real, config, seed=real_seed)
+    fake_logits, fake_prob = discriminator(fake, config, reuse=True, seed=fake_seed)
+    return GANModel(real, z, fake, real_logits, real_prob, fake_logits, fake_prob, fake_seed)
 
 
 def scope_variables(scope, collection=None):
     """Trainable variables (or those of ``collection``) whose names start with ``scope/``."""
     collection = collection or tf.GraphKeys.TRAINABLE_VARIABLES
     return [v for v in tf.get_collection(collection) if v.op.name.startswith(scope + "/")]
+
+
+def scope_update_ops(scope):
+    """Batch-norm moving-average updates created inside ``scope``."""
+    return [op for op in tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+            if op.name.startswith(scope + "/")]

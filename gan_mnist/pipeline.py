@@ -8,9 +8,9 @@ import collections
 
 from gan_mnist.tf_compat import tf
 
-Inputs = collections.namedtuple("Inputs", "real z images images_feed")
+Inputs = collections.namedtuple("Inputs", "real z images images_feed real_seed fake_seed")
 
-_BATCH_STREAM, _NOISE_STREAM = 0, 1
+_BATCH_STREAM, _NOISE_STREAM, _REAL_DROPOUT_STREAM, _FAKE_DROPOUT_STREAM = 0, 1, 2, 3
 
 
 def _stream_seed(seed, step, stream):
@@ -24,13 +24,16 @@ def sample_noise(batch_size, z_dim, seed, step):
                                        minval=-1.0, maxval=1.0, name="z")
 
 
-def build_inputs(num_images, batch_size, z_dim, seed, step, image_shape=(28, 28)):
-    """Real batches (batch, 784) in [-1, 1] and noise (batch, z_dim) for global step ``step``.
+def build_inputs(num_images, batch_size, z_dim, seed, step, pixel_range=(-1.0, 1.0),
+                 image_shape=(28, 28)):
+    """Real batches (batch, 784) scaled to ``pixel_range`` and noise (batch, z_dim) for global
+    step ``step``, plus the seeds of the discriminator's dropout on real and on fake images.
 
     The images live in a local (never checkpointed) uint8 variable, filled once by running
-    ``images.initializer`` with ``{images_feed: uint8 array}``; scaling to [-1, 1] happens in-graph.
+    ``images.initializer`` with ``{images_feed: uint8 array}``; scaling happens in-graph.
     Batches are drawn uniformly with replacement.
     """
+    low, high = pixel_range
     with tf.name_scope("inputs"):
         images_feed = tf.placeholder(tf.uint8, (num_images,) + tuple(image_shape), "images_feed")
         images = tf.Variable(images_feed, trainable=False, name="train_images",
@@ -38,6 +41,8 @@ def build_inputs(num_images, batch_size, z_dim, seed, step, image_shape=(28, 28)
         index = tf.random.stateless_uniform([batch_size], _stream_seed(seed, step, _BATCH_STREAM),
                                             minval=0, maxval=num_images, dtype=tf.int32)
         pixels = tf.cast(tf.gather(images, index), tf.float32)
-        real = tf.reshape(pixels / 127.5 - 1.0, [batch_size, -1], name="real")
+        real = tf.reshape(pixels / (255.0 / (high - low)) + low, [batch_size, -1], name="real")
         z = sample_noise(batch_size, z_dim, seed, step)
-    return Inputs(real=real, z=z, images=images, images_feed=images_feed)
+    return Inputs(real=real, z=z, images=images, images_feed=images_feed,
+                  real_seed=_stream_seed(seed, step, _REAL_DROPOUT_STREAM),
+                  fake_seed=_stream_seed(seed, step, _FAKE_DROPOUT_STREAM))

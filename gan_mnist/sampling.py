@@ -27,8 +27,9 @@ class Generator:
         with graph.as_default():
             tf.set_random_seed(self.config.seed)
             self._z = tf.placeholder(tf.float32, [None, self.config.z_dim], name="z")
-            self._fake = models.generator(self._z, self.config)
-            variables = models.scope_variables(models.GENERATOR_SCOPE,
+            self._fake = models.to_tanh_range(
+                models.generator(self._z, self.config, training=False), self.config)
+            variables = models.scope_variables(models.GENERATOR_SCOPE,  # incl. BN averages
                                                tf.GraphKeys.GLOBAL_VARIABLES)
             saver = tf.train.Saver(variables)
             init = tf.global_variables_initializer()

@@ -11,7 +11,7 @@ from gan_mnist import losses, models
 from gan_mnist.tf_compat import tf
 
 TrainOps = collections.namedtuple(
-    "TrainOps", "d_step g_step train_step d_loss g_loss fused_g_loss global_step")
+    "TrainOps", "d_step g_step train_step pretrain_step d_loss g_loss fused_g_loss global_step")
 
 
 def build_train_ops(model, config, global_step):
@@ -19,7 +19,10 @@ def build_train_ops(model, config, global_step):
 
     ``train_step`` does, in one ``session.run``, exactly what running ``d_step`` then ``g_step``
     does: the D update first, then a G update whose loss reads D's *updated* weights (a control
-    dependency orders the reads after the update). Only the G updates advance ``global_step``.
+    dependency orders the reads after the update; the dropout masks are the same). Only the G
+    updates advance ``global_step`` - and ``pretrain_step``, a D update counted as a step, for
+    the D-only steps at the start of recipes that pre-train D. G's batch-norm moving averages
+    are updated with each G update.
     """
     d_loss = losses.discriminator_loss(model.real_logits, model.fake_logits,
                                        config.label_smoothing)
@@ -31,17 +34,23 @@ def build_train_ops(model, config, global_step):
     with tf.name_scope(models.DISCRIMINATOR_SCOPE + "/"):
         d_optimizer = tf.train.AdamOptimizer(config.lr_d, beta1=config.beta1)
         d_step = d_optimizer.minimize(d_loss, var_list=d_vars, name="d_step")
+        pretrain_step = d_optimizer.minimize(d_loss, var_list=d_vars, global_step=global_step,
+                                             name="pretrain_step")
+    g_updates = models.scope_update_ops(models.GENERATOR_SCOPE)
     with tf.name_scope(models.GENERATOR_SCOPE + "/"):
         g_optimizer = tf.train.AdamOptimizer(config.lr_g, beta1=config.beta1)
-        g_step = g_optimizer.minimize(g_loss, var_list=g_vars, global_step=global_step,
-                                      name="g_step")
+        g_step = tf.group(g_optimizer.minimize(g_loss, var_list=g_vars, global_step=global_step),
+                          *g_updates, name="g_step")
 
     with tf.control_dependencies([d_step]):
-        fake_logits_after_d, _ = models.discriminator(model.fake, config, reuse=True)
+        fake_logits_after_d, _ = models.discriminator(model.fake, config, reuse=True,
+                                                      seed=model.fake_seed)
     fused_g_loss = losses.generator_loss(fake_logits_after_d)
     with tf.name_scope(models.GENERATOR_SCOPE + "/"):
         # The same optimizer object, so the fused and the separate G steps share Adam's slots.
         fused_g_step = g_optimizer.minimize(fused_g_loss, var_list=g_vars,
-                                            global_step=global_step, name="fused_g_step")
+                                            global_step=global_step)
+    fused_g_step = tf.group(fused_g_step, *g_updates, name="fused_g_step")
     train_step = tf.group(d_step, fused_g_step, name="train_step")
-    return TrainOps(d_step, g_step, train_step, d_loss, g_loss, fused_g_loss, global_step)
+    return TrainOps(d_step, g_step, train_step, pretrain_step, d_loss, g_loss, fused_g_loss,
+                    global_step)

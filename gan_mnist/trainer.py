@@ -41,16 +41,18 @@ def build_training_graph(config, num_images):
         tf.set_random_seed(config.seed)  # fixes the initial weights
         global_step = tf.train.get_or_create_global_step()
         inputs = build_inputs(num_images, config.batch_size, config.z_dim, config.seed,
-                              global_step)
-        model = models.build_gan(inputs.real, inputs.z, config)
+                              global_step, models.pixel_range(config))
+        model = models.build_gan(inputs.real, inputs.z, config, inputs.real_seed,
+                                 inputs.fake_seed)
         ops = build_train_ops(model, config, global_step)
         sample_z = tf.placeholder(tf.float32, [None, config.z_dim], name="sample_z")
-        samples = models.generator(sample_z, config, reuse=True)
+        samples = models.to_tanh_range(
+            models.generator(sample_z, config, reuse=True, training=False), config)
         logged = {"d_loss": ops.d_loss, "g_loss": ops.fused_g_loss,
                   "d_real": tf.reduce_mean(model.real_prob),
                   "d_fake": tf.reduce_mean(model.fake_prob)}
-        all_finite = tf.reduce_all([tf.reduce_all(tf.is_finite(v))
-                                    for v in tf.trainable_variables()])
+        all_finite = tf.reduce_all([tf.reduce_all(tf.is_finite(v)) for v in tf.global_variables()
+                                    if v.dtype.base_dtype == tf.float32])
         saver = checkpoints.make_saver()
         best_saver = checkpoints.make_saver()
         init = tf.global_variables_initializer()
@@ -177,6 +179,9 @@ class _Loop:
         self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
         self.names = list(tg.logged)
         self.fetches = [tg.ops.train_step] + [tg.logged[n] for n in self.names]
+        # While D pre-trains, G is not updated: log its plain loss instead of the fused one.
+        pretrain_logged = dict(tg.logged, g_loss=tg.ops.g_loss)
+        self.pretrain_fetches = [tg.ops.pretrain_step] + [pretrain_logged[n] for n in self.names]
         self.status = {}
         tg.graph.finalize()  # nothing may add ops inside the loop (a classic TF1 slowdown)
 
@@ -194,11 +199,15 @@ class _Loop:
         try:
             with _StopRequest() as stop:
                 while step < config.steps and stop.signum is None:
+                    pretraining = step < config.d_pretrain_steps
+                    fetches = self.pretrain_fetches if pretraining else self.fetches
+                    self.bar.set_description("pre-training D" if pretraining else "training",
+                                             refresh=False)
                     log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
                     if log_now:
-                        values = dict(zip(self.names, session.run(self.fetches)[1:]))
+                        values = dict(zip(self.names, session.run(fetches)[1:]))
                     else:
-                        session.run(self.tg.ops.train_step)
+                        session.run(fetches[0])
                     step += 1
                     self.bar.update(1)
                     if log_now:

@@ -54,9 +54,16 @@ def test_sigkill_at_random_moments_never_loses_a_complete_checkpoint(tmp_path, m
     for attempt in range(20):
         args = train_args(tmp_path, mnist_dir, "--steps", str(published + 1500),
                           "--checkpoint-every", "20", "--sample-every", "20", "--log-every", "10")
+        log = tmp_path / "o" / "log.csv"
+        started = time.time()
         proc = subprocess.Popen([sys.executable, TRAIN] + args, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True, env=env)
-        time.sleep(rng.uniform(3.0, 8.0))
+        if attempt % 4 == 0:  # during start-up: imports, data loading, restoring
+            time.sleep(rng.uniform(0.5, 3.0))
+        else:  # once the loop runs (it rewrites log.csv first): mid-step, mid-grid, mid-save
+            while proc.poll() is None and not (log.exists() and log.stat().st_mtime > started):
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 2.5))
         proc.kill()
         out, _ = proc.communicate(timeout=60)
         if "resumed from step" in out:

@@ -1,0 +1,85 @@
+"""Layers from ``tf.get_variable`` and ``tf.nn`` primitives (no tf.layers, no Keras).
+
+Each layer makes its variables in a sub-scope named after it, so checkpoints read like
+``generator/bn1/moving_mean`` or ``discriminator/conv1/kernel``.
+"""
+from gan_mnist.tf_compat import tf
+
+LEAKY_SLOPE = 0.2  # the slope DCGAN settled on; keeps gradients alive for negative inputs
+BN_DECAY = 0.99  # moving averages follow the batch statistics with this momentum
+BN_EPSILON = 1e-3
+
+
+def leaky_relu(x):
+    return tf.nn.leaky_relu(x, LEAKY_SLOPE)
+
+
+def dense(x, units, name, bias=True):
+    """x @ W (+ b) with Glorot-uniform W and zero b."""
+    with tf.variable_scope(name):
+        weights = tf.get_variable("weights", [int(x.shape[-1]), units],
+                                  initializer=tf.glorot_uniform_initializer())
+        y = tf.matmul(x, weights)
+        if bias:
+            y += tf.get_variable("biases", [units], initializer=tf.zeros_initializer())
+    return y
+
+
+def conv2d(x, filters, kernel, stride, name):
+    """A 'SAME'-padded convolution with a Glorot-uniform kernel and a zero bias."""
+    with tf.variable_scope(name):
+        k = tf.get_variable("kernel", [kernel, kernel, int(x.shape[-1]), filters],
+                            initializer=tf.glorot_uniform_initializer())
+        b = tf.get_variable("bias", [filters], initializer=tf.zeros_initializer())
+    return tf.nn.conv2d(x, k, [1, stride, stride, 1], "SAME") + b
+
+
+def conv2d_transpose(x, filters, kernel, stride, name):
+    """A 'SAME'-padded transposed convolution: spatial size times ``stride``, no bias (each one
+    here is followed by batch norm or is the tutorial's bias-free output layer)."""
+    with tf.variable_scope(name):
+        k = tf.get_variable("kernel", [kernel, kernel, filters, int(x.shape[-1])],
+                            initializer=tf.glorot_uniform_initializer())
+    height, width = int(x.shape[1]) * stride, int(x.shape[2]) * stride
+    output_shape = tf.stack([tf.shape(x)[0], height, width, filters])
+    y = tf.nn.conv2d_transpose(x, k, output_shape, [1, stride, stride, 1], "SAME")
+    return tf.reshape(y, [-1, height, width, filters])
+
+
+def batch_norm(x, training, name):
+    """Batch normalisation over all but the last axis.
+
+    Training: normalise by the batch's statistics and queue updates of the moving averages in
+    ``tf.GraphKeys.UPDATE_OPS`` (the train op runs them). Otherwise: use the moving averages, so
+    a sample does not depend on the rest of its batch.
+    """
+    channels = int(x.shape[-1])
+    with tf.variable_scope(name):
+        gamma = tf.get_variable("gamma", [channels], initializer=tf.ones_initializer())
+        beta = tf.get_variable("beta", [channels], initializer=tf.zeros_initializer())
+        moving_mean = tf.get_variable("moving_mean", [channels], trainable=False,
+                                      initializer=tf.zeros_initializer())
+        moving_variance = tf.get_variable("moving_variance", [channels], trainable=False,
+                                          initializer=tf.ones_initializer())
+    if not training:
+        return tf.nn.batch_normalization(x, moving_mean, moving_variance, beta, gamma,
+                                         BN_EPSILON)
+    mean, variance = tf.nn.moments(x, list(range(len(x.shape) - 1)))
+    for average, value in ((moving_mean, mean), (moving_variance, variance)):
+        update = tf.assign(average, average * BN_DECAY + value * (1.0 - BN_DECAY))
+        tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, update.op)
+    return tf.nn.batch_normalization(x, mean, variance, beta, gamma, BN_EPSILON)
+
+
+def dropout(x, rate, training, seed=None, layer=0):
+    """Zero a share ``rate`` of x (scaling the rest up) while training; identity otherwise.
+
+    With ``seed`` (an int64 pair) the mask is a pure function of it and ``layer``.
+    """
+    if not training or rate == 0:
+        return x
+    if seed is None:
+        return tf.nn.dropout(x, rate=rate)
+    layer_seed = tf.stack([seed[0] * 8 + layer, seed[1]])
+    keep = tf.random.stateless_uniform(tf.shape(x), layer_seed) >= rate
+    return x * tf.cast(keep, x.dtype) / (1.0 - rate)
