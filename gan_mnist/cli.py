@@ -51,7 +51,8 @@ def train_parser():
                    help="train until the global step reaches N (default %d)" % d.steps)
     p.add_argument("--arch", choices=sorted(config_lib.PRESETS),
                    help="model recipe (default %s)" % d.arch)
-    p.add_argument("--dataset", choices=["mnist"], help="training data (default mnist)")
+    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"],
+                   help="training data (default mnist)")
     p.add_argument("--batch-size", type=positive_int,
                    help="images per step (recipe's; fc: %d)" % presets["batch_size"])
     p.add_argument("--z-dim", type=positive_int,
@@ -82,7 +83,9 @@ def train_parser():
                    % d.eval_every)
     p.add_argument("--classifier-dir", help="where the evaluation classifier is cached "
                    "(default classifier/ beside the checkpoint folder)")
-    p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
+    p.add_argument("--data-dir", help="data folder (default: MNIST $MNIST_DATA_DIR or "
+                   "MNIST_data/; Fashion-MNIST $FASHION_MNIST_DATA_DIR, "
+                   "/usr/share/datasets/fashion-mnist or MNIST_data/fashion/)")
     p.add_argument("--checkpoint-dir", help="checkpoint folder (default %s/)" % d.checkpoint_dir)
     p.add_argument("--output-dir", help="samples and logs folder (default %s/)" % d.output_dir)
     p.add_argument("--seed", type=non_negative_int,
@@ -100,9 +103,6 @@ def train_parser():
 def train_main(argv=None):
     explicit = vars(train_parser().parse_args(argv))
     explicit.setdefault("checkpoint_dir", config_lib.Config.checkpoint_dir)
-    if "data_dir" not in explicit:
-        from gan_mnist.data import default_data_dir
-        explicit["data_dir"] = default_data_dir()
     return _run(lambda: _train(explicit))
 
 
@@ -162,8 +162,10 @@ def evaluate_parser():
     p.add_argument("--output-dir", default="output",
                    help="where evaluation.json and the figures go (default output/)")
     p.add_argument("--classifier-dir", help="where the classifier is cached (default "
-                   "classifier/ beside the checkpoint folder)")
-    p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
+                   "classifier/DATASET beside the checkpoint folder)")
+    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"],
+                   help="what the digits imitate (default: the checkpoint's, or mnist)")
+    p.add_argument("--data-dir", help="data folder (default: the dataset's, as for train.py)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
     return p
 
@@ -177,15 +179,17 @@ def _evaluate(args):
 
     if args.samples:
         digits, step, source = evaluate.load_samples(args.samples), None, args.samples
+        dataset = args.dataset or "mnist"
     else:
-        digits, step = sampling.generate(args.checkpoint_dir, args.n, args.seed)
-        source = args.checkpoint_dir
+        generator = sampling.Generator(args.checkpoint_dir)
+        digits, step = generator(generator.noise(args.n, args.seed)), generator.step
+        source, dataset = args.checkpoint_dir, args.dataset or generator.config.dataset
     check_writable(args.output_dir, "output")
     classifier_dir = args.classifier_dir or evaluate.default_classifier_dir(
-        None if args.samples else args.checkpoint_dir)
-    evaluator = evaluate.Evaluator(classifier_dir, args.data_dir)
+        None if args.samples else args.checkpoint_dir, dataset)
+    evaluator = evaluate.Evaluator(classifier_dir, args.data_dir, dataset)
     report, (fake_distance, fake_nearest), (real_distance, _) = evaluator.full(digits, args.seed)
-    report.update(step=step, source=source)
+    report.update(step=step, source=source, dataset=dataset)
     train_images = evaluator.train_images
     paths = [evaluate.write_report(report, args.output_dir),
              figures.nearest_neighbours(args.output_dir, digits, train_images,
@@ -204,7 +208,8 @@ def plot_parser():
     p.add_argument("--output-dir", default="output", help="the run's output folder (default "
                    "output/); the figures are written there")
     p.add_argument("--checkpoint-dir", default="checkpoints", help="default checkpoints/")
-    p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
+    p.add_argument("--data-dir", help="data folder (default: the run's dataset's, as for "
+                   "train.py)")
     return p
 
 

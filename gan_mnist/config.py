@@ -49,7 +49,7 @@ class Config:
     log_every: int = 100
     eval_every: int = 5000
     classifier_dir: str = ""
-    data_dir: str = "MNIST_data"
+    data_dir: str = ""  # empty: the dataset's default folder (see data.default_data_dir)
     checkpoint_dir: str = "checkpoints"
     output_dir: str = "output"
     seed: int = 0

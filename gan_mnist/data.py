@@ -26,6 +26,15 @@ MNIST_FILES = {
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
+# Fashion-MNIST publishes only MD5s of its .gz files, and Debian's dataset-fashion-mnist
+# recompresses them; these are the SHA-256 of the decompressed files of that package (upstream
+# git 55506a9), which are the same bytes whatever the compression.
+FASHION_FILES = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
 SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -35,20 +44,48 @@ DEFAULT_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 )
+FASHION_MIRRORS = (
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://ossci-datasets.s3.amazonaws.com/fashion-mnist/",
+)
+FASHION_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
+# Per dataset: checksums, built-in mirrors, and the environment variables that override the
+# folder and the mirrors.
+DATASETS = {
+    "mnist": dict(checksums=MNIST_FILES, mirrors=DEFAULT_MIRRORS, dir_env="MNIST_DATA_DIR",
+                  mirrors_env="MNIST_MIRRORS"),
+    "fashion-mnist": dict(checksums=FASHION_FILES, mirrors=FASHION_MIRRORS,
+                          dir_env="FASHION_MNIST_DATA_DIR", mirrors_env="FASHION_MNIST_MIRRORS"),
+}
 DOWNLOAD_TIMEOUT_S = 30
 IDX_UBYTE = 0x08
 IMAGE_SHAPE = (28, 28)
 
 
-def default_data_dir():
-    """``$MNIST_DATA_DIR`` when set, else ``MNIST_data`` in the current folder."""
-    return os.environ.get("MNIST_DATA_DIR") or "MNIST_data"
+def _dataset(name):
+    if name not in DATASETS:
+        raise GanError("unknown dataset %r; choose one of: %s" % (name, ", ".join(DATASETS)))
+    return DATASETS[name]
 
 
-def mirrors_from_env():
-    """Base URLs to download from: ``$MNIST_MIRRORS`` (space-separated) or the built-in list."""
-    env = os.environ.get("MNIST_MIRRORS", "").split()
-    return tuple(env) if env else DEFAULT_MIRRORS
+def default_data_dir(dataset="mnist"):
+    """MNIST: ``$MNIST_DATA_DIR``, else ``MNIST_data``. Fashion-MNIST: ``$FASHION_MNIST_DATA_DIR``,
+    else Debian's ``/usr/share/datasets/fashion-mnist`` when installed, else
+    ``MNIST_data/fashion``."""
+    env = os.environ.get(_dataset(dataset)["dir_env"])
+    if env:
+        return env
+    if dataset == "fashion-mnist":
+        return FASHION_SYSTEM_DIR if os.path.isdir(FASHION_SYSTEM_DIR) else "MNIST_data/fashion"
+    return "MNIST_data"
+
+
+def mirrors_from_env(dataset="mnist"):
+    """Base URLs to download from: ``$MNIST_MIRRORS`` (``$FASHION_MNIST_MIRRORS``),
+    space-separated, or the built-in list."""
+    spec = _dataset(dataset)
+    env = os.environ.get(spec["mirrors_env"], "").split()
+    return tuple(env) if env else spec["mirrors"]
 
 
 def parse_idx(raw, name="IDX data"):
@@ -114,7 +151,8 @@ def _check_data_dir(data_dir):
                        "MNIST_DATA_DIR at the folder that holds the MNIST files" % data_dir)
 
 
-def download(stem, data_dir, mirrors=None, timeout=DOWNLOAD_TIMEOUT_S, checksums=MNIST_FILES):
+def download(stem, data_dir, mirrors=None, timeout=DOWNLOAD_TIMEOUT_S, checksums=MNIST_FILES,
+             mirrors_env="MNIST_MIRRORS"):
     """Fetch ``stem.gz`` from the first mirror that serves the right content; return its path.
 
     Each attempt writes to a temporary file in ``data_dir``, checks the SHA-256 of the decompressed
@@ -152,9 +190,9 @@ def download(stem, data_dir, mirrors=None, timeout=DOWNLOAD_TIMEOUT_S, checksums
         finally:
             if tmp is not None and os.path.exists(tmp):
                 os.remove(tmp)
-    raise GanError("could not download %s: tried %s. Copy the MNIST files (.gz or uncompressed) "
-                   "into %s by hand, or set MNIST_MIRRORS to base URLs that serve them"
-                   % (stem, "; ".join(failures), data_dir))
+    raise GanError("could not download %s: tried %s. Copy the four files (.gz or uncompressed) "
+                   "into %s by hand, or set %s to base URLs that serve them"
+                   % (stem, "; ".join(failures), data_dir, mirrors_env))
 
 
 def _reason(error):
@@ -189,14 +227,15 @@ def _copy_with_progress(response, out, label):
     os.fsync(out.fileno())
 
 
-def load_file(data_dir, stem, download_missing=True, checksums=MNIST_FILES):
+def load_file(data_dir, stem, download_missing=True, checksums=MNIST_FILES, dataset="mnist"):
     """Parse one verified IDX file from ``data_dir``, downloading it first if it is missing."""
     _check_data_dir(data_dir)
     path = find_file(data_dir, stem)
     if path is None:
         if not download_missing:
             raise GanError("%s(.gz) is missing from %s" % (stem, data_dir))
-        path = download(stem, data_dir, checksums=checksums)
+        path = download(stem, data_dir, mirrors_from_env(dataset), checksums=checksums,
+                        mirrors_env=_dataset(dataset)["mirrors_env"])
     raw = read_bytes(path)
     if sha256(raw) != checksums[stem]:
         raise GanError("%s has the wrong content (SHA-256 mismatch): delete it to download it "
@@ -204,14 +243,16 @@ def load_file(data_dir, stem, download_missing=True, checksums=MNIST_FILES):
     return parse_idx(raw, path)
 
 
-def load_split(data_dir=None, split="train", download_missing=True):
-    """Images (N, 28, 28) uint8 and labels (N,) uint8 of the MNIST ``split`` ("train" or "test")."""
+def load_split(data_dir=None, split="train", download_missing=True, dataset="mnist"):
+    """Images (N, 28, 28) uint8 and labels (N,) uint8 of ``split`` ("train" or "test") of
+    ``dataset`` ("mnist" or "fashion-mnist"); ``data_dir`` defaults to the dataset's folder."""
     if split not in SPLITS:
         raise ValueError("split must be one of %s" % sorted(SPLITS))
-    data_dir = data_dir or default_data_dir()
+    data_dir = data_dir or default_data_dir(dataset)
+    checksums = _dataset(dataset)["checksums"]
     image_stem, label_stem = SPLITS[split]
-    images = load_file(data_dir, image_stem, download_missing)
-    labels = load_file(data_dir, label_stem, download_missing)
+    images = load_file(data_dir, image_stem, download_missing, checksums, dataset)
+    labels = load_file(data_dir, label_stem, download_missing, checksums, dataset)
     if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
         raise GanError("%s holds images of shape %s, expected (N, 28, 28)" % (image_stem,
                                                                              images.shape))

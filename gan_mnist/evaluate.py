@@ -18,10 +18,11 @@ QUICK_N = 2000
 REPORT_FILE = "evaluation.json"
 
 
-def default_classifier_dir(checkpoint_dir=None):
-    """``classifier/`` beside the checkpoint folder (so ``checkpoints`` -> ``classifier``)."""
+def default_classifier_dir(checkpoint_dir=None, dataset="mnist"):
+    """``classifier/DATASET`` beside the checkpoint folder (``checkpoints`` ->
+    ``classifier/mnist``), or in the current folder."""
     parent = os.path.dirname(os.path.abspath(checkpoint_dir)) if checkpoint_dir else os.getcwd()
-    return os.path.join(parent, "classifier")
+    return os.path.join(parent, "classifier", dataset)
 
 
 def load_samples(path):
@@ -44,9 +45,9 @@ class Evaluator:
     """The classifier plus the reference statistics, computed once and reused."""
 
     def __init__(self, classifier_dir, data_dir=None, dataset="mnist"):
-        self.data_dir = data_dir
+        self.data_dir, self.dataset = data_dir, dataset
         self.classifier = load_or_train(classifier_dir, data_dir, dataset)
-        self.test_images, _ = data.load_split(data_dir, "test")
+        self.test_images, _ = data.load_split(data_dir, "test", dataset=dataset)
         self.test_probs, self.test_features = self.classifier.predict(self.test_images)
         self.test_stats = metrics.gaussian_stats(self.test_features)
         self._train_images = None
@@ -54,7 +55,8 @@ class Evaluator:
     @property
     def train_images(self):
         if self._train_images is None:
-            self._train_images, _ = data.load_split(self.data_dir, "train")
+            self._train_images, _ = data.load_split(self.data_dir, "train",
+                                                    dataset=self.dataset)
         return self._train_images
 
     def quick(self, digits):
@@ -133,6 +135,7 @@ def format_table(report):
     lines.append("%-30s %12.2f %12.2f" % ("nearest training L2 (min)",
                                            gen["nearest_train_l2"]["min"],
                                            real["nearest_train_l2"]["min"]))
-    header = "step %s, %d digits; classifier test accuracy %.2f%%" % (
-        report.get("step", "?"), report["n"], 100 * report["classifier_test_accuracy"])
+    header = "%s, step %s, %d samples; classifier test accuracy %.2f%%" % (
+        report.get("dataset", "mnist"), report.get("step", "?"), report["n"],
+        100 * report["classifier_test_accuracy"])
     return "\n".join([header] + lines)

@@ -101,8 +101,9 @@ def make_all(output_dir, checkpoint_dir, data_dir=None):
 
     written = [curves(output_dir), progress_gif(output_dir)]
     generator = Generator(checkpoint_dir)
-    train_images, _ = data.load_split(data_dir, "train")
-    test_images, _ = data.load_split(data_dir, "test")
+    dataset = generator.config.dataset
+    train_images, _ = data.load_split(data_dir, "train", dataset=dataset)
+    test_images, _ = data.load_split(data_dir, "test", dataset=dataset)
     written.append(interpolation(output_dir, generator))
     written.append(real_vs_fake(output_dir, generator, Generator(checkpoint_dir, trained=False),
                                 test_images))

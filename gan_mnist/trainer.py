@@ -120,7 +120,8 @@ def train(config):
             moved = checkpoints.move_aside(config.checkpoint_dir)
             if moved:
                 print("--fresh: moved the previous checkpoint to %s" % moved)
-        train_images, _ = data.load_split(config.data_dir, "train")
+        train_images, _ = data.load_split(config.data_dir or None, "train",
+                                          dataset=config.dataset)
         for rollbacks in range(MAX_ROLLBACKS + 1):
             try:
                 return _train_from_newest_checkpoint(config, train_images)
@@ -161,8 +162,9 @@ def _evaluator_if_needed(config, step):
         return None
     from gan_mnist.evaluate import Evaluator, default_classifier_dir
 
-    return Evaluator(config.classifier_dir or default_classifier_dir(config.checkpoint_dir),
-                     config.data_dir, config.dataset)
+    return Evaluator(config.classifier_dir
+                     or default_classifier_dir(config.checkpoint_dir, config.dataset),
+                     config.data_dir or None, config.dataset)
 
 
 class _Loop:
