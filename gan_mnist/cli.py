@@ -134,13 +134,13 @@ def sample_main(argv=None):
 
 
 def _sample(args):
-    from gan_mnist import sampling  # imports TensorFlow
-
-    digits, step = sampling.generate(args.checkpoint_dir, args.n, args.seed)
-    for path in (args.png, args.npy):
+    for path in (args.png, args.npy):  # before the work, not after it
         folder = os.path.dirname(os.path.abspath(path)) if path else None
         if folder and not os.path.isdir(folder):
             raise GanError("cannot write %s: the folder %s does not exist" % (path, folder))
+    from gan_mnist import sampling  # imports TensorFlow
+
+    digits, step = sampling.generate(args.checkpoint_dir, args.n, args.seed)
     if args.png:
         sampling.write_png(args.png, digits)
         print("wrote %d digits from step %d to %s" % (args.n, step, args.png))
@@ -157,8 +157,8 @@ def evaluate_parser():
                    help="evaluate the newest checkpoint here (default checkpoints/)")
     p.add_argument("--samples", help="evaluate the digits in this .npy file instead (uint8, "
                    "(N, 28, 28), as written by sample.py --npy)")
-    p.add_argument("--n", type=_number(int, 10), default=10000,
-                   help="how many digits to generate (default 10000)")
+    p.add_argument("--n", type=_number(int, 10, maximum=60001), default=10000,
+                   help="how many digits to generate, 10 to 60000 (default 10000)")
     p.add_argument("--output-dir", default="output",
                    help="where evaluation.json and the figures go (default output/)")
     p.add_argument("--classifier-dir", help="where the classifier is cached (default "

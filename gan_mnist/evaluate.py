@@ -36,8 +36,9 @@ def load_samples(path):
                        "scripts/sample.py --npy" % (path, array.dtype))
     if array.ndim == 2 and array.shape[1] == 784:
         array = array.reshape(-1, 28, 28)
-    if array.ndim != 3 or array.shape[1:] != (28, 28) or len(array) < 10:
-        raise GanError("%s has shape %s; expected (N, 28, 28) with N >= 10" % (path, array.shape))
+    if array.ndim != 3 or array.shape[1:] != (28, 28) or not 10 <= len(array) <= 60000:
+        raise GanError("%s has shape %s; expected (N, 28, 28) with 10 <= N <= 60000 (as many "
+                       "real digits are measured beside them)" % (path, array.shape))
     return array
 
 

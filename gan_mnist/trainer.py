@@ -127,8 +127,9 @@ def train(config):
                 return _train_from_newest_checkpoint(config, train_images)
             except Diverged as diverged:
                 last = checkpoints.latest(config.checkpoint_dir)
-                good = ("the last good checkpoint (step %d) is intact" % checkpoints.step_of(last)
-                        if last else "there is no earlier checkpoint")
+                last_good = ("the last good checkpoint (step %d)" % checkpoints.step_of(last)
+                             if last else None)
+                good = last_good + " is intact" if last else "there is no earlier checkpoint"
                 if config.on_nan != "rollback":
                     raise GanError("%s; nothing was saved from it and %s. Lower --lr-d/--lr-g, "
                                    "or pass --on-nan rollback" % (diverged, good))
@@ -137,7 +138,7 @@ def train(config):
                                    % (diverged, MAX_ROLLBACKS, good))
                 config = dataclasses.replace(config, lr_d=config.lr_d / 2, lr_g=config.lr_g / 2)
                 print("%s; rolling back (%s), learning rates halved to lr_d=%g lr_g=%g"
-                      % (diverged, good.replace(" is intact", ""), config.lr_d, config.lr_g))
+                      % (diverged, last_good or "to the start", config.lr_d, config.lr_g))
 
 
 def _train_from_newest_checkpoint(config, train_images):
