@@ -49,6 +49,9 @@ def train_parser():
     presets = config_lib.PRESETS["fc"]
     p.add_argument("--steps", type=positive_int,
                    help="train until the global step reaches N (default %d)" % d.steps)
+    p.add_argument("--minutes", type=_number(float, 0.0, inclusive=False),
+                   help="stop after M minutes of training, saving a checkpoint (a time budget "
+                   "for this run; running again continues); default: no limit")
     p.add_argument("--arch", choices=sorted(config_lib.PRESETS),
                    help="model recipe (default %s)" % d.arch)
     p.add_argument("--dataset", choices=["mnist", "fashion-mnist"],

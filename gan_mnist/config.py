@@ -36,6 +36,7 @@ class Config:
     arch: str = "fc"
     dataset: str = "mnist"
     steps: int = 100000
+    minutes: float = 0.0  # a time budget for this invocation (0: none); never carried over
     batch_size: int = 128
     z_dim: int = 100
     hidden: int = 128

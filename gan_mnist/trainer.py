@@ -199,9 +199,10 @@ class _Loop:
             self.write_grid(0)  # the untrained generator, for comparison
         saved_at = sampled_at = first_step = step
         start_time = time.time()
+        deadline = start_time + config.minutes * 60 if config.minutes else float("inf")
         try:
             with _StopRequest() as stop:
-                while step < config.steps and stop.signum is None:
+                while step < config.steps and stop.signum is None and time.time() < deadline:
                     pretraining = step < config.d_pretrain_steps
                     fetches = self.pretrain_fetches if pretraining else self.fetches
                     self.bar.set_description("pre-training D" if pretraining else "training",
@@ -235,10 +236,15 @@ class _Loop:
             print("stopped at step %d; checkpoint saved in %s. Run the same command to resume."
                   % (step, config.checkpoint_dir))
             return 128 + stop.signum
+        if step < config.steps:
+            print("time budget of %g minutes used up at step %d (%.1f steps/s); checkpoint saved "
+                  "in %s. Run the same command to continue." % (config.minutes, step, rate,
+                                                                config.checkpoint_dir))
+            return 0
         if self.best_fid is not None:
             print("best quick FID so far: %.2f (checkpoint best.ckpt in %s)"
                   % (self.best_fid, config.checkpoint_dir))
-        print("done: step %d (%.0f steps/s); checkpoint in %s, samples in %s"
+        print("done: step %d (%.1f steps/s); checkpoint in %s, samples in %s"
               % (step, rate, config.checkpoint_dir, config.output_dir))
         return 0
 

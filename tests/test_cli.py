@@ -32,6 +32,8 @@ def error_lines(stderr):
     (["--lr-d", "fast"], "argument --lr-d: expected a number, got 'fast'"),
     (["--lr-g", "0"], "argument --lr-g: must be greater than 0.0, got 0"),
     (["--beta1", "1.5"], "argument --beta1: must be at least 0.0 and less than 1.0, got 1.5"),
+    (["--minutes", "0"], "argument --minutes: must be greater than 0.0, got 0"),
+    (["--minutes", "nan"], "argument --minutes: must be greater than 0.0, got nan"),
     (["--arch", "gpt"], "argument --arch: invalid choice: 'gpt'"),
     (["--stpes", "10"], "unrecognized arguments: --stpes 10"),
 ])

@@ -139,3 +139,22 @@ def test_nothing_to_do_when_already_at_target(run_config, capsys):
     assert trainer.train(config) == 0
     assert trainer.train(config) == 0
     assert "already at step 20" in capsys.readouterr().out
+
+
+def test_time_budget_stops_saves_and_is_not_carried_over(run_config, capsys):
+    config = run_config(steps=10 ** 7, minutes=0.05, log_every=10 ** 6, sample_every=10 ** 6,
+                        checkpoint_every=10 ** 6)
+    assert trainer.train(config) == 0
+    out = capsys.readouterr().out
+    step = checkpoints.step_of(checkpoints.latest(config.checkpoint_dir))
+    assert 0 < step < config.steps
+    assert "time budget of 0.05 minutes used up at step %d" % step in out
+    assert os.path.exists(os.path.join(config.output_dir, "samples_step_%06d.png" % step))
+    saved = config_lib.load_saved(config.checkpoint_dir)
+    resumed = config_lib.resolve({"steps": step + 5, "checkpoint_dir": config.checkpoint_dir,
+                                  "output_dir": config.output_dir, "data_dir": config.data_dir},
+                                 saved)
+    assert resumed.minutes == 0  # a budget belongs to one invocation
+    assert trainer.train(resumed) == 0
+    assert "resumed from step %d" % step in capsys.readouterr().out
+    assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == step + 5
