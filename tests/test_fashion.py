@@ -56,3 +56,12 @@ def test_a_classifier_serves_only_its_own_dataset(tmp_path):
         json.dump({"dataset": "mnist", "test_accuracy": 0.99}, f)
     with pytest.raises(GanError, match="trained on mnist, not fashion-mnist"):
         classifier.load_or_train(str(tmp_path), dataset="fashion-mnist")
+
+
+def test_missing_fashion_files_are_downloaded_and_verified(fashion_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("FASHION_MNIST_MIRRORS", "file://" + os.path.abspath(fashion_dir) + "/")
+    target = tmp_path / "fashion"
+    images, labels = data.load_split(str(target), "test", dataset="fashion-mnist")
+    assert images.shape == (10000, 28, 28) and labels.shape == (10000,)
+    assert sorted(os.listdir(target)) == ["t10k-images-idx3-ubyte.gz",
+                                          "t10k-labels-idx1-ubyte.gz"]
