@@ -28,7 +28,8 @@ VARIANTS = {
     "fused_tf_threads": "the same step with TensorFlow's default thread settings",
     "train_py": "the real scripts/train.py end to end (grids, checkpoints, logs at their "
                 "defaults; quick evaluation off), its own steps/s",
-    "keras": "the same model in Keras with a tf.function step (TF2 eager), data in-graph",
+    "keras": "the same model in Keras with a tf.function step (TF2 eager), data in-graph "
+             "(fc, mlp256, dcgan)",
 }
 
 
@@ -135,7 +136,9 @@ def run_train_py(args):
     script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           "scripts", "train.py")
     with tempfile.TemporaryDirectory() as tmp:
+        # D pre-training off: every variant times adversarial (D then G) steps.
         command = [sys.executable, script, "--steps", str(args.steps), "--eval-every", "0",
+                   "--d-pretrain-steps", "0",
                    "--batch-size", str(args.batch_size), "--arch", args.arch,
                    "--checkpoint-dir", os.path.join(tmp, "c"), "--output-dir",
                    os.path.join(tmp, "o")]
@@ -150,31 +153,59 @@ def run_train_py(args):
     return float(match.group(1))
 
 
+def _keras_networks(arch, values):
+    """(generator, discriminator) of the recipe as Keras models: the TF2 way of writing them."""
+    import keras
+    from keras import layers
+
+    def leaky():
+        return layers.LeakyReLU(0.2)
+
+    z_dim = values["z_dim"]
+    if arch in ("fc", "mlp256"):
+        depth, hidden = (2 if arch == "mlp256" else 1), values["hidden"]
+        generator = keras.Sequential([keras.Input((z_dim,))]
+                                     + [l for _ in range(depth)
+                                        for l in (layers.Dense(hidden), leaky())]
+                                     + [layers.Dense(784, "tanh")])
+        discriminator = keras.Sequential([keras.Input((784,))]
+                                         + [l for _ in range(depth)
+                                            for l in (layers.Dense(hidden), leaky())]
+                                         + [layers.Dense(1)])
+        return generator, discriminator
+    if arch != "dcgan":
+        raise RuntimeError("the keras variant is written for fc, mlp256 and dcgan")
+    generator = keras.Sequential([
+        keras.Input((z_dim,)), layers.Dense(7 * 7 * 256, use_bias=False),
+        layers.BatchNormalization(), leaky(), layers.Reshape((7, 7, 256)),
+        layers.Conv2DTranspose(128, 5, 1, "same", use_bias=False), layers.BatchNormalization(),
+        leaky(),
+        layers.Conv2DTranspose(64, 5, 2, "same", use_bias=False), layers.BatchNormalization(),
+        leaky(),
+        layers.Conv2DTranspose(1, 5, 2, "same", use_bias=False, activation="tanh"),
+        layers.Reshape((784,))])
+    discriminator = keras.Sequential([
+        keras.Input((784,)), layers.Reshape((28, 28, 1)),
+        layers.Conv2D(64, 5, 2, "same"), leaky(), layers.Dropout(0.3),
+        layers.Conv2D(128, 5, 2, "same"), leaky(), layers.Dropout(0.3),
+        layers.Flatten(), layers.Dense(1)])
+    return generator, discriminator
+
+
 def run_keras(args):
-    """The same networks, losses and Adam settings, written the TF2 way."""
+    """The same networks, losses and Adam settings, written the TF2 way (Keras models, a
+    tf.function step), with the data in-graph too."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
     import keras
 
-    if args.arch not in ("fc", "mlp256"):
-        raise RuntimeError("the keras variant is written for the fc and mlp256 recipes only")
-    config_values = _keras_config(args)
-    depth = 2 if args.arch == "mlp256" else 1
-    z_dim, hidden, batch = config_values["z_dim"], config_values["hidden"], args.batch_size
-    smoothing, beta1 = config_values["label_smoothing"], config_values["beta1"]
+    values = _keras_config(args)
+    z_dim, batch = values["z_dim"], args.batch_size
+    smoothing, beta1 = values["label_smoothing"], values["beta1"]
     tf.random.set_seed(0)
-
-    def leaky(x):
-        return tf.nn.leaky_relu(x, 0.2)
-
-    generator = keras.Sequential([keras.Input((z_dim,))]
-                                 + [keras.layers.Dense(hidden, leaky) for _ in range(depth)]
-                                 + [keras.layers.Dense(784, "tanh")])
-    discriminator = keras.Sequential([keras.Input((784,))]
-                                     + [keras.layers.Dense(hidden, leaky) for _ in range(depth)]
-                                     + [keras.layers.Dense(1)])
-    d_opt = keras.optimizers.Adam(config_values["lr_d"], beta_1=beta1)
-    g_opt = keras.optimizers.Adam(config_values["lr_g"], beta_1=beta1)
+    generator, discriminator = _keras_networks(args.arch, values)
+    d_opt = keras.optimizers.Adam(values["lr_d"], beta_1=beta1)
+    g_opt = keras.optimizers.Adam(values["lr_g"], beta_1=beta1)
     images = tf.constant(_mnist_images(args.data_dir))
     xent = tf.nn.sigmoid_cross_entropy_with_logits
 
