@@ -89,7 +89,7 @@ def load_or_train(folder, data_dir=None, dataset="mnist", log=None):
             raise GanError("the classifier in %s was trained on %s, not %s; choose another "
                            "--classifier-dir" % (folder, info.get("dataset"), dataset))
         return Classifier(folder, info)
-    log("training the %s digit classifier once (about two minutes); it is cached in %s"
+    log("training the %s classifier once (about two minutes); it is cached in %s"
         % (dataset, folder))
     info = train(folder, data_dir, dataset, log)
     return Classifier(folder, info)
