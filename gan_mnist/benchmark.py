@@ -27,10 +27,11 @@ VARIANTS = {
     "fused": "our training step alone: in-graph data and noise, D then G in one session.run",
     "fused_tf_threads": "the same step with TensorFlow's default thread settings",
     "train_py": "the real scripts/train.py end to end (grids, checkpoints, logs at their "
-                "defaults; quick evaluation off), its own steps/s",
+                "defaults; quick evaluation and D pre-training off), its own steps/s",
     "keras": "the same model in Keras with a tf.function step (TF2 eager), data in-graph "
              "(fc, mlp256, dcgan)",
 }
+KERAS_ARCHS = ("fc", "mlp256", "dcgan")  # the recipes the keras variant is written for
 
 
 # ---------------------------------------------------------------- the workers (one per process)
@@ -161,20 +162,16 @@ def _keras_networks(arch, values):
     def leaky():
         return layers.LeakyReLU(0.2)
 
+    def mlp(inputs, output):
+        depth = 2 if arch == "mlp256" else 1
+        hidden = [l for _ in range(depth) for l in (layers.Dense(values["hidden"]), leaky())]
+        return keras.Sequential([keras.Input((inputs,))] + hidden + [output])
+
     z_dim = values["z_dim"]
     if arch in ("fc", "mlp256"):
-        depth, hidden = (2 if arch == "mlp256" else 1), values["hidden"]
-        generator = keras.Sequential([keras.Input((z_dim,))]
-                                     + [l for _ in range(depth)
-                                        for l in (layers.Dense(hidden), leaky())]
-                                     + [layers.Dense(784, "tanh")])
-        discriminator = keras.Sequential([keras.Input((784,))]
-                                         + [l for _ in range(depth)
-                                            for l in (layers.Dense(hidden), leaky())]
-                                         + [layers.Dense(1)])
-        return generator, discriminator
+        return mlp(z_dim, layers.Dense(784, "tanh")), mlp(784, layers.Dense(1))
     if arch != "dcgan":
-        raise RuntimeError("the keras variant is written for fc, mlp256 and dcgan")
+        raise ValueError("the keras variant is written for %s only" % ", ".join(KERAS_ARCHS))
     generator = keras.Sequential([
         keras.Input((z_dim,)), layers.Dense(7 * 7 * 256, use_bias=False),
         layers.BatchNormalization(), leaky(), layers.Reshape((7, 7, 256)),
@@ -312,8 +309,8 @@ def parser():
     p = _Parser(prog="benchmark.py", description="Time training variants of the same model "
                 "alternately in one run; report steps/s, images/s, the ratio to the seeds' "
                 "feed_dict loop and peak memory.")
-    p.add_argument("--variants", default=",".join(VARIANTS),
-                   help="comma-separated, from: %s (default: all)" % ", ".join(VARIANTS))
+    p.add_argument("--variants", help="comma-separated, from: %s (default: all that fit the "
+                   "recipe; keras only for %s)" % (", ".join(VARIANTS), ", ".join(KERAS_ARCHS)))
     p.add_argument("--rounds", type=positive_int, default=3,
                    help="alternating rounds; medians are reported (default 3)")
     p.add_argument("--steps", type=positive_int, default=2000,
@@ -335,11 +332,18 @@ def main(argv=None):
     args.batch_size = args.batch_size or PRESETS[args.arch]["batch_size"]
     if args.variant:
         return worker_main(args)
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if args.variants is None:
+        variants = [v for v in VARIANTS if v != "keras" or args.arch in KERAS_ARCHS]
+    else:
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown or not variants:
         print("benchmark.py: error: unknown variant(s) %s; choose from %s"
               % (", ".join(unknown) or "(none)", ", ".join(VARIANTS)), file=sys.stderr)
+        return 2
+    if "keras" in variants and args.arch not in KERAS_ARCHS:
+        print("benchmark.py: error: the keras variant is written for %s, not %s"
+              % (", ".join(KERAS_ARCHS), args.arch), file=sys.stderr)
         return 2
     rounds = []
     for i in range(args.rounds):

@@ -46,3 +46,11 @@ def test_unknown_variant_is_refused():
     result = subprocess.run([sys.executable, "scripts/benchmark.py", "--variants", "fast"],
                             capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 2 and "unknown variant(s) fast" in result.stderr
+
+
+def test_keras_variant_is_refused_for_recipes_it_does_not_cover():
+    result = subprocess.run([sys.executable, "scripts/benchmark.py", "--arch", "cnn",
+                             "--variants", "fused,keras"],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 2
+    assert "the keras variant is written for fc, mlp256, dcgan, not cnn" in result.stderr
