@@ -9,10 +9,15 @@ A save is published in three moves: the Saver writes the new files, they are fsy
 then does the ``checkpoint`` index (replaced atomically) name them. A process killed at any moment
 therefore leaves an index that names complete checkpoints only. On restore, a checkpoint that
 turns out damaged is renamed aside (``*.damaged``) and the previous one is used.
+
+Index entries are bare file names (``model.ckpt-1500``), relative to the folder itself, so a folder
+resumes however it is spelled and wherever it is moved. ``repair`` mends folders written by
+versions that got this wrong.
 """
 import glob
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -35,8 +40,14 @@ def make_saver(var_list=None):
     return tf.train.Saver(var_list=var_list, max_to_keep=None, save_relative_paths=True)
 
 
+_DATA_SUFFIX = re.compile(r"\.data-\d+-of-\d+$")
+
+
 def _files_of(path):
-    return glob.glob(glob.escape(path) + ".index") + glob.glob(glob.escape(path) + ".data-*")
+    """The Saver files of checkpoint ``path``: its ``.index`` and ``.data-*-of-*`` shards (not
+    files renamed aside as ``*.damaged``)."""
+    return (glob.glob(glob.escape(path) + ".index")
+            + [f for f in glob.glob(glob.escape(path) + ".data-*") if _DATA_SUFFIX.search(f)])
 
 
 def _fsync(path):
@@ -47,16 +58,70 @@ def _fsync(path):
         os.close(fd)
 
 
-def _listed(checkpoint_dir, index=INDEX):
-    """The checkpoint paths the index names, oldest first (empty when there is no index)."""
+def _by_step(paths):
+    return sorted(paths, key=step_of)
+
+
+def _on_disk(checkpoint_dir, prefix):
+    """Every complete ``prefix-STEP`` checkpoint in the folder (an index file and its data),
+    oldest first, whatever the index says."""
+    found = []
+    for index_file in glob.glob(os.path.join(glob.escape(checkpoint_dir), prefix + "-*.index")):
+        path = index_file[:-len(".index")]
+        if re.fullmatch(re.escape(prefix) + r"-\d+", os.path.basename(path)) and \
+                len(_files_of(path)) > 1:
+            found.append(path)
+    return _by_step(found)
+
+
+def _index_entries(checkpoint_dir, index):
+    """The entries of an index file exactly as written, oldest first ([] when there is none or it
+    cannot be read)."""
     try:
         state = tf.train.get_checkpoint_state(checkpoint_dir, latest_filename=index)
     except (tf.errors.OpError, ValueError):  # an unreadable index: treat as none
         state = None
     if state is None:
         return []
-    paths = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
-    return [p if os.path.isabs(p) else os.path.join(checkpoint_dir, p) for p in paths if p]
+    # TensorFlow joins relative entries to the folder; undo that to see what the file says.
+    prefix = os.path.join(checkpoint_dir, "")
+    entries = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
+    return [p[len(prefix):] if p.startswith(prefix) else p for p in entries if p]
+
+
+def _published(checkpoint_dir, prefix=PREFIX, index=INDEX):
+    """The checkpoints of ``prefix`` that count, oldest first, as paths inside the folder.
+
+    The index names them by file name, relative to the folder itself, so any spelling of the
+    folder (relative, absolute, through a link, moved or renamed) finds them. Only the file name
+    of an entry is used: indexes written by older versions (``../model.ckpt-N``) still resolve.
+    When the index names none of the files in the folder (missing, unreadable, or written
+    elsewhere), the complete checkpoints actually on disk are used instead.
+    """
+    listed = [os.path.join(checkpoint_dir, os.path.basename(e))
+              for e in _index_entries(checkpoint_dir, index)]
+    listed = [p for p in dict.fromkeys(listed) if _files_of(p)]
+    return listed or _on_disk(checkpoint_dir, prefix)
+
+
+def _publish(checkpoint_dir, paths, index):
+    """Atomically replace the index so that it names ``paths`` (oldest first) by file name."""
+    names = [os.path.basename(p) for p in paths]
+    # An absolute folder keeps TensorFlow from rewriting the names relative to the spelling given.
+    tf.train.update_checkpoint_state(os.path.abspath(checkpoint_dir), names[-1], names,
+                                     latest_filename=index)
+    _fsync(checkpoint_dir)
+
+
+def _prune(checkpoint_dir, prefix, kept):
+    """Delete every ``prefix`` checkpoint in the folder that is not in ``kept``; return how many."""
+    removed = 0
+    for old in _on_disk(checkpoint_dir, prefix):
+        if old not in kept:
+            for name in _files_of(old):
+                os.remove(name)
+            removed += 1
+    return removed
 
 
 def save(session, saver, checkpoint_dir, step, keep=KEEP, prefix=PREFIX, index=INDEX):
@@ -71,23 +136,50 @@ def save(session, saver, checkpoint_dir, step, keep=KEEP, prefix=PREFIX, index=I
                    write_meta_graph=False, write_state=False)
         for name in _files_of(path):
             _fsync(name)
-        listed = [p for p in _listed(checkpoint_dir, index) if p != path] + [path]
-        tf.train.update_checkpoint_state(checkpoint_dir, os.path.basename(path),
-                                         [os.path.basename(p) for p in listed[-keep:]],
-                                         latest_filename=index)
-        _fsync(checkpoint_dir)
+        listed = [p for p in _published(checkpoint_dir, prefix, index) if p != path] + [path]
+        kept = listed[-keep:]
+        _publish(checkpoint_dir, kept, index)
     except (OSError, tf.errors.OpError) as e:
         for name in _files_of(path) + glob.glob(glob.escape(path) + "_temp*"):
             shutil.rmtree(name, ignore_errors=True) if os.path.isdir(name) else os.remove(name)
-        good = _listed(checkpoint_dir, index)
+        good = _published(checkpoint_dir, prefix, index)
         raise GanError("could not save the checkpoint of step %d in %s (%s); %s" % (
             step, checkpoint_dir, _reason(e),
             "the checkpoint of step %d is intact" % step_of(good[-1]) if good
             else "no earlier checkpoint exists"))
-    for old in listed[:-keep]:
-        for name in _files_of(old):
-            os.remove(name)
+    _prune(checkpoint_dir, prefix, kept)
     return path
+
+
+def repair(checkpoint_dir, keep=KEEP, log=None):
+    """Bring a folder written by an older version (or left by a crash) to the form ``save``
+    keeps: an index naming the newest ``keep`` checkpoints by file name, and no others on disk.
+
+    Older versions wrote indexes such as ``../model.ckpt-N`` for relative folders, so resuming
+    started over and nothing was ever pruned. Says what it changed; silent when all is in order.
+    """
+    log = log or (lambda message: print(message, file=sys.stderr))
+    for prefix, index, count in ((PREFIX, INDEX, keep), (BEST_PREFIX, BEST_INDEX, 1)):
+        published = _published(checkpoint_dir, prefix, index)
+        if not published:
+            continue
+        kept = published[-count:]
+        entries = _index_entries(checkpoint_dir, index)
+        names = [os.path.basename(p) for p in published]
+        broken = not entries or any(e not in names for e in entries)
+        if entries != names[-count:]:
+            _publish(checkpoint_dir, kept, index)
+        removed = _prune(checkpoint_dir, prefix, kept)
+        if broken:
+            log("repaired the checkpoint index %s (%s): it now names the newest %s, up to %s"
+                % (os.path.join(checkpoint_dir, index),
+                   "it named %s" % ", ".join(repr(e) for e in entries[-2:]) if entries
+                   else "it was missing or unreadable",
+                   "checkpoint" if count == 1 else "%d checkpoints" % len(kept),
+                   os.path.basename(kept[-1])))
+        if removed:
+            log("removed %d checkpoint%s (%s-*) that the index does not name: beyond --keep, or "
+                "left by an interrupted save" % (removed, "" if removed == 1 else "s", prefix))
 
 
 def _reason(error):
@@ -116,8 +208,8 @@ def best_fid(checkpoint_dir):
 
 def latest(checkpoint_dir):
     """The path prefix of the newest checkpoint in ``checkpoint_dir``, or None."""
-    listed = _listed(checkpoint_dir) if os.path.isdir(checkpoint_dir) else []
-    return listed[-1] if listed else None
+    published = _published(checkpoint_dir) if os.path.isdir(checkpoint_dir) else []
+    return published[-1] if published else None
 
 
 def restore(session, saver, checkpoint_dir, log=None):
@@ -129,7 +221,7 @@ def restore(session, saver, checkpoint_dir, log=None):
     log = log or (lambda message: print(message, file=sys.stderr))
     with session.graph.as_default():
         variables = tf.global_variables()
-    for path in reversed(_listed(checkpoint_dir)):
+    for path in reversed(_published(checkpoint_dir)):
         if not _files_of(path):
             continue  # renamed aside earlier, or removed by hand
         try:

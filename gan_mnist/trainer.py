@@ -121,6 +121,7 @@ def train(config):
             moved = checkpoints.move_aside(config.checkpoint_dir)
             if moved:
                 print("--fresh: moved the previous checkpoint to %s" % moved)
+        checkpoints.repair(config.checkpoint_dir, config.keep)
         train_images, _ = data.load_split(config.data_dir or None, "train",
                                           dataset=config.dataset)
         for rollbacks in range(MAX_ROLLBACKS + 1):

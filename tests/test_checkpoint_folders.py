@@ -1,0 +1,140 @@
+"""Checkpoint folders however the user spells them: relative, absolute, through a link, moved, and
+folders written by older versions whose index named ``../model.ckpt-N``."""
+import os
+import shutil
+
+import pytest
+
+from gan_mnist import checkpoints, config as config_lib, sampling, trainer
+from gan_mnist.tf_compat import tf
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """The current directory is tmp/work, so '../ck' stays inside tmp_path."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+def train(mnist_dir, checkpoint_dir, steps, **overrides):
+    values = dict(data_dir=mnist_dir, checkpoint_dir=checkpoint_dir, output_dir="out",
+                  steps=steps, checkpoint_every=20, sample_every=1000, log_every=1000,
+                  eval_every=0)
+    values.update(overrides)
+    saved = config_lib.load_saved(checkpoint_dir) if os.path.isdir(checkpoint_dir) else None
+    return trainer.train(config_lib.resolve(values, saved))
+
+
+def index_lines(folder, index=checkpoints.INDEX):
+    with open(os.path.join(folder, index)) as f:
+        return f.read().splitlines()
+
+
+def on_disk(folder, prefix=checkpoints.PREFIX):
+    return sorted(checkpoints.step_of(n[:-len(".index")]) for n in os.listdir(folder)
+                  if n.startswith(prefix + "-") and n.endswith(".index"))
+
+
+@pytest.mark.parametrize("spelling", ["checkpoints", "./ck", "a/b", "../ck", "absolute", "link"])
+def test_every_spelling_of_the_folder_resumes(workdir, mnist_dir, capsys, spelling):
+    if spelling == "absolute":
+        spelling = str(workdir / "abs" / "ck")
+    elif spelling == "link":
+        (workdir / "real").mkdir()
+        os.symlink(workdir / "real", workdir / "link")
+    assert train(mnist_dir, spelling, 40) == 0
+    assert index_lines(spelling) == ['model_checkpoint_path: "model.ckpt-40"',
+                                     'all_model_checkpoint_paths: "model.ckpt-20"',
+                                     'all_model_checkpoint_paths: "model.ckpt-40"']
+    capsys.readouterr()
+    assert train(mnist_dir, spelling, 60) == 0
+    captured = capsys.readouterr()
+    assert "resumed from step 40" in captured.out and "repaired" not in captured.err
+    assert on_disk(spelling) == [20, 40, 60]
+    # Nothing was written beside the folder, where a misread index would point.
+    assert not [n for n in os.listdir(os.path.dirname(os.path.abspath(spelling)))
+                if n.startswith("model.ckpt")]
+
+
+def test_a_moved_and_renamed_folder_resumes(workdir, mnist_dir, capsys):
+    assert train(mnist_dir, "a/ck", 40) == 0
+    os.makedirs("b")
+    os.rename("a/ck", "b/renamed")
+    shutil.rmtree("a")
+    capsys.readouterr()
+    assert train(mnist_dir, str(workdir / "b" / "renamed"), 60) == 0
+    assert "resumed from step 40" in capsys.readouterr().out
+    assert checkpoints.step_of(checkpoints.latest("b/renamed")) == 60
+
+
+def build_folder_like_the_old_version(mnist_dir, folder):
+    """Eight checkpoints (the old version never pruned them), two best ones, and indexes written
+    the way the old code wrote them: TensorFlow's update_checkpoint_state given the folder as
+    spelled (relative), which records '../model.ckpt-N'."""
+    assert train(mnist_dir, folder, 80, checkpoint_every=10, keep=100) == 0
+    for step in (30, 50):
+        for suffix in (".index", ".data-00000-of-00001"):
+            shutil.copy(os.path.join(folder, "model.ckpt-%d%s" % (step, suffix)),
+                        os.path.join(folder, "best.ckpt-%d%s" % (step, suffix)))
+    tf.train.update_checkpoint_state(folder, "model.ckpt-80",
+                                     ["model.ckpt-%d" % s for s in (40, 50, 60, 70, 80)])
+    tf.train.update_checkpoint_state(folder, "best.ckpt-50", ["best.ckpt-30", "best.ckpt-50"],
+                                     latest_filename=checkpoints.BEST_INDEX)
+    config = config_lib.load_saved(folder)
+    config["keep"] = 5
+    config_lib.save(config_lib.resolve(config), folder)
+    assert index_lines(folder)[0] == 'model_checkpoint_path: "../model.ckpt-80"'
+    assert on_disk(folder) == [10, 20, 30, 40, 50, 60, 70, 80]
+
+
+def test_a_folder_written_by_the_old_version_is_repaired_and_pruned(workdir, mnist_dir, capsys):
+    build_folder_like_the_old_version(mnist_dir, "checkpoints")
+    # Read-only tools find the newest checkpoint without changing anything.
+    assert sampling.Generator("checkpoints").step == 80
+    assert on_disk("checkpoints") == [10, 20, 30, 40, 50, 60, 70, 80]
+
+    capsys.readouterr()
+    assert train(mnist_dir, "checkpoints", 100, checkpoint_every=10) == 0
+    captured = capsys.readouterr()
+    assert ("repaired the checkpoint index checkpoints/checkpoint (it named '../model.ckpt-70', "
+            "'../model.ckpt-80'): it now names the newest 5 checkpoints, up to model.ckpt-80"
+            in captured.err)
+    assert "removed 3 checkpoints (model.ckpt-*)" in captured.err
+    assert "resumed from step 80" in captured.out
+    assert on_disk("checkpoints") == [60, 70, 80, 90, 100]
+    assert on_disk("checkpoints", checkpoints.BEST_PREFIX) == [50]
+    assert index_lines("checkpoints", checkpoints.BEST_INDEX) == [
+        'model_checkpoint_path: "best.ckpt-50"', 'all_model_checkpoint_paths: "best.ckpt-50"']
+    assert index_lines("checkpoints")[0] == 'model_checkpoint_path: "model.ckpt-100"'
+
+
+def test_a_repaired_folder_already_at_its_target_is_pruned_too(workdir, mnist_dir, capsys):
+    build_folder_like_the_old_version(mnist_dir, "ck")
+    capsys.readouterr()
+    assert train(mnist_dir, "ck", 80) == 0
+    captured = capsys.readouterr()
+    assert "already at step 80" in captured.out and "repaired" in captured.err
+    assert on_disk("ck") == [40, 50, 60, 70, 80]
+
+
+def test_a_missing_index_is_rebuilt_from_the_files(workdir, mnist_dir, capsys):
+    assert train(mnist_dir, "ck", 60) == 0
+    os.remove("ck/checkpoint")
+    assert checkpoints.step_of(checkpoints.latest("ck")) == 60
+    capsys.readouterr()
+    assert train(mnist_dir, "ck", 80) == 0
+    captured = capsys.readouterr()
+    assert "(it was missing or unreadable)" in captured.err
+    assert "resumed from step 60" in captured.out
+
+
+def test_checkpoints_beyond_keep_are_removed_and_damaged_files_left_alone(workdir, mnist_dir):
+    assert train(mnist_dir, "ck", 40) == 0
+    for suffix in (".index", ".data-00000-of-00001"):
+        os.replace("ck/model.ckpt-40" + suffix, "ck/model.ckpt-40%s.damaged" % suffix)
+    assert train(mnist_dir, "ck", 160, keep=2) == 0
+    assert on_disk("ck") == [140, 160]
+    assert sorted(n for n in os.listdir("ck") if n.endswith(".damaged")) == [
+        "model.ckpt-40.data-00000-of-00001.damaged", "model.ckpt-40.index.damaged"]
