@@ -1,11 +1,20 @@
+import os
+import re
+
 from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "gan_mnist", "__init__.py")) as f:
+    __version__ = re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
 
 setup(
     name="gan_mnist",
-    version="0.1.0",
+    version=__version__,
     description="A small, fast, measured GAN for MNIST digits in TensorFlow 1.x graph mode",
     packages=find_packages(include=["gan_mnist", "gan_mnist.*"]),
-    python_requires=">=3.8",
+    # The evaluation classifiers shipped with the package (float16 weights and their SHA-256).
+    package_data={"gan_mnist": ["assets/*.npz", "assets/SHA256SUMS"]},
+    python_requires=">=3.9",
     install_requires=[
         "tensorflow>=2.12,<3",
         "numpy>=1.23,<3",
@@ -15,5 +24,7 @@ setup(
         "scipy>=1.9",
     ],
     extras_require={"test": ["pytest>=7.0"]},
-    scripts=["scripts/train.py", "scripts/sample.py", "scripts/evaluate.py", "scripts/plot.py"],
+    # One command with subcommands (gan-mnist train|sample|evaluate|plot|benchmark|export|
+    # classifier), rather than files named train.py on the user's PATH.
+    entry_points={"console_scripts": ["gan-mnist=gan_mnist.cli:main"]},
 )

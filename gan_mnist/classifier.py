@@ -2,9 +2,14 @@
 
 A small CNN (conv 3x3 32 -> pool -> conv 3x3 64 -> pool -> dense 128 -> dense 10) in the same TF1
 graph style as the GAN. Its class probabilities give the Inception Score and mode coverage; its
-128-unit penultimate layer gives the feature space of FID and precision/recall. It is trained
-once on the MNIST training set (about two minutes on 2 CPU cores) and cached in a folder.
+128-unit penultimate layer gives the feature space of FID and precision/recall.
+
+One trained classifier per dataset ships with the package (``assets/classifier-DATASET.npz``,
+float16 weights, SHA-256 checked on load), so every user's scores are measured by the same network
+as the README's and evaluation starts at once. ``scripts/classifier.py`` retrains and rewrites
+them; ``--classifier-dir`` trains (about two minutes on 2 CPU cores) or uses one in a folder.
 """
+import hashlib
 import json
 import os
 import sys
@@ -25,6 +30,12 @@ LR_DECAY_PER_EPOCH = 0.75  # a decaying rate gets the last few tenths of a perce
 MIN_ACCURACY = {"mnist": 0.99, "fashion-mnist": 0.90}  # below this, a warning
 INFO_FILE = "classifier.json"
 CKPT_PREFIX = "classifier.ckpt"
+ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
+CHECKSUMS = "SHA256SUMS"  # in ASSETS, in sha256sum's format; written by scripts/classifier.py
+
+
+def shipped_name(dataset):
+    return "classifier-%s.npz" % dataset
 
 
 def _conv(x, filters, name):
@@ -46,7 +57,9 @@ def build(images, keep_prob=1.0):
 class Classifier:
     """A trained classifier in its own graph and session; call ``predict`` on digits."""
 
-    def __init__(self, folder, info):
+    def __init__(self, folder, info, weights=None):
+        """Restored from the checkpoint in ``folder``, or, given ``weights`` (variable name ->
+        array), from those."""
         self.folder, self.info = folder, info
         self.test_accuracy = info["test_accuracy"]
         self.graph = tf.Graph()
@@ -54,13 +67,22 @@ class Classifier:
             self._images = tf.placeholder(tf.float32, [None, 28, 28])
             logits, self._features = build(self._images)
             self._probs = tf.nn.softmax(logits)
-            saver = tf.train.Saver(tf.global_variables())
+            self.variables = tf.global_variables()
+            saver = tf.train.Saver(self.variables)
         self.session = tf.Session(graph=self.graph)
+        if weights is not None:
+            for variable in self.variables:
+                variable.load(np.asarray(weights[variable.op.name], np.float32), self.session)
+            return
         try:
             saver.restore(self.session, os.path.join(folder, CKPT_PREFIX))
         except (tf.errors.OpError, ValueError) as e:
             raise GanError("the classifier in %s cannot be loaded (%s); delete the folder to "
                            "train it again" % (folder, str(e).strip().splitlines()[0]))
+
+    def weights(self):
+        """Variable name -> value, for writing the shipped file."""
+        return dict(zip([v.op.name for v in self.variables], self.session.run(self.variables)))
 
     def predict(self, images, batch=1000):
         """(class probabilities (N, 10), features (N, 128)) for digits given as uint8 (N, 28, 28)
@@ -76,6 +98,75 @@ class Classifier:
             probs.append(p)
             feats.append(f)
         return np.concatenate(probs), np.concatenate(feats)
+
+
+def load(folder=None, data_dir=None, dataset="mnist", log=None):
+    """The classifier an evaluation uses: the one in ``folder`` (trained there first if it is not
+    yet), or without a folder the one shipped with the package."""
+    return load_or_train(folder, data_dir, dataset, log) if folder else shipped(dataset)
+
+
+def shipped(dataset="mnist", assets=ASSETS):
+    """The classifier shipped for ``dataset``, after checking its file's SHA-256."""
+    name = shipped_name(dataset)
+    path = os.path.join(assets, name)
+    try:
+        with open(path, "rb") as f:
+            content = f.read()
+    except OSError as e:
+        raise GanError("the shipped %s classifier %s cannot be read (%s); reinstall gan_mnist, "
+                       "or pass --classifier-dir to train one" % (dataset, path, e.strerror or e))
+    if hashlib.sha256(content).hexdigest() != _checksums(assets).get(name):
+        raise GanError("the shipped %s classifier %s is damaged (SHA-256 mismatch); reinstall "
+                       "gan_mnist, or pass --classifier-dir to train one" % (dataset, path))
+    with np.load(path, allow_pickle=False) as stored:
+        weights = {k: stored[k] for k in stored.files if k != "info"}
+        info = json.loads(str(stored["info"]))
+    return Classifier(None, info, weights)
+
+
+def _checksums(assets):
+    try:
+        with open(os.path.join(assets, CHECKSUMS)) as f:
+            return {name.lstrip("*"): digest for digest, name in
+                    (line.split() for line in f if line.strip())}
+    except (OSError, ValueError):
+        return {}
+
+
+def ship(folder, data_dir=None, dataset="mnist", assets=ASSETS, log=print):
+    """Make the shipped classifier of ``dataset`` from the one trained in ``folder``: float16
+    weights, the test accuracy measured *with those weights*, and the file's SHA-256 in
+    SHA256SUMS. Returns (path, info)."""
+    with open(os.path.join(folder, INFO_FILE)) as f:
+        info = json.load(f)
+    trained = Classifier(folder, info)
+    weights = {k: v.astype(np.float16) for k, v in trained.weights().items()}
+    half = Classifier(None, info, weights)
+    info = dict(info, weights="float16",
+                test_accuracy=accuracy_on_test_set(half, data_dir, dataset),
+                test_accuracy_float32=info["test_accuracy"])
+    os.makedirs(assets, exist_ok=True)
+    path = os.path.join(assets, shipped_name(dataset))
+    with open(path + ".tmp", "wb") as f:
+        np.savez_compressed(f, info=np.array(json.dumps(info, sort_keys=True)), **weights)
+    with open(path + ".tmp", "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    os.replace(path + ".tmp", path)
+    sums = dict(_checksums(assets), **{shipped_name(dataset): digest})
+    with open(os.path.join(assets, CHECKSUMS), "w") as f:
+        f.writelines("%s  %s\n" % (sums[name], name) for name in sorted(sums))
+    log("wrote %s (%d KB, SHA-256 %s): test accuracy %.2f%% with float16 weights (%.2f%% "
+        "float32)" % (path, os.path.getsize(path) // 1024, digest, 100 * info["test_accuracy"],
+                      100 * info["test_accuracy_float32"]))
+    return path, info
+
+
+def accuracy_on_test_set(classifier, data_dir=None, dataset="mnist"):
+    """The share of the test set ``classifier`` labels correctly."""
+    test_x, test_y = data.load_split(data_dir, "test", dataset=dataset)
+    probs, _ = classifier.predict(test_x)
+    return float(np.mean(probs.argmax(1) == test_y))
 
 
 def load_or_train(folder, data_dir=None, dataset="mnist", log=None):

@@ -12,10 +12,24 @@ from gan_mnist import config as config_lib
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag gets one line (not the whole usage) and exit status 2."""
+    """argparse, but a bad flag gets one line (not the whole usage) and exit status 2; every
+    command takes --verbose."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--verbose", action="store_true", default=False,
+                          help="show all of TensorFlow's start-up messages (also: "
+                          "GAN_MNIST_VERBOSE=1)")
 
     def error(self, message):
         self.exit(2, "%s: error: %s (see --help)\n" % (self.prog, message))
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        if parsed.verbose:  # read by gan_mnist.tf_compat when TensorFlow is imported
+            os.environ["GAN_MNIST_VERBOSE"] = "1"
+        del parsed.verbose
+        return parsed
 
 
 def _number(kind, minimum, inclusive=True, maximum=None):
@@ -84,8 +98,8 @@ def train_parser():
                    help="quick FID and Inception Score on 2,000 samples every N steps, keeping "
                    "the best-FID checkpoint as best.ckpt; 0 turns it off (default %d)"
                    % d.eval_every)
-    p.add_argument("--classifier-dir", help="where the evaluation classifier is cached "
-                   "(default classifier/ beside the checkpoint folder)")
+    p.add_argument("--classifier-dir", help="train (once) or use the evaluation classifier in "
+                   "this folder instead of the one shipped with the package")
     p.add_argument("--data-dir", help="data folder (default: MNIST $MNIST_DATA_DIR or "
                    "MNIST_data/; Fashion-MNIST $FASHION_MNIST_DATA_DIR, "
                    "/usr/share/datasets/fashion-mnist or MNIST_data/fashion/)")
@@ -164,8 +178,8 @@ def evaluate_parser():
                    help="how many digits to generate, 10 to 60000 (default 10000)")
     p.add_argument("--output-dir", default="output",
                    help="where evaluation.json and the figures go (default output/)")
-    p.add_argument("--classifier-dir", help="where the classifier is cached (default "
-                   "classifier/DATASET beside the checkpoint folder)")
+    p.add_argument("--classifier-dir", help="train (once) or use the classifier in this folder "
+                   "instead of the one shipped with the package")
     p.add_argument("--dataset", choices=["mnist", "fashion-mnist"],
                    help="what the digits imitate (default: the checkpoint's, or mnist)")
     p.add_argument("--data-dir", help="data folder (default: the dataset's, as for train.py)")
@@ -188,9 +202,7 @@ def _evaluate(args):
         digits, step = generator(generator.noise(args.n, args.seed)), generator.step
         source, dataset = args.checkpoint_dir, args.dataset or generator.config.dataset
     check_writable(args.output_dir, "output")
-    classifier_dir = args.classifier_dir or evaluate.default_classifier_dir(
-        None if args.samples else args.checkpoint_dir, dataset)
-    evaluator = evaluate.Evaluator(classifier_dir, args.data_dir, dataset)
+    evaluator = evaluate.Evaluator(args.classifier_dir, args.data_dir, dataset)
     report, (fake_distance, fake_nearest), (real_distance, _) = evaluator.full(digits, args.seed)
     report.update(step=step, source=source, dataset=dataset)
     train_images = evaluator.train_images
@@ -227,6 +239,89 @@ def _plot(args):
     for path in figures.make_all(args.output_dir, args.checkpoint_dir, args.data_dir):
         print("wrote %s" % path)
     return 0
+
+
+def export_parser():
+    p = _Parser(prog="export.py", description="Export the newest checkpoint's generator as a "
+                "TensorFlow SavedModel (signatures 'generate': z -> uint8 digits, and 'sample': "
+                "seed, n -> digits) that loads without this package.")
+    p.add_argument("--checkpoint-dir", default="checkpoints", help="default checkpoints/")
+    p.add_argument("--out", required=True, help="the SavedModel folder to create (must not "
+                   "exist yet)")
+    p.add_argument("--tflite", action="store_true",
+                   help="also write generator.tflite (the 'generate' signature) into it")
+    return p
+
+
+def export_main(argv=None):
+    return _run(lambda: _export(export_parser().parse_args(argv)))
+
+
+def _export(args):
+    from gan_mnist import export  # imports TensorFlow
+
+    step, files = export.export(args.checkpoint_dir, args.out, args.tflite)
+    print("exported the generator of step %d: %s" % (step, ", ".join(files)))
+    return 0
+
+
+def classifier_parser():
+    p = _Parser(prog="classifier.py", description="Train the evaluation classifier and write the "
+                "file shipped with the package (gan_mnist/assets/classifier-DATASET.npz, float16, "
+                "with its SHA-256 in SHA256SUMS).")
+    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist",
+                   help="default mnist")
+    p.add_argument("--data-dir", help="data folder (default: the dataset's, as for train.py)")
+    p.add_argument("--classifier-dir", help="ship the classifier already trained in this folder "
+                   "(default: train a new one, about two minutes)")
+    return p
+
+
+def classifier_main(argv=None):
+    return _run(lambda: _classifier(classifier_parser().parse_args(argv)))
+
+
+def _classifier(args):
+    import tempfile
+
+    from gan_mnist import classifier  # imports TensorFlow
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.classifier_dir or scratch
+        classifier.load_or_train(folder, args.data_dir, args.dataset)
+        classifier.ship(folder, args.data_dir, args.dataset)
+    return 0
+
+
+def _version():
+    from gan_mnist import __version__
+
+    return "gan-mnist %s" % __version__
+
+
+def main(argv=None):
+    """``gan-mnist COMMAND [flags]``: the installed command, the scripts' flags unchanged."""
+    def benchmark_main(argv):
+        from gan_mnist import benchmark
+
+        return benchmark.main(argv)
+
+    commands = {"train": train_main, "sample": sample_main, "evaluate": evaluate_main,
+                "plot": plot_main, "benchmark": benchmark_main, "export": export_main,
+                "classifier": classifier_main}
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--version"]:
+        print(_version())
+        return 0
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: gan-mnist {%s} [flags]   (gan-mnist COMMAND --help for its flags)\n"
+              "       gan-mnist --version" % ",".join(commands))
+        return 0 if argv else 2
+    if argv[0] not in commands:
+        print("gan-mnist: error: unknown command %r; choose one of: %s"
+              % (argv[0], ", ".join(commands)), file=sys.stderr)
+        return 2
+    return commands[argv[0]](argv[1:])
 
 
 def _run(action):

@@ -11,18 +11,11 @@ import os
 import numpy as np
 
 from gan_mnist import GanError, data, metrics
-from gan_mnist.classifier import load_or_train
+from gan_mnist import classifier as classifier_lib
 
 DEFAULT_N = 10000
 QUICK_N = 2000
 REPORT_FILE = "evaluation.json"
-
-
-def default_classifier_dir(checkpoint_dir=None, dataset="mnist"):
-    """``classifier/DATASET`` beside the checkpoint folder (``checkpoints`` ->
-    ``classifier/mnist``), or in the current folder."""
-    parent = os.path.dirname(os.path.abspath(checkpoint_dir)) if checkpoint_dir else os.getcwd()
-    return os.path.join(parent, "classifier", dataset)
 
 
 def load_samples(path):
@@ -45,9 +38,11 @@ def load_samples(path):
 class Evaluator:
     """The classifier plus the reference statistics, computed once and reused."""
 
-    def __init__(self, classifier_dir, data_dir=None, dataset="mnist"):
+    def __init__(self, classifier_dir=None, data_dir=None, dataset="mnist"):
+        """``classifier_dir``: a folder to train or find the classifier in; None for the one
+        shipped with the package."""
         self.data_dir, self.dataset = data_dir, dataset
-        self.classifier = load_or_train(classifier_dir, data_dir, dataset)
+        self.classifier = classifier_lib.load(classifier_dir, data_dir, dataset)
         self.test_images, _ = data.load_split(data_dir, "test", dataset=dataset)
         self.test_probs, self.test_features = self.classifier.predict(self.test_images)
         self.test_stats = metrics.gaussian_stats(self.test_features)

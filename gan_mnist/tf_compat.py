@@ -2,17 +2,73 @@
 
 Every module that builds graphs does ``from gan_mnist.tf_compat import tf``. This works the same on
 TensorFlow 1.15 (which ships ``tensorflow.compat.v1``) and on current 2.x.
+
+TensorFlow's native start-up prints half a dozen lines to stderr (the oneDNN note, "Could not find
+cuda drivers", "failed call to cuInit" on a machine without a GPU) before its own log level
+applies. They read like failures and are not, so the import and the first look for devices run
+with the process's stderr (file descriptor 2) captured, and only those known start-up lines are
+dropped: anything else TensorFlow says there is passed on. ``GAN_MNIST_VERBOSE=1`` (what the
+scripts' ``--verbose`` sets) shows everything.
 """
+import contextlib
 import os
+import re
+import sys
+import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ info/warning chatter
+VERBOSE = os.environ.get("GAN_MNIST_VERBOSE", "") not in ("", "0")
 
-import tensorflow.compat.v1 as tf  # noqa: E402
+# Harmless start-up lines of TensorFlow's native code, matched one line at a time.
+STARTUP_NOISE = re.compile("|".join([
+    r"All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+    r"port\.cc:\d+\] oneDNN custom operations are on",
+    r"cudart_stub\.cc:\d+\] Could not find cuda drivers",
+    r"cuda_platform\.cc:\d+\] failed call to cuInit",
+    r"Unable to register cu(DNN|FFT|BLAS) factory",
+    r"computation placer already registered",
+    r"This TensorFlow binary is optimized to use available CPU instructions",
+    r"To enable the following instructions: .* in other operations, rebuild TensorFlow",
+    r"TF-TRT Warning: Could not find TensorRT",
+]))
 
-tf.get_logger().setLevel("ERROR")  # deprecation notices of the compat.v1 API are expected here
+
+@contextlib.contextmanager
+def without_native_noise(noise=STARTUP_NOISE):
+    """Capture what is written to file descriptor 2 meanwhile; pass on the lines that do not match
+    ``noise``. Does nothing with GAN_MNIST_VERBOSE set."""
+    if VERBOSE:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode("utf-8", "replace").splitlines(True):
+                if not noise.search(line):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+
+
+if not VERBOSE:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ info/warning chatter
+
+with without_native_noise():
+    import tensorflow.compat.v1 as tf  # noqa: E402
+
+    tf.config.list_physical_devices()  # the GPU look-up (and its cuInit line) happens here, once
+
+if not VERBOSE:
+    tf.get_logger().setLevel("ERROR")  # deprecation notices of the compat.v1 API are expected
 tf.disable_v2_behavior()
 # Resource variables give well-defined read-after-write ordering, which the fused D-then-G step
 # relies on; they are also what TF2 uses everywhere.
 tf.enable_resource_variables()
 
-__all__ = ["tf"]
+__all__ = ["tf", "without_native_noise"]

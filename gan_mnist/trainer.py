@@ -158,16 +158,14 @@ def _train_from_newest_checkpoint(config, train_images):
 
 
 def _evaluator_if_needed(config, step):
-    """The quick evaluator, only when this run will reach an evaluation step (it may have to
-    train the classifier first, which takes a couple of minutes once)."""
+    """The quick evaluator, only when this run will reach an evaluation step (with
+    --classifier-dir it may have to train that classifier first, a couple of minutes once)."""
     every = config.eval_every
     if not every or (step // every + 1) * every > config.steps:
         return None
-    from gan_mnist.evaluate import Evaluator, default_classifier_dir
+    from gan_mnist.evaluate import Evaluator
 
-    return Evaluator(config.classifier_dir
-                     or default_classifier_dir(config.checkpoint_dir, config.dataset),
-                     config.data_dir or None, config.dataset)
+    return Evaluator(config.classifier_dir or None, config.data_dir or None, config.dataset)
 
 
 class _Loop:

@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -21,27 +22,53 @@ def run(script, *args):
                           timeout=600)
 
 
-def test_classifier_reaches_99_percent(classifier_dir, mnist_dir):
+def test_shipped_classifier_reaches_99_percent_as_it_says(mnist_dir):
+    shipped = classifier.shipped("mnist")
+    assert shipped.info["dataset"] == "mnist" and shipped.info["weights"] == "float16"
+    assert shipped.test_accuracy >= 0.99
+    measured = classifier.accuracy_on_test_set(shipped, mnist_dir)
+    assert measured == pytest.approx(shipped.test_accuracy, abs=5e-4)
+    assert classifier.load(None, mnist_dir).info == shipped.info  # no folder: the shipped one
+    size = os.path.getsize(os.path.join(classifier.ASSETS, classifier.shipped_name("mnist")))
+    assert size < 2 * 2 ** 20
+
+
+def test_a_damaged_shipped_classifier_is_refused(tmp_path):
+    shutil.copytree(classifier.ASSETS, tmp_path / "assets")
+    path = tmp_path / "assets" / classifier.shipped_name("mnist")
+    content = bytearray(path.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    path.write_bytes(bytes(content))
+    with pytest.raises(GanError, match=r"is damaged \(SHA-256 mismatch\); reinstall gan_mnist, "
+                       r"or pass --classifier-dir to train one"):
+        classifier.shipped("mnist", str(tmp_path / "assets"))
+    os.remove(path)
+    with pytest.raises(GanError, match="cannot be read"):
+        classifier.shipped("mnist", str(tmp_path / "assets"))
+
+
+def test_a_classifier_trained_in_a_folder_loads_from_it(classifier_dir, mnist_dir):
     with open(os.path.join(classifier_dir, classifier.INFO_FILE)) as f:
         info = json.load(f)
-    assert info["test_accuracy"] >= 0.99
-    # the cached copy loads and agrees with the labels
+    assert info["test_accuracy"] >= 0.97  # one epoch
     from gan_mnist import data
 
     test_x, test_y = data.load_split(mnist_dir, "test")
-    probs, features = classifier.load_or_train(classifier_dir, mnist_dir).predict(test_x[:2000])
+    trained = classifier.load(classifier_dir, mnist_dir)
+    assert trained.info == info
+    probs, features = trained.predict(test_x[:2000])
     assert features.shape == (2000, classifier.FEATURES) and probs.shape == (2000, 10)
-    assert (probs.argmax(1) == test_y[:2000]).mean() >= 0.985
+    assert (probs.argmax(1) == test_y[:2000]).mean() >= 0.96
 
 
 @pytest.fixture(scope="module")
-def short_run(tmp_path_factory, mnist_dir, classifier_dir):
-    """300 real training steps with a quick evaluation every 100."""
+def short_run(tmp_path_factory, mnist_dir):
+    """300 real training steps with a quick evaluation every 100 (the shipped classifier)."""
     from gan_mnist.config import resolve
 
     root = tmp_path_factory.mktemp("run")
     config = resolve(dict(steps=300, eval_every=100, log_every=50, sample_every=100,
-                          data_dir=mnist_dir, classifier_dir=classifier_dir,
+                          data_dir=mnist_dir,
                           checkpoint_dir=str(root / "checkpoints"), output_dir=str(root / "out")))
     assert trainer.train(config) == 0
     return config
@@ -63,13 +90,12 @@ def test_training_logs_quick_evaluation_and_keeps_best(short_run):
     assert checkpoints.latest(short_run.checkpoint_dir).endswith("model.ckpt-300")
 
 
-def test_evaluate_script_writes_every_number_and_figure(short_run, classifier_dir, mnist_dir,
-                                                         tmp_path):
+def test_evaluate_script_writes_every_number_and_figure(short_run, mnist_dir, tmp_path):
     out = tmp_path / "eval"
     result = run(EVALUATE, "--checkpoint-dir", short_run.checkpoint_dir, "--n", "1000",
-                 "--output-dir", str(out), "--classifier-dir", classifier_dir,
-                 "--data-dir", mnist_dir)
+                 "--output-dir", str(out), "--data-dir", mnist_dir)
     assert result.returncode == 0, result.stderr
+    assert "training the" not in result.stderr  # the shipped classifier, at once
     assert "FID vs test set" in result.stdout and "step 300" in result.stdout
     report = json.load(open(out / "evaluation.json"))
     assert report["step"] == 300 and report["n"] == 1000
@@ -98,7 +124,10 @@ def test_evaluate_samples_file(short_run, classifier_dir, mnist_dir, tmp_path):
     result = run(EVALUATE, "--samples", str(path), "--output-dir", str(tmp_path / "o"),
                  "--classifier-dir", classifier_dir, "--data-dir", mnist_dir)
     assert result.returncode == 0, result.stderr
-    assert json.load(open(tmp_path / "o" / "evaluation.json"))["n"] == 500
+    report = json.load(open(tmp_path / "o" / "evaluation.json"))
+    assert report["n"] == 500
+    with open(os.path.join(classifier_dir, classifier.INFO_FILE)) as f:
+        assert report["classifier_test_accuracy"] == json.load(f)["test_accuracy"]
 
 
 @pytest.mark.parametrize("array, message", [

@@ -5,6 +5,7 @@ SIGKILL, and every command of the README's code blocks run as written (only --st
 A bug that broke resuming with the default checkpoints/ folder once passed every other test,
 because they all passed absolute temporary paths. These tests pass none.
 """
+import csv
 import json
 import os
 import re
@@ -182,15 +183,12 @@ def shortened(command):
     return command + " --steps %d" % short
 
 
-def test_every_readme_command_works_as_written(clone, classifier_dir):
+def test_every_readme_command_works_as_written(clone):
     commands = readme_commands((clone / "README.md").read_text())
     stale = [c for c in NOT_RUN if c not in commands]
     assert not stale, "NOT_RUN names commands the README no longer has: %s" % stale
     to_run = [c for c in commands if c not in NOT_RUN]
     assert all("scripts/" in c for c in to_run), to_run
-    # The evaluation classifier is trained once per test session; put it where evaluate.py
-    # caches it (classifier/mnist beside checkpoints/), as a user's second evaluation finds it.
-    shutil.copytree(classifier_dir, clone / "classifier" / "mnist")
     fashion = os.path.isdir("/usr/share/datasets/fashion-mnist") or \
         os.environ.get("FASHION_MNIST_DATA_DIR")
     ran = []
@@ -199,6 +197,7 @@ def test_every_readme_command_works_as_written(clone, classifier_dir):
             continue
         code, out, err = run(shortened(command), clone, timeout=600)
         assert code == 0 and "Traceback" not in err, (command, out[-2000:], err[-2000:])
+        assert "training the mnist classifier" not in err  # the shipped one is used
         ran.append(command)
     assert len(ran) >= 8, ran
 
@@ -212,3 +211,56 @@ def test_every_readme_command_works_as_written(clone, classifier_dir):
     for name in ("curves.png", "progress.gif", "interpolation.png", "real_vs_fake.png",
                  "nearest_neighbours.png", "closest_pairs.png", "memorisation.png"):
         assert (clone / "output" / name).exists(), name
+
+
+# ---- the installed command --------------------------------------------------------------------
+
+TF_STARTUP = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|oneDNN|cuInit|cuda drivers|"
+                        r"WARNING:tensorflow|rebuild TensorFlow")
+
+
+def test_pip_install_gives_one_quiet_command(clone, tmp_path):
+    """`pip install .` in a fresh clone, then `gan-mnist train --steps 6000` with defaults: the
+    quick evaluation at step 5000 uses the shipped classifier (none is trained) and stderr holds
+    no TensorFlow start-up lines, only the progress bar."""
+    prefix = tmp_path / "prefix"
+    isolation = []
+    try:
+        import setuptools  # noqa: F401
+        isolation = ["--no-build-isolation"]  # build with what is installed (no download)
+    except ImportError:
+        pass
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--prefix", str(prefix), *isolation, "."], cwd=clone, check=True,
+                   capture_output=True, timeout=300)
+    site = next(str(p) for p in prefix.glob("lib/python*/site-packages"))
+    env = dict(user_env(), PYTHONPATH=site,
+               PATH=str(prefix / "bin") + os.pathsep + user_env()["PATH"])
+    run_dir = tmp_path / "elsewhere"  # the installed package, not the clone's source
+    shutil.copytree(clone / "MNIST_data", run_dir / "MNIST_data")
+
+    version = subprocess.run(["gan-mnist", "--version"], env=env, cwd=run_dir,
+                             capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and re.fullmatch(r"gan-mnist \d+\.\d+\.\d+\n", version.stdout)
+    result = subprocess.run(["gan-mnist", "train", "--steps", "6000"], env=env, cwd=run_dir,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "done: step 6000" in result.stdout
+    noise = [line for line in re.split(r"[\r\n]", result.stderr)
+             if TF_STARTUP.search(line)]
+    assert not noise, noise
+    assert "training the mnist classifier" not in result.stderr
+    assert not (run_dir / "classifier").exists()
+    with open(run_dir / "output" / "log.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["fid"]]
+    assert [int(r["step"]) for r in rows] == [5000]
+    assert (run_dir / "checkpoints" / "best.json").exists()
+    installed = next(prefix.glob("lib/python*/site-packages/gan_mnist/assets"))
+    assert sorted(os.listdir(installed)) == ["SHA256SUMS", "classifier-fashion-mnist.npz",
+                                             "classifier-mnist.npz"]
+    # A typo among the subcommands gets one line and exit 2.
+    typo = subprocess.run(["gan-mnist", "trian"], env=env, cwd=run_dir, capture_output=True,
+                          text=True, timeout=60)
+    assert typo.returncode == 2 and typo.stderr.strip().splitlines() == [
+        "gan-mnist: error: unknown command 'trian'; choose one of: train, sample, evaluate, "
+        "plot, benchmark, export, classifier"]

@@ -1,0 +1,93 @@
+"""Take the generator anywhere: a TensorFlow SavedModel (and optionally a TFLite file) that needs
+nothing of this package to run.
+
+Signatures of the SavedModel (tag ``serve``):
+- ``generate``: ``z`` float32 [N, z_dim] -> ``digits`` uint8 [N, 28, 28] (0 black ... 255 white),
+  the same digits ``sample.py`` writes for the same noise. Also the ``serving_default``.
+- ``sample``: ``seed`` int64 [], ``n`` int32 [] -> ``digits`` and the ``z`` it drew (uniform in
+  [-1, 1], stateless in the seed: the same seed gives the same digits).
+
+It loads with ``tf.saved_model.load(DIR).signatures["generate"]`` in plain TensorFlow 2, and is
+the format TensorFlow Serving reads.
+"""
+import os
+import re
+import shutil
+import tempfile
+
+from gan_mnist import GanError, checkpoints, models
+from gan_mnist import config as config_lib
+from gan_mnist.tf_compat import tf, without_native_noise
+
+TFLITE_FILE = "generator.tflite"
+# The converter's graph optimiser notes that the training graph's initialisers are absent from
+# the serving graph, as an "error" line; nothing is wrong.
+CONVERTER_NOISE = re.compile(r"grappler_item_builder\.cc:\d+\] Init node .* doesn't exist in graph")
+
+
+def _as_uint8(images):
+    """The graph version of data.to_uint8: [-1, 1] -> 0..255, rounding half to even like rint."""
+    pixels = tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0)
+    return tf.cast(tf.reshape(pixels, [-1, 28, 28]), tf.uint8)
+
+
+def _digits(z, config, reuse):
+    return _as_uint8(models.to_tanh_range(
+        models.generator(z, config, reuse=reuse, training=False), config))
+
+
+def export(checkpoint_dir, out_dir, tflite=False):
+    """Write the newest checkpoint's generator to ``out_dir`` (which must not exist yet); return
+    (the checkpoint's step, the files written)."""
+    saved = config_lib.load_saved(checkpoint_dir)
+    path = checkpoints.latest(checkpoint_dir) if os.path.isdir(checkpoint_dir) else None
+    if saved is None or path is None:
+        raise GanError("no trained model in %s (it needs a checkpoint and config.json); train "
+                       "one with scripts/train.py --checkpoint-dir %s"
+                       % (checkpoint_dir, checkpoint_dir))
+    if os.path.lexists(out_dir):
+        raise GanError("%s already exists; choose another --out or remove it first" % out_dir)
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    if not os.path.isdir(parent):
+        raise GanError("cannot write %s: the folder %s does not exist" % (out_dir, parent))
+    config = config_lib.resolve({}, saved)
+    graph = tf.Graph()
+    with graph.as_default():
+        z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
+        digits = _digits(z, config, reuse=False)
+        seed = tf.placeholder(tf.int64, [], name="seed")
+        n = tf.placeholder(tf.int32, [], name="n")
+        drawn = tf.random.stateless_uniform(tf.stack([n, config.z_dim]),
+                                            seed=tf.stack([seed, tf.constant(0, tf.int64)]),
+                                            minval=-1.0, maxval=1.0)
+        sampled = _digits(drawn, config, reuse=True)
+        variables = models.scope_variables(models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES)
+        saver = tf.train.Saver(variables)
+    signature = tf.saved_model.signature_def_utils.predict_signature_def
+    generate = signature(inputs={"z": z}, outputs={"digits": digits})
+    with tf.Session(graph=graph) as session:
+        checkpoints.restore_from(session, saver, path, variables)
+        # Written next to its final place, then renamed: no half-written model under --out.
+        scratch = tempfile.mkdtemp(prefix=".export-", dir=parent)
+        try:
+            staged = os.path.join(scratch, "model")
+            builder = tf.saved_model.Builder(staged)
+            builder.add_meta_graph_and_variables(
+                session, [tf.saved_model.tag_constants.SERVING],
+                signature_def_map={"generate": generate, "serving_default": generate,
+                                   "sample": signature(inputs={"seed": seed, "n": n},
+                                                       outputs={"digits": sampled, "z": drawn})},
+                strip_default_attrs=True)
+            builder.save()
+            if tflite:
+                converter = tf.lite.TFLiteConverter.from_saved_model(staged,
+                                                                     signature_key="generate")
+                with without_native_noise(CONVERTER_NOISE):
+                    model = converter.convert()
+                with open(os.path.join(staged, TFLITE_FILE), "wb") as f:
+                    f.write(model)
+            os.replace(staged, out_dir)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    files = [out_dir] + ([os.path.join(out_dir, TFLITE_FILE)] if tflite else [])
+    return checkpoints.step_of(path), files

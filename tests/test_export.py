@@ -1,0 +1,125 @@
+"""Export: a SavedModel (and TFLite file) that a plain TensorFlow program, which has never heard of
+gan_mnist, loads and runs, giving sample.py's digits for the same noise."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gan_mnist import config as config_lib, sampling, trainer
+from tests.conftest import REPO
+
+EXPORT = os.path.join(REPO, "scripts", "export.py")
+STEPS = {"fc": 60, "mlp256": 60, "dcgan": 4, "cnn": 4}
+WITH_TFLITE = ("fc", "dcgan")  # a dense and a batch-normalised convolutional generator
+
+# Runs in its own process from another folder: TensorFlow alone, gan_mnist not importable.
+PLAIN_TF = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+jobs = json.load(open(sys.argv[1]))
+for job in jobs:
+    model = tf.saved_model.load(job["model"])
+    z = np.load(job["z"])
+    digits = model.signatures["generate"](z=tf.constant(z))["digits"].numpy()
+    np.save(job["out"], digits)
+    a = model.signatures["sample"](seed=tf.constant(7, tf.int64), n=tf.constant(5))
+    b = model.signatures["sample"](seed=tf.constant(7, tf.int64), n=tf.constant(5))
+    assert a["digits"].shape == (5, 28, 28) and a["digits"].dtype == tf.uint8
+    assert np.array_equal(a["digits"].numpy(), b["digits"].numpy())
+    if job.get("tflite"):
+        interpreter = tf.lite.Interpreter(model_path=job["tflite"])
+        index = interpreter.get_input_details()[0]["index"]
+        interpreter.resize_tensor_input(index, list(z.shape))
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(index, z)
+        interpreter.invoke()
+        np.save(job["out"] + ".tflite.npy",
+                interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+assert not any(name.startswith("gan_mnist") for name in sys.modules)
+try:
+    import gan_mnist  # noqa: F401
+except ImportError:
+    print("ok: gan_mnist is not importable here")
+"""
+
+
+def export(*args):
+    return subprocess.run([sys.executable, EXPORT] + list(args), capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, mnist_dir):
+    """A few real steps of every recipe (the weights only need to be trained, not good)."""
+    root = tmp_path_factory.mktemp("recipes")
+    folders = {}
+    for arch, steps in STEPS.items():
+        config = config_lib.resolve(dict(arch=arch, steps=steps, eval_every=0, data_dir=mnist_dir,
+                                         checkpoint_dir=str(root / arch),
+                                         output_dir=str(root / (arch + "_out"))))
+        assert trainer.train(config) == 0
+        folders[arch] = config.checkpoint_dir
+    return folders
+
+
+def test_every_recipe_exports_and_runs_in_plain_tensorflow(trained, tmp_path):
+    jobs, expected = [], {}
+    for arch, folder in trained.items():
+        model = str(tmp_path / ("model_" + arch))
+        flags = ["--tflite"] if arch in WITH_TFLITE else []
+        result = export("--checkpoint-dir", folder, "--out", model, *flags)
+        assert result.returncode == 0, result.stderr
+        assert "exported the generator of step %d" % STEPS[arch] in result.stdout
+        generator = sampling.Generator(folder)
+        z = generator.noise(16, seed=3)
+        np.save(tmp_path / (arch + "_z.npy"), z)
+        expected[arch] = generator(z)  # what sample.py writes for this noise
+        jobs.append({"model": model, "z": str(tmp_path / (arch + "_z.npy")),
+                     "out": str(tmp_path / (arch + "_digits.npy")),
+                     "tflite": os.path.join(model, "generator.tflite") if flags else None})
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs))
+    (tmp_path / "plain.py").write_text(PLAIN_TF)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, str(tmp_path / "plain.py"),
+                             str(tmp_path / "jobs.json")], cwd=elsewhere, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ok: gan_mnist is not importable here" in result.stdout
+    for arch in trained:
+        digits = np.load(tmp_path / (arch + "_digits.npy"))
+        assert digits.dtype == np.uint8 and digits.shape == (16, 28, 28)
+        difference = np.abs(digits.astype(int) - expected[arch].astype(int)).max()
+        assert difference <= 1, (arch, difference)
+        if arch in WITH_TFLITE:
+            lite = np.load(tmp_path / (arch + "_digits.npy.tflite.npy"))
+            assert lite.dtype == np.uint8 and lite.shape == (16, 28, 28)
+            assert np.abs(lite.astype(int) - expected[arch].astype(int)).max() <= 1, arch
+
+
+def test_bad_export_requests_get_one_line(trained, tmp_path):
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "keep.txt").write_text("mine")
+    for args, message in [
+        (["--checkpoint-dir", trained["fc"], "--out", str(taken)],
+         "error: %s already exists; choose another --out or remove it first" % taken),
+        (["--checkpoint-dir", str(tmp_path / "none"), "--out", str(tmp_path / "m")],
+         "error: no trained model in %s" % (tmp_path / "none")),
+        (["--checkpoint-dir", trained["fc"], "--out", str(tmp_path / "no" / "m")],
+         "error: cannot write %s: the folder %s does not exist" % (tmp_path / "no" / "m",
+                                                                  tmp_path / "no")),
+    ]:
+        result = export(*args)
+        assert result.returncode == 1
+        lines = result.stderr.strip().splitlines()  # one line: no TensorFlow start-up noise
+        assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+    assert (taken / "keep.txt").read_text() == "mine"  # nothing overwritten
+    result = export("--checkpoint-dir", trained["fc"])
+    assert result.returncode == 2 and "the following arguments are required: --out" in \
+        result.stderr
