@@ -11,11 +11,16 @@ from gan_mnist import GanError, check_writable
 from gan_mnist import config as config_lib
 
 
+_installed_command = None  # the subcommand, when run as the installed gan-mnist command
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad flag gets one line (not the whole usage) and exit status 2; every
     command takes --verbose."""
 
     def __init__(self, *args, **kwargs):
+        if _installed_command:  # say "gan-mnist train: error ...", not "train.py: error ..."
+            kwargs["prog"] = "gan-mnist " + _installed_command
         super().__init__(*args, **kwargs)
         self.add_argument("--verbose", action="store_true", default=False,
                           help="show all of TensorFlow's start-up messages (also: "
@@ -274,6 +279,8 @@ def classifier_parser():
     p.add_argument("--data-dir", help="data folder (default: the dataset's, as for train.py)")
     p.add_argument("--classifier-dir", help="ship the classifier already trained in this folder "
                    "(default: train a new one, about two minutes)")
+    p.add_argument("--assets-dir", help="where to write it (default: the package's "
+                   "gan_mnist/assets/, which evaluation reads)")
     return p
 
 
@@ -289,7 +296,8 @@ def _classifier(args):
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.classifier_dir or scratch
         classifier.load_or_train(folder, args.data_dir, args.dataset)
-        classifier.ship(folder, args.data_dir, args.dataset)
+        classifier.ship(folder, args.data_dir, args.dataset,
+                        assets=args.assets_dir or classifier.ASSETS)
     return 0
 
 
@@ -321,6 +329,8 @@ def main(argv=None):
         print("gan-mnist: error: unknown command %r; choose one of: %s"
               % (argv[0], ", ".join(commands)), file=sys.stderr)
         return 2
+    global _installed_command
+    _installed_command = argv[0]
     return commands[argv[0]](argv[1:])
 
 

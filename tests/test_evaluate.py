@@ -47,6 +47,22 @@ def test_a_damaged_shipped_classifier_is_refused(tmp_path):
         classifier.shipped("mnist", str(tmp_path / "assets"))
 
 
+def test_classifier_script_ships_a_trained_classifier(classifier_dir, mnist_dir, tmp_path):
+    assets = tmp_path / "assets"
+    result = run(os.path.join(REPO, "scripts", "classifier.py"), "--classifier-dir",
+                 classifier_dir, "--data-dir", mnist_dir, "--assets-dir", str(assets))
+    assert result.returncode == 0, result.stderr
+    assert "wrote %s" % (assets / "classifier-mnist.npz") in result.stdout
+    shipped = classifier.shipped("mnist", str(assets))  # its SHA-256 is in SHA256SUMS
+    assert shipped.info["weights"] == "float16"
+    assert shipped.test_accuracy == pytest.approx(
+        classifier.accuracy_on_test_set(shipped, mnist_dir), abs=5e-4)
+    with open(os.path.join(classifier_dir, classifier.INFO_FILE)) as f:
+        float32 = json.load(f)["test_accuracy"]
+    assert shipped.info["test_accuracy_float32"] == float32
+    assert abs(shipped.test_accuracy - float32) < 0.002  # float16 costs next to nothing
+
+
 def test_a_classifier_trained_in_a_folder_loads_from_it(classifier_dir, mnist_dir):
     with open(os.path.join(classifier_dir, classifier.INFO_FILE)) as f:
         info = json.load(f)

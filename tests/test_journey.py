@@ -148,26 +148,49 @@ NOT_RUN = {
     "rounds": "15 timed processes; tests/test_benchmark.py runs the benchmark script",
     "python scripts/benchmark.py --arch cnn --rounds 2 --steps 100   # a convolutional recipe "
     "(no keras variant)": "as above",
+    "gan-mnist train --steps 100000": "the installed command: test_pip_install_gives_one_quiet_"
+                                      "command runs it after a real pip install",
+    "gan-mnist sample --n 64 --png digits.png": "as above",
+    "gan-mnist --version": "as above",
+    "python scripts/classifier.py --dataset mnist     # writes gan_mnist/assets/classifier-mnist.npz"
+    " and its SHA-256": "three minutes of training; tests/test_evaluate.py runs the script on a "
+                        "classifier trained in a folder",
 }
 SHORT_STEPS = {"train.py": 1200, "benchmark.py": 20}
 
 
-def readme_commands(readme):
-    """Each command of the README's indented code blocks, continuation lines joined."""
-    commands, pending, previous_blank = [], "", True
-    in_block = False
+def readme_blocks(readme):
+    """The README's indented code blocks, each a list of lines (indentation removed)."""
+    blocks, previous_blank, in_block = [], True, False
     for line in readme.splitlines():
         if line.startswith("    ") and (in_block or previous_blank):
+            if not in_block:
+                blocks.append([])
             in_block = True
+            blocks[-1].append(line[4:])
+        elif line.strip():
+            in_block = False
+        previous_blank = not line.strip()
+    return blocks
+
+
+def is_python(block):
+    return block[0].startswith(("import ", "from "))
+
+
+def readme_commands(readme):
+    """Each shell command of the README's code blocks, continuation lines joined."""
+    commands, pending = [], ""
+    for block in readme_blocks(readme):
+        if is_python(block):
+            continue
+        for line in block:
             text = pending + line.strip()
             if text.endswith("\\"):
                 pending = text[:-1].rstrip() + " "
                 continue
             pending = ""
             commands.append(text)
-        elif line.strip():
-            in_block = False
-        previous_blank = not line.strip()
     return commands
 
 
@@ -199,8 +222,16 @@ def test_every_readme_command_works_as_written(clone):
         assert code == 0 and "Traceback" not in err, (command, out[-2000:], err[-2000:])
         assert "training the mnist classifier" not in err  # the shipped one is used
         ran.append(command)
-    assert len(ran) >= 8, ran
-
+    assert len(ran) >= 9, ran
+    # The README's Python programs (the export example), run as a user pastes them.
+    programs = [b for b in readme_blocks((clone / "README.md").read_text()) if is_python(b)]
+    assert programs
+    for program in programs:
+        (clone / "program.py").write_text("\n".join(program) + "\n")
+        code, out, err = run("python program.py", clone)
+        assert code == 0, (program, err[-2000:])
+        if "generator_model" in "\n".join(program):
+            assert "(16, 28, 28) uint8" in out
     # What those commands promise to leave behind.
     assert published_step(clone) == 1200
     digits = np.load(clone / "digits.npy")
@@ -264,3 +295,7 @@ def test_pip_install_gives_one_quiet_command(clone, tmp_path):
     assert typo.returncode == 2 and typo.stderr.strip().splitlines() == [
         "gan-mnist: error: unknown command 'trian'; choose one of: train, sample, evaluate, "
         "plot, benchmark, export, classifier"]
+    flag = subprocess.run(["gan-mnist", "train", "--steps", "-5"], env=env, cwd=run_dir,
+                          capture_output=True, text=True, timeout=60)
+    assert flag.returncode == 2 and flag.stderr.strip().splitlines() == [
+        "gan-mnist train: error: argument --steps: must be at least 1, got -5 (see --help)"]
