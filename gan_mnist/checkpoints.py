@@ -241,16 +241,20 @@ class DamagedCheckpoint(GanError):
 
 
 def restore_from(session, saver, path, variables):
-    """``saver.restore`` of ``variables``, after checking that the checkpoint holds each of them
-    with the same shape (resource variables would otherwise accept a wrong shape silently).
-    Raises GanError for a checkpoint of another model, DamagedCheckpoint for unreadable files."""
+    """``saver.restore`` of ``variables`` (a list, or a dict from the names stored in the
+    checkpoint to the variables, as the Saver was given), after checking that the checkpoint
+    holds each of them with the same shape (resource variables would otherwise accept a wrong
+    shape silently). Raises GanError for a checkpoint of another model, DamagedCheckpoint for
+    unreadable files."""
     try:
         stored = dict(tf.train.list_variables(path))
     except (tf.errors.OpError, ValueError) as e:
         raise DamagedCheckpoint("the checkpoint %s cannot be read (%s)"
                                 % (path, _first_line(str(e))))
-    for variable in variables:
-        name, shape = variable.op.name, variable.shape.as_list()
+    named = variables.items() if isinstance(variables, dict) else [(v.op.name, v)
+                                                                     for v in variables]
+    for name, variable in named:
+        shape = variable.shape.as_list()
         if name not in stored:
             problem = "it has no %s" % name
         elif list(stored[name]) != shape:

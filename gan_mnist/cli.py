@@ -80,7 +80,8 @@ def train_parser():
     p.add_argument("--z-dim", type=positive_int,
                    help="noise size (recipe's; fc: %d)" % presets["z_dim"])
     p.add_argument("--hidden", type=positive_int,
-                   help="hidden units of fc and mlp256 (fc: %d, mlp256: 256)" % presets["hidden"])
+                   help="hidden units of fc and mlp256 (fc: %d, mlp256: 256); channel width of "
+                   "fast (64)" % presets["hidden"])
     p.add_argument("--lr-d", type=positive_float,
                    help="discriminator Adam learning rate (fc: %g)" % presets["lr_d"])
     p.add_argument("--lr-g", type=positive_float,
@@ -117,6 +118,11 @@ def train_parser():
     p.add_argument("--on-nan", choices=["stop", "rollback"],
                    help="when a loss or weight becomes NaN/Inf: stop (default), or roll back to "
                    "the last good checkpoint with both learning rates halved")
+    p.add_argument("--ema", type=_number(float, 0.0, maximum=1.0),
+                   help="keep a moving average of G's weights with this decay (e.g. 0.999) and "
+                   "draw every grid, sample, evaluation and export from it; 0 (default) is off")
+    p.add_argument("--loss", choices=["ns", "hinge"],
+                   help="ns: non-saturating (default), hinge: hinge loss (label smoothing unused)")
     p.add_argument("--fresh", action="store_true",
                    help="start over: move an existing checkpoint aside instead of resuming")
     return p

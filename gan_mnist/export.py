@@ -61,7 +61,8 @@ def export(checkpoint_dir, out_dir, tflite=False):
                                             seed=tf.stack([seed, tf.constant(0, tf.int64)]),
                                             minval=-1.0, maxval=1.0)
         sampled = _digits(drawn, config, reuse=True)
-        variables = models.scope_variables(models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES)
+        variables = models.sampling_variables(config, models.scope_variables(
+            models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES))  # --ema: the averages
         saver = tf.train.Saver(variables)
     signature = tf.saved_model.signature_def_utils.predict_signature_def
     generate = signature(inputs={"z": z}, outputs={"digits": digits})

@@ -34,16 +34,18 @@ def conv2d(x, filters, kernel, stride, name):
     return tf.nn.conv2d(x, k, [1, stride, stride, 1], "SAME") + b
 
 
-def conv2d_transpose(x, filters, kernel, stride, name):
-    """A 'SAME'-padded transposed convolution: spatial size times ``stride``, no bias (each one
-    here is followed by batch norm or is the tutorial's bias-free output layer)."""
+def conv2d_transpose(x, filters, kernel, stride, name, bias=False):
+    """A 'SAME'-padded transposed convolution: spatial size times ``stride``; no bias unless
+    asked (one followed by batch norm does not need it)."""
     with tf.variable_scope(name):
         k = tf.get_variable("kernel", [kernel, kernel, filters, int(x.shape[-1])],
                             initializer=tf.glorot_uniform_initializer())
+        b = tf.get_variable("bias", [filters], initializer=tf.zeros_initializer()) if bias else None
     height, width = int(x.shape[1]) * stride, int(x.shape[2]) * stride
     output_shape = tf.stack([tf.shape(x)[0], height, width, filters])
     y = tf.nn.conv2d_transpose(x, k, output_shape, [1, stride, stride, 1], "SAME")
-    return tf.reshape(y, [-1, height, width, filters])
+    y = tf.reshape(y, [-1, height, width, filters])
+    return y if b is None else y + b
 
 
 def batch_norm(x, training, name):

@@ -23,3 +23,22 @@ def generator_loss(fake_logits):
     loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(fake_logits),
                                                    logits=fake_logits)
     return tf.reduce_mean(loss, name="g_loss")
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge loss: D is pushed to logits >= 1 on real and <= -1 on generated images, and no
+    further (Lim & Ye 2017; Miyato et al. 2018). No label smoothing: the margin plays its part."""
+    return tf.add(tf.reduce_mean(tf.nn.relu(1.0 - real_logits)),
+                  tf.reduce_mean(tf.nn.relu(1.0 + fake_logits)), name="d_loss")
+
+
+def hinge_generator_loss(fake_logits):
+    """G raises D's logits on its images: -mean(D(G(z)))."""
+    return tf.negative(tf.reduce_mean(fake_logits), name="g_loss")
+
+
+LOSSES = {  # --loss: (D loss of (real_logits, fake_logits, label_smoothing), G loss of logits)
+    "ns": (discriminator_loss, generator_loss),
+    "hinge": (lambda real, fake, smoothing: hinge_discriminator_loss(real, fake),
+              hinge_generator_loss),
+}

@@ -29,8 +29,9 @@ class Generator:
             self._z = tf.placeholder(tf.float32, [None, self.config.z_dim], name="z")
             self._fake = models.to_tanh_range(
                 models.generator(self._z, self.config, training=False), self.config)
-            variables = models.scope_variables(models.GENERATOR_SCOPE,  # incl. BN averages
-                                               tf.GraphKeys.GLOBAL_VARIABLES)
+            # incl. BN statistics; the weights' moving averages instead with --ema
+            variables = models.sampling_variables(self.config, models.scope_variables(
+                models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES))
             saver = tf.train.Saver(variables)
             init = tf.global_variables_initializer()
         self.session = tf.Session(graph=graph)

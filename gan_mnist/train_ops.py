@@ -14,6 +14,31 @@ TrainOps = collections.namedtuple(
     "TrainOps", "d_step g_step train_step pretrain_step d_loss g_loss fused_g_loss global_step")
 
 
+def _moving_average(decay, global_step):
+    """--ema: a shadow copy of each generator weight (and batch-norm statistic) under
+    ``generator/ema/``, and a function that, given a G update, returns an op doing that update
+    and then ``shadow = d * shadow + (1 - d) * weight``.
+
+    d = min(decay, (1 + step) / (10 + step)) after the step's update, so early averages are not
+    dominated by the random initial weights (TensorFlow's ExponentialMovingAverage warm-up). It
+    depends only on the step: a resumed run averages exactly like an uninterrupted one.
+    """
+    pairs = []
+    for variable in models.averaged_variables():
+        with tf.variable_scope("", reuse=False):
+            shadow = tf.get_variable(models.ema_name(variable.op.name), trainable=False,
+                                     initializer=variable.initial_value)
+        pairs.append((variable, shadow))
+
+    def after(update):
+        with tf.control_dependencies([update]):
+            step = tf.cast(global_step, tf.float32)
+            d = tf.minimum(decay, (1.0 + step) / (10.0 + step))
+            return tf.group(*[tf.assign(shadow, d * shadow + (1.0 - d) * variable.read_value())
+                              for variable, shadow in pairs])
+    return after
+
+
 def build_train_ops(model, config, global_step):
     """Separate D and G steps (two ``session.run`` calls, as the seeds train) and a fused step.
 
@@ -24,9 +49,9 @@ def build_train_ops(model, config, global_step):
     the D-only steps at the start of recipes that pre-train D. G's batch-norm moving averages
     are updated with each G update.
     """
-    d_loss = losses.discriminator_loss(model.real_logits, model.fake_logits,
-                                       config.label_smoothing)
-    g_loss = losses.generator_loss(model.fake_logits)
+    discriminator_loss, generator_loss = losses.LOSSES[config.loss]
+    d_loss = discriminator_loss(model.real_logits, model.fake_logits, config.label_smoothing)
+    g_loss = generator_loss(model.fake_logits)
     d_vars = models.scope_variables(models.DISCRIMINATOR_SCOPE)
     g_vars = models.scope_variables(models.GENERATOR_SCOPE)
 
@@ -45,12 +70,16 @@ def build_train_ops(model, config, global_step):
     with tf.control_dependencies([d_step]):
         fake_logits_after_d, _ = models.discriminator(model.fake, config, reuse=True,
                                                       seed=model.fake_seed)
-    fused_g_loss = losses.generator_loss(fake_logits_after_d)
+    fused_g_loss = generator_loss(fake_logits_after_d)
     with tf.name_scope(models.GENERATOR_SCOPE + "/"):
         # The same optimizer object, so the fused and the separate G steps share Adam's slots.
         fused_g_step = g_optimizer.minimize(fused_g_loss, var_list=g_vars,
                                             global_step=global_step)
     fused_g_step = tf.group(fused_g_step, *g_updates, name="fused_g_step")
+    if config.ema:
+        average = _moving_average(config.ema, global_step)
+        g_step = average(g_step)
+        fused_g_step = average(fused_g_step)
     train_step = tf.group(d_step, fused_g_step, name="train_step")
     return TrainOps(d_step, g_step, train_step, pretrain_step, d_loss, g_loss, fused_g_loss,
                     global_step)

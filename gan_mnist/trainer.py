@@ -47,8 +47,9 @@ def build_training_graph(config, num_images):
                                  inputs.fake_seed)
         ops = build_train_ops(model, config, global_step)
         sample_z = tf.placeholder(tf.float32, [None, config.z_dim], name="sample_z")
-        samples = models.to_tanh_range(
-            models.generator(sample_z, config, reuse=True, training=False), config)
+        samples = models.to_tanh_range(  # the weights' moving averages with --ema
+            models.generator(sample_z, config, reuse=True, training=False,
+                             averaged=bool(config.ema)), config)
         logged = {"d_loss": ops.d_loss, "g_loss": ops.fused_g_loss,
                   "d_real": tf.reduce_mean(model.real_prob),
                   "d_fake": tf.reduce_mean(model.fake_prob)}

@@ -35,6 +35,8 @@ def error_lines(stderr):
     (["--minutes", "0"], "argument --minutes: must be greater than 0.0, got 0"),
     (["--minutes", "nan"], "argument --minutes: must be greater than 0.0, got nan"),
     (["--arch", "gpt"], "argument --arch: invalid choice: 'gpt'"),
+    (["--ema", "1.5"], "argument --ema: must be at least 0.0 and less than 1.0, got 1.5"),
+    (["--loss", "wgan"], "argument --loss: invalid choice: 'wgan'"),
     (["--stpes", "10"], "unrecognized arguments: --stpes 10"),
 ])
 def test_nonsense_flags_get_one_line_and_exit_2(args, message):

@@ -9,7 +9,11 @@ from gan_mnist import GanError, checkpoints, models, sampling, trainer
 from gan_mnist.config import PRESETS, resolve
 from gan_mnist.tf_compat import tf
 
-RECIPES = ["fc", "mlp256", "dcgan", "cnn"]
+RECIPES = ["fc", "mlp256", "dcgan", "cnn", "fast"]
+# Every recipe, plus the stabilisers on top of one: their graphs must keep the same guarantees.
+VARIANTS = dict({arch: {"arch": arch} for arch in RECIPES},
+                **{"fast+ema+hinge": {"arch": "fast", "ema": 0.9, "loss": "hinge"},
+                   "fc+ema": {"arch": "fc", "ema": 0.99}})
 
 
 def values(graph, session, scope=""):
@@ -18,10 +22,10 @@ def values(graph, session, scope=""):
     return dict(zip([v.op.name for v in variables], session.run(variables)))
 
 
-@pytest.fixture(params=RECIPES)
+@pytest.fixture(params=sorted(VARIANTS))
 def recipe(request):
     """A training graph of the recipe over 300 random 'digits', and its session."""
-    config = resolve({"arch": request.param, "batch_size": 16, "seed": 2})
+    config = resolve(dict(VARIANTS[request.param], batch_size=16, seed=2))
     images = np.random.RandomState(0).randint(0, 256, (300, 28, 28)).astype(np.uint8)
     tg = trainer.build_training_graph(config, len(images))
     with trainer.start_session(tg, images) as s:
@@ -56,8 +60,10 @@ def test_each_step_moves_only_its_own_network(recipe):
     after_g = values(tg.graph, s)
     moved = {n for n in before if not np.array_equal(after_d[n], after_g[n])}
     assert all(n.startswith("generator/") or n == "global_step" for n in moved), moved
-    if config.arch in ("dcgan", "cnn"):  # G's batch-norm averages move with G's update
+    if config.arch in ("dcgan", "cnn", "fast"):  # G's batch-norm averages move with G's update
         assert any(n.endswith("moving_mean") for n in moved)
+    if config.ema:  # and the weights' moving averages
+        assert any(n.startswith("generator/ema/") for n in moved)
 
 
 def test_fused_step_equals_two_calls_for_every_recipe(recipe):
@@ -76,7 +82,7 @@ def test_fused_step_equals_two_calls_for_every_recipe(recipe):
                                    err_msg=name)
 
 
-@pytest.mark.parametrize("arch", ["mlp256", "dcgan", "cnn"])
+@pytest.mark.parametrize("arch", ["mlp256", "dcgan", "cnn", "fast"])
 def test_short_real_run_writes_grid_and_checkpoint(run_config, arch):
     config = run_config(arch=arch, steps=50, sample_every=50, log_every=25,
                         d_pretrain_steps=20 if arch == "cnn" else 0)
@@ -111,7 +117,7 @@ def test_dcgan_resume_restores_batch_norm_and_equals_a_straight_run(run_config, 
         np.testing.assert_array_equal(a.get_tensor(name), b.get_tensor(name), err_msg=name)
 
 
-@pytest.mark.parametrize("arch", ["dcgan", "cnn"])
+@pytest.mark.parametrize("arch", ["dcgan", "cnn", "fast"])
 def test_sampling_is_deterministic_and_batch_independent(run_config, arch):
     config = run_config(arch=arch, steps=5, d_pretrain_steps=0)
     assert trainer.train(config) == 0
@@ -150,6 +156,8 @@ def test_recipe_presets_and_overrides():
     assert (cnn.batch_size, cnn.lr_d, cnn.lr_g, cnn.d_pretrain_steps) == (50, 3e-4, 5e-5, 300)
     mlp = resolve({"arch": "mlp256"})
     assert (mlp.z_dim, mlp.hidden, mlp.batch_size) == (64, 256, 32)
+    fast = resolve({"arch": "fast", "hidden": 32})
+    assert (fast.hidden, fast.z_dim, fast.batch_size, fast.ema, fast.loss) == (32, 64, 64, 0, "ns")
     assert set(PRESETS) == set(RECIPES)
     with pytest.raises(GanError, match="--hidden sizes the fully connected recipes"):
         resolve({"arch": "dcgan", "hidden": 64})
