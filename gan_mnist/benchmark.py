@@ -31,7 +31,7 @@ VARIANTS = {
     "keras": "the same model in Keras with a tf.function step (TF2 eager), data in-graph "
              "(fc, mlp256, dcgan)",
 }
-KERAS_ARCHS = ("fc", "mlp256", "dcgan")  # the recipes the keras variant is written for
+KERAS_ARCHS = ("fc", "mlp256", "dcgan", "fast")  # the recipes the keras variant is written for
 
 
 # ---------------------------------------------------------------- the workers (one per process)
@@ -170,6 +170,19 @@ def _keras_networks(arch, values):
     z_dim = values["z_dim"]
     if arch in ("fc", "mlp256"):
         return mlp(z_dim, layers.Dense(784, "tanh")), mlp(784, layers.Dense(1))
+    if arch == "fast":
+        width = values["hidden"]
+        generator = keras.Sequential([
+            keras.Input((z_dim,)), layers.Dense(7 * 7 * width, use_bias=False),
+            layers.Reshape((7, 7, width)), layers.BatchNormalization(), layers.ReLU(),
+            layers.Conv2DTranspose(width // 2, 4, 2, "same", use_bias=False),
+            layers.BatchNormalization(), layers.ReLU(),
+            layers.Conv2DTranspose(1, 4, 2, "same", activation="tanh"), layers.Reshape((784,))])
+        discriminator = keras.Sequential([
+            keras.Input((784,)), layers.Reshape((28, 28, 1)),
+            layers.Conv2D(width // 2, 4, 2, "same"), leaky(), layers.Conv2D(width, 4, 2, "same"),
+            leaky(), layers.Flatten(), layers.Dense(1)])
+        return generator, discriminator
     if arch != "dcgan":
         raise ValueError("the keras variant is written for %s only" % ", ".join(KERAS_ARCHS))
     generator = keras.Sequential([

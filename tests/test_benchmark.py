@@ -33,7 +33,7 @@ def our_parameter_counts(arch):
                 for scope in (models.GENERATOR_SCOPE, models.DISCRIMINATOR_SCOPE)]
 
 
-@pytest.mark.parametrize("arch", ["fc", "mlp256", "dcgan"])
+@pytest.mark.parametrize("arch", ["fc", "mlp256", "dcgan", "fast"])
 def test_keras_variant_has_our_networks(arch):
     result = subprocess.run([sys.executable, "-c", KERAS_COUNT, arch], capture_output=True,
                             text=True, cwd=REPO, timeout=300,
@@ -53,4 +53,4 @@ def test_keras_variant_is_refused_for_recipes_it_does_not_cover():
                              "--variants", "fused,keras"],
                             capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 2
-    assert "the keras variant is written for fc, mlp256, dcgan, not cnn" in result.stderr
+    assert "the keras variant is written for fc, mlp256, dcgan, fast, not cnn" in result.stderr
