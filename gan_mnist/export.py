@@ -15,8 +15,7 @@ import re
 import shutil
 import tempfile
 
-from gan_mnist import GanError, checkpoints, models
-from gan_mnist import config as config_lib
+from gan_mnist import GanError, checkpoints, models, sampling
 from gan_mnist.tf_compat import tf, without_native_noise
 
 TFLITE_FILE = "generator.tflite"
@@ -39,18 +38,12 @@ def _digits(z, config, reuse):
 def export(checkpoint_dir, out_dir, tflite=False):
     """Write the newest checkpoint's generator to ``out_dir`` (which must not exist yet); return
     (the checkpoint's step, the files written)."""
-    saved = config_lib.load_saved(checkpoint_dir)
-    path = checkpoints.latest(checkpoint_dir) if os.path.isdir(checkpoint_dir) else None
-    if saved is None or path is None:
-        raise GanError("no trained model in %s (it needs a checkpoint and config.json); train "
-                       "one with scripts/train.py --checkpoint-dir %s"
-                       % (checkpoint_dir, checkpoint_dir))
+    config, path = sampling.newest_model(checkpoint_dir)
     if os.path.lexists(out_dir):
         raise GanError("%s already exists; choose another --out or remove it first" % out_dir)
     parent = os.path.dirname(os.path.abspath(out_dir))
     if not os.path.isdir(parent):
         raise GanError("cannot write %s: the folder %s does not exist" % (out_dir, parent))
-    config = config_lib.resolve({}, saved)
     graph = tf.Graph()
     with graph.as_default():
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
@@ -61,8 +54,7 @@ def export(checkpoint_dir, out_dir, tflite=False):
                                             seed=tf.stack([seed, tf.constant(0, tf.int64)]),
                                             minval=-1.0, maxval=1.0)
         sampled = _digits(drawn, config, reuse=True)
-        variables = models.sampling_variables(config, models.scope_variables(
-            models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES))  # --ema: the averages
+        variables = sampling.generator_variables(config)  # --ema: the averages
         saver = tf.train.Saver(variables)
     signature = tf.saved_model.signature_def_utils.predict_signature_def
     generate = signature(inputs={"z": z}, outputs={"digits": digits})

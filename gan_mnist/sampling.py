@@ -7,6 +7,24 @@ from gan_mnist.tf_compat import tf
 BATCH = 1000  # generate in chunks so a large --n does not build one huge batch
 
 
+def newest_model(checkpoint_dir):
+    """(Config, path of the newest checkpoint) of the trained model in ``checkpoint_dir``."""
+    saved = config_lib.load_saved(checkpoint_dir)
+    path = checkpoints.latest(checkpoint_dir)
+    if saved is None or path is None:
+        raise GanError("no trained model in %s (it needs a checkpoint and config.json); "
+                       "train one with scripts/train.py --checkpoint-dir %s"
+                       % (checkpoint_dir, checkpoint_dir))
+    return config_lib.resolve({}, saved), path
+
+
+def generator_variables(config):
+    """For a Saver of a generator built in this graph: checkpoint name -> variable (its weights'
+    moving averages when the run kept them)."""
+    return models.sampling_variables(config, models.scope_variables(
+        models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES))
+
+
 class Generator:
     """The generator of a checkpoint folder in its own graph: call it on noise to get digits.
 
@@ -15,13 +33,7 @@ class Generator:
     """
 
     def __init__(self, checkpoint_dir, trained=True):
-        saved = config_lib.load_saved(checkpoint_dir)
-        path = checkpoints.latest(checkpoint_dir)
-        if saved is None or path is None:
-            raise GanError("no trained model in %s (it needs a checkpoint and config.json); "
-                           "train one with scripts/train.py --checkpoint-dir %s"
-                           % (checkpoint_dir, checkpoint_dir))
-        self.config = config_lib.resolve({}, saved)
+        self.config, path = newest_model(checkpoint_dir)
         self.step = checkpoints.step_of(path) if trained else 0
         graph = tf.Graph()
         with graph.as_default():
@@ -29,9 +41,7 @@ class Generator:
             self._z = tf.placeholder(tf.float32, [None, self.config.z_dim], name="z")
             self._fake = models.to_tanh_range(
                 models.generator(self._z, self.config, training=False), self.config)
-            # incl. BN statistics; the weights' moving averages instead with --ema
-            variables = models.sampling_variables(self.config, models.scope_variables(
-                models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES))
+            variables = generator_variables(self.config)  # incl. batch-norm statistics
             saver = tf.train.Saver(variables)
             init = tf.global_variables_initializer()
         self.session = tf.Session(graph=graph)
