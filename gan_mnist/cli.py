@@ -123,6 +123,15 @@ def train_parser():
                    "draw every grid, sample, evaluation and export from it; 0 (default) is off")
     p.add_argument("--loss", choices=["ns", "hinge"],
                    help="ns: non-saturating (default), hinge: hinge loss (label smoothing unused)")
+    p.add_argument("--spectral-norm", action="store_true",
+                   help="divide each of D's weight matrices by its largest singular value "
+                   "(power iteration, one step per training step); kept on resume")
+    p.add_argument("--r1", type=_number(float, 0.0),
+                   help="R1 gradient penalty on real digits with this gamma (e.g. 1); 0 "
+                   "(default) is off")
+    p.add_argument("--r1-every", type=positive_int,
+                   help="lazy R1: apply the penalty, scaled by K, on every K-th D step "
+                   "(default %d)" % d.r1_every)
     p.add_argument("--fresh", action="store_true",
                    help="start over: move an existing checkpoint aside instead of resuming")
     return p

@@ -62,6 +62,9 @@ class Config:
     on_nan: str = "stop"
     ema: float = 0.0  # decay of the moving average of G's weights used for samples (0: off)
     loss: str = "ns"  # ns (non-saturating) or hinge
+    spectral_norm: bool = False  # divide D's weights by their largest singular value
+    r1: float = 0.0  # gamma of the R1 gradient penalty on real digits (0: off)
+    r1_every: int = 16  # lazy R1: the penalty (times this) on every r1_every-th D step
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -88,6 +91,12 @@ def resolve(explicit, saved=None):
                     "the checkpoint folder holds a model with %s=%s but you asked for %s=%s; "
                     "use --fresh to start over there, or another --checkpoint-dir"
                     % (name, saved[name], name, explicit[name]))
+        if ("spectral_norm" in explicit
+                and explicit["spectral_norm"] != saved.get("spectral_norm", False)):
+            raise GanError(
+                "the checkpoint folder holds a model trained %s --spectral-norm, and its "
+                "discriminator only makes sense that way; use --fresh to start over there, or "
+                "another --checkpoint-dir" % ("with" if saved.get("spectral_norm") else "without"))
         if "ema" in explicit and bool(explicit["ema"]) != bool(saved.get("ema", 0)):
             raise GanError(
                 "the checkpoint folder holds a model trained %s --ema, so its weights' moving "
@@ -106,7 +115,8 @@ def resolve(explicit, saved=None):
     carried = ARCHITECTURE_FIELDS + ("batch_size", "lr_d", "lr_g", "beta1", "label_smoothing",
                                      "d_pretrain_steps",
                                      "seed", "log_every", "sample_every", "checkpoint_every",
-                                     "eval_every", "keep", "on_nan", "ema", "loss")
+                                     "eval_every", "keep", "on_nan", "ema", "loss", "spectral_norm",
+                                     "r1", "r1_every")
     values.update({k: v for k, v in saved.items() if k in carried})
     values.update(explicit)
     return Config(**values)

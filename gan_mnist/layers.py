@@ -85,3 +85,37 @@ def dropout(x, rate, training, seed=None, layer=0):
     layer_seed = tf.stack([seed[0] * 8 + layer, seed[1]])
     keep = tf.random.stateless_uniform(tf.shape(x), layer_seed) >= rate
     return x * tf.cast(keep, x.dtype) / (1.0 - rate)
+
+
+SPECTRAL_NORM_UPDATES = "spectral_norm_updates"  # graph collection: assigns of the u vectors
+
+
+def spectral_norm_getter(getter, name, *args, **kwargs):
+    """A custom getter that hands out W / sigma(W) instead of each weight matrix or kernel W.
+
+    sigma is the largest singular value of W reshaped to (fan_in, units), estimated by one step of
+    power iteration per training step from a persistent vector ``<W>/sn_u`` (non-trainable, so
+    the optimizer leaves it alone and checkpoints keep it). Miyato et al. 2018: it bounds D's
+    Lipschitz constant layer by layer, so D cannot grow steep enough to starve G of gradient.
+
+    Every call reads the stored u; only the first (the one that creates the variables) queues
+    the pair (u, new estimate) in ``SPECTRAL_NORM_UPDATES``; the D train op assigns it after its
+    update, once per step, so every read of u within a step sees the same value.
+    Biases, batch-norm parameters and anything not named weights/kernel pass through unchanged.
+    """
+    weight = getter(name, *args, **kwargs)
+    if not (name.endswith("/weights") or name.endswith("/kernel")):
+        return weight
+    first_call = not kwargs.get("reuse")
+    units = int(weight.shape[-1])  # dense (in, units); convolution (k, k, in, units)
+    matrix = tf.reshape(weight, [-1, units])
+    u = getter(name + "/sn_u", shape=[units], dtype=weight.dtype.base_dtype, trainable=False,
+               initializer=tf.random_normal_initializer(),
+               collections=[tf.GraphKeys.GLOBAL_VARIABLES])
+    v = tf.math.l2_normalize(tf.linalg.matvec(matrix, u))
+    new_u = tf.math.l2_normalize(tf.linalg.matvec(matrix, v, transpose_a=True))
+    v, new_u = tf.stop_gradient(v), tf.stop_gradient(new_u)
+    sigma = tf.tensordot(v, tf.linalg.matvec(matrix, new_u), 1)
+    if first_call:
+        tf.add_to_collection(SPECTRAL_NORM_UPDATES, (u, new_u))
+    return weight / sigma

@@ -37,6 +37,15 @@ def hinge_generator_loss(fake_logits):
     return tf.negative(tf.reduce_mean(fake_logits), name="g_loss")
 
 
+def r1_penalty(real_logits, real):
+    """R1: half the mean squared norm of D's gradient with respect to the real images (Mescheder
+    et al. 2018). Penalising D's slope on real digits keeps it from overshooting around the data,
+    the oscillation that stops plain GANs from converging. Times gamma, added to D's loss."""
+    gradient = tf.gradients(tf.reduce_sum(real_logits), real)[0]
+    return tf.multiply(0.5, tf.reduce_mean(tf.reduce_sum(tf.square(gradient), axis=1)),
+                       name="r1_penalty")
+
+
 LOSSES = {  # --loss: (D loss of (real_logits, fake_logits, label_smoothing), G loss of logits)
     "ns": (discriminator_loss, generator_loss),
     "hinge": (lambda real, fake, smoothing: hinge_discriminator_loss(real, fake),

@@ -12,7 +12,7 @@ masks are drawn from a stateless seed, so a resumed run repeats an uninterrupted
 import collections
 
 from gan_mnist.layers import (batch_norm, conv2d, conv2d_transpose, dense, dropout,
-                              leaky_relu)
+                              leaky_relu, spectral_norm_getter)
 from gan_mnist.tf_compat import tf
 
 GENERATOR_SCOPE = "generator"
@@ -174,10 +174,12 @@ def sampling_variables(config, variables):
 def discriminator(x, config, reuse=False, training=True, seed=None):
     """(logit, probability), each of shape (batch,), that the images x (batch, 784) are real.
 
-    ``seed`` (an int64 pair) fixes the dropout masks of recipes that use dropout.
+    ``seed`` (an int64 pair) fixes the dropout masks of recipes that use dropout. With
+    --spectral-norm every weight matrix and kernel is read divided by its largest singular value.
     """
     _, build = ARCHITECTURES[config.arch]
-    with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse):
+    getter = spectral_norm_getter if config.spectral_norm else None
+    with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse, custom_getter=getter):
         logits = tf.reshape(build(x, config, training, seed), [-1])
     return logits, tf.sigmoid(logits)
 

@@ -15,7 +15,7 @@ from gan_mnist import config as config_lib
 from gan_mnist.logs import MetricsLog
 from gan_mnist.pipeline import build_inputs
 from gan_mnist.tf_compat import tf
-from gan_mnist.train_ops import build_train_ops
+from gan_mnist.train_ops import build_train_ops, op_for_step
 
 SAMPLE_GRID_SIZE = 64  # an 8x8 grid of the same noise vectors all run long
 EVAL_NOISE_SEED_OFFSET = 1  # the quick evaluation's noise differs from the grid's
@@ -182,10 +182,9 @@ class _Loop:
                 -1, 1, (QUICK_N, config.z_dim)).astype(np.float32)
         self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
         self.names = list(tg.logged)
-        self.fetches = [tg.ops.train_step] + [tg.logged[n] for n in self.names]
+        self.logged = [tg.logged[n] for n in self.names]
         # While D pre-trains, G is not updated: log its plain loss instead of the fused one.
-        pretrain_logged = dict(tg.logged, g_loss=tg.ops.g_loss)
-        self.pretrain_fetches = [tg.ops.pretrain_step] + [pretrain_logged[n] for n in self.names]
+        self.pretrain_logged = [dict(tg.logged, g_loss=tg.ops.g_loss)[n] for n in self.names]
         self.status = {}
         tg.graph.finalize()  # nothing may add ops inside the loop (a classic TF1 slowdown)
 
@@ -205,14 +204,15 @@ class _Loop:
             with _StopRequest() as stop:
                 while step < config.steps and stop.signum is None and time.time() < deadline:
                     pretraining = step < config.d_pretrain_steps
-                    fetches = self.pretrain_fetches if pretraining else self.fetches
+                    op = op_for_step(self.tg.ops, config, step)
                     self.bar.set_description("pre-training D" if pretraining else "training",
                                              refresh=False)
                     log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
                     if log_now:
-                        values = dict(zip(self.names, session.run(fetches)[1:]))
+                        logged = self.pretrain_logged if pretraining else self.logged
+                        values = dict(zip(self.names, session.run([op] + logged)[1:]))
                     else:
-                        session.run(fetches[0])
+                        session.run(op)
                     step += 1
                     self.bar.update(1)
                     if log_now:

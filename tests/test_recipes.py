@@ -13,7 +13,8 @@ RECIPES = ["fc", "mlp256", "dcgan", "cnn", "fast"]
 # Every recipe, plus the stabilisers on top of one: their graphs must keep the same guarantees.
 VARIANTS = dict({arch: {"arch": arch} for arch in RECIPES},
                 **{"fast+ema+hinge": {"arch": "fast", "ema": 0.9, "loss": "hinge"},
-                   "fc+ema": {"arch": "fc", "ema": 0.99}})
+                   "fc+ema": {"arch": "fc", "ema": 0.99},
+                   "dcgan+sn": {"arch": "dcgan", "spectral_norm": True}})
 
 
 def values(graph, session, scope=""):

@@ -1,5 +1,5 @@
-"""The stabiliser flags: --ema (a moving average of G's weights used for every sample) and
---loss hinge. Each does what it says, is saved and resumed bit-identically, and is refused where
+"""The stabiliser flags: --ema (a moving average of G's weights used for every sample),
+--loss hinge, --spectral-norm and --r1. Each does what it says, is saved and resumed bit-identically, and is refused where
 it cannot apply."""
 import os
 
@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_mnist import GanError, checkpoints, images, losses, models, sampling, trainer
+from gan_mnist import GanError, checkpoints, images, layers, losses, models, sampling, trainer
 from gan_mnist import config as config_lib
 from gan_mnist.tf_compat import tf
+from gan_mnist.train_ops import op_for_step
 
 
 def test_hinge_losses_on_hand_made_logits():
@@ -52,8 +53,9 @@ def test_ema_weights_equal_the_hand_computed_average():
 
 @pytest.fixture
 def ema_run(run_config):
-    config = run_config(arch="fast", steps=30, ema=0.95, loss="hinge", sample_every=30,
-                        checkpoint_every=30, eval_every=0)
+    """A short run with every stabiliser flag on (R1 on steps 0, 4, 8, ...)."""
+    config = run_config(arch="fast", steps=30, ema=0.95, loss="hinge", spectral_norm=True,
+                        r1=1.0, r1_every=4, sample_every=30, checkpoint_every=30, eval_every=0)
     assert trainer.train(config) == 0
     return config
 
@@ -77,13 +79,15 @@ def test_grids_and_samples_come_from_the_averages(ema_run):
 
 def test_flags_are_saved_carried_and_resumed_bit_identically(ema_run, run_config, tmp_path):
     saved = config_lib.load_saved(ema_run.checkpoint_dir)
-    assert saved["ema"] == 0.95 and saved["loss"] == "hinge"
+    assert (saved["ema"], saved["loss"], saved["spectral_norm"], saved["r1"],
+            saved["r1_every"]) == (0.95, "hinge", True, 1.0, 4)
     resumed = config_lib.resolve({"steps": 60, "checkpoint_dir": ema_run.checkpoint_dir,
                                   "output_dir": ema_run.output_dir,
                                   "data_dir": ema_run.data_dir}, saved)
-    assert resumed.ema == 0.95 and resumed.loss == "hinge"
+    assert resumed.ema == 0.95 and resumed.loss == "hinge" and resumed.spectral_norm
     assert trainer.train(resumed) == 0
-    straight = run_config(arch="fast", steps=60, ema=0.95, loss="hinge", eval_every=0,
+    straight = run_config(arch="fast", steps=60, ema=0.95, loss="hinge", spectral_norm=True,
+                          r1=1.0, r1_every=4, eval_every=0,
                           checkpoint_dir=str(tmp_path / "straight"),
                           output_dir=str(tmp_path / "straight_out"))
     assert trainer.train(straight) == 0
@@ -91,6 +95,7 @@ def test_flags_are_saved_carried_and_resumed_bit_identically(ema_run, run_config
     b = tf.train.load_checkpoint(checkpoints.latest(straight.checkpoint_dir))
     names = [n for n, _ in tf.train.list_variables(checkpoints.latest(straight.checkpoint_dir))]
     assert any(n.startswith("generator/ema/") for n in names)
+    assert any(n.endswith("/sn_u") for n in names)
     for name in names:
         np.testing.assert_array_equal(a.get_tensor(name), b.get_tensor(name), err_msg=name)
 
@@ -113,3 +118,107 @@ def test_seed_recipes_do_not_move_without_the_flags():
     tg = trainer.build_training_graph(config, 10)
     with tg.graph.as_default():
         assert not [v for v in tf.global_variables() if "/ema/" in v.op.name]
+
+
+# ---------------------------------------------------------------- --spectral-norm
+
+def _spectral_norm_graph(**overrides):
+    config = config_lib.resolve(dict({"arch": "fast", "batch_size": 16, "spectral_norm": True,
+                                      "seed": 1}, **overrides))
+    digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
+    tg = trainer.build_training_graph(config, len(digits))
+    with tg.graph.as_default():
+        us = [u for u, _ in tf.get_collection(layers.SPECTRAL_NORM_UPDATES)]
+        weights = [tf.global_variables(u.op.name[:-len("/sn_u")])[0] for u in us]
+    return config, tg, digits, us, weights
+
+
+def _top_singular_value_after_normalising(weight, u):
+    """sigma_max(W / sigma_estimate), sigma_estimate from the stored u exactly as the layer
+    computes it."""
+    matrix = weight.reshape(-1, weight.shape[-1])
+    v = matrix @ u
+    v /= np.linalg.norm(v)
+    new_u = matrix.T @ v
+    new_u /= np.linalg.norm(new_u)
+    return np.linalg.svd(matrix, compute_uv=False)[0] / (v @ matrix @ new_u)
+
+
+def test_spectral_norm_keeps_the_top_singular_value_near_one():
+    config, tg, digits, us, weights = _spectral_norm_graph()
+    assert [u.op.name for u in us] == ["discriminator/conv1/kernel/sn_u",
+                                       "discriminator/conv2/kernel/sn_u",
+                                       "discriminator/logit/weights/sn_u"]
+    with tg.graph.as_default():
+        assert not set(us) & set(tf.trainable_variables())
+        assert set(us) <= set(tf.global_variables())  # so checkpoints keep them
+    with trainer.start_session(tg, digits) as s:
+        initial_u = s.run(us)
+        s.run(tg.model.real_logits)  # reading D does not move u
+        for before, after in zip(initial_u, s.run(us)):
+            np.testing.assert_array_equal(before, after)
+        for _ in range(100):
+            s.run(tg.ops.train_step)
+        for weight, u in zip(s.run(weights), s.run(us)):
+            assert _top_singular_value_after_normalising(weight, u) == pytest.approx(1, abs=0.05)
+        assert not np.allclose(initial_u[1], s.run(us[1]))
+
+
+def test_spectral_norm_makes_d_blind_to_the_scale_of_its_weights():
+    """D reads W / sigma(W): multiplying every weight by 10 leaves its logits as they were
+    (without the flag they would grow about 1000-fold through three layers)."""
+    config, tg, digits, us, weights = _spectral_norm_graph()
+    with trainer.start_session(tg, digits) as s:
+        s.run(tg.ops.train_step)
+        real, logits = s.run([tg.model.real, tg.model.real_logits])
+        for w in weights:
+            w.load(s.run(w) * 10, s)
+        np.testing.assert_allclose(s.run(tg.model.real_logits, {tg.model.real: real}), logits,
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_spectral_norm_is_carried_and_cannot_be_switched_on_a_resume():
+    saved = config_lib.resolve({"arch": "fast", "spectral_norm": True}).__dict__
+    assert config_lib.resolve({}, saved).spectral_norm
+    with pytest.raises(GanError, match="trained without --spectral-norm"):
+        config_lib.resolve({"spectral_norm": True}, dict(saved, spectral_norm=False))
+    assert not config_lib.resolve({"arch": "fast"}).spectral_norm
+
+
+# ---------------------------------------------------------------- --r1
+
+def test_r1_penalty_on_a_hand_made_linear_discriminator():
+    """For D(x) = x . w the gradient is w for every image: the penalty is |w|^2 / 2."""
+    w = np.array([1.0, -2.0, 0.5], np.float32)
+    with tf.Graph().as_default(), tf.Session() as s:
+        real = tf.constant(np.random.RandomState(0).randn(4, 3).astype(np.float32))
+        logits = tf.linalg.matvec(real, tf.constant(w))
+        assert s.run(losses.r1_penalty(logits, real)) == pytest.approx(0.5 * (w @ w))
+
+
+@pytest.mark.parametrize("arch", sorted(config_lib.PRESETS))
+def test_r1_steps_change_only_d_and_only_every_k_steps(arch):
+    config = config_lib.resolve({"arch": arch, "batch_size": 8, "r1": 10.0, "r1_every": 4,
+                                 "d_pretrain_steps": 0, "seed": 1})
+    digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
+    tg = trainer.build_training_graph(config, len(digits))
+    ops = tg.ops
+    assert [op_for_step(ops, config, s) for s in (0, 1, 3, 4, 8)] == [
+        ops.r1_train_step, ops.train_step, ops.train_step, ops.r1_train_step, ops.r1_train_step]
+    with tg.graph.as_default():
+        penalty = tg.graph.get_tensor_by_name("r1_penalty:0")
+        g_vars = models.scope_variables(models.GENERATOR_SCOPE)
+        d_vars = models.scope_variables(models.DISCRIMINATOR_SCOPE)
+        # The penalty reads only real digits and D: no path to G's weights.
+        assert tf.gradients(penalty, g_vars) == [None] * len(g_vars)
+    with trainer.start_session(tg, digits) as s:
+        start = s.run(d_vars)
+        assert np.isfinite(s.run(penalty)) and s.run(penalty) > 0
+        s.run(ops.r1_train_step)
+        with_r1 = s.run(d_vars)
+        for v, value in zip(d_vars, start):
+            v.load(value, s)
+        s.run(tg.ops.global_step.initializer)
+        s.run(ops.train_step)
+        without = s.run(d_vars)
+    assert any(not np.allclose(a, b) for a, b in zip(with_r1, without))
