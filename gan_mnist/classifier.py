@@ -19,7 +19,7 @@ import numpy as np
 
 from gan_mnist import GanError, data
 from gan_mnist.layers import conv2d, dense
-from gan_mnist.tf_compat import tf
+from gan_mnist.tf_compat import session_config, tf
 
 SCOPE = "classifier"
 FEATURES = 128
@@ -69,7 +69,7 @@ class Classifier:
             self._probs = tf.nn.softmax(logits)
             self.variables = tf.global_variables()
             saver = tf.train.Saver(self.variables)
-        self.session = tf.Session(graph=self.graph)
+        self.session = tf.Session(graph=self.graph, config=session_config())
         if weights is not None:
             for variable in self.variables:
                 variable.load(np.asarray(weights[variable.op.name], np.float32), self.session)
@@ -213,7 +213,7 @@ def train(folder, data_dir=None, dataset="mnist", log=print, epochs=EPOCHS, seed
     rng = np.random.RandomState(seed)
     x_train = data.to_unit_range(train_x)
     started = time.time()
-    with tf.Session(graph=graph) as session:
+    with tf.Session(graph=graph, config=session_config()) as session:
         session.run(init)
         batches = len(x_train) // BATCH
         with tqdm(total=epochs * batches, desc="classifier", unit="batch", disable=None) as bar:

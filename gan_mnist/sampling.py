@@ -2,7 +2,7 @@
 import numpy as np
 
 from gan_mnist import GanError, checkpoints, config as config_lib, data, images, models
-from gan_mnist.tf_compat import tf
+from gan_mnist.tf_compat import session_config, tf
 
 BATCH = 1000  # generate in chunks so a large --n does not build one huge batch
 
@@ -44,7 +44,7 @@ class Generator:
             variables = generator_variables(self.config)  # incl. batch-norm statistics
             saver = tf.train.Saver(variables)
             init = tf.global_variables_initializer()
-        self.session = tf.Session(graph=graph)
+        self.session = tf.Session(graph=graph, config=session_config())
         if trained:
             checkpoints.restore_from(self.session, saver, path, variables)
         else:

@@ -71,4 +71,18 @@ tf.disable_v2_behavior()
 # relies on; they are also what TF2 uses everywhere.
 tf.enable_resource_variables()
 
-__all__ = ["tf", "without_native_noise"]
+# GAN_MNIST_THREADS=N caps every session at N threads (sweeps set it to --cpus-per-trial, so
+# trials side by side do not fight over the cores); unset or 0: TensorFlow's choice.
+THREADS = int(os.environ.get("GAN_MNIST_THREADS") or 0)
+
+
+def session_config(intra_op_threads=0):
+    """A ConfigProto for our sessions: ``intra_op_threads`` (0: TensorFlow's default), both
+    pools capped by GAN_MNIST_THREADS when it is set."""
+    if THREADS:
+        intra_op_threads = min(intra_op_threads or THREADS, THREADS)
+    return tf.ConfigProto(allow_soft_placement=True, intra_op_parallelism_threads=intra_op_threads,
+                          inter_op_parallelism_threads=THREADS)
+
+
+__all__ = ["tf", "without_native_noise", "session_config"]

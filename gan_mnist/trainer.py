@@ -14,6 +14,7 @@ from gan_mnist import GanError, check_writable, checkpoints, data, images, model
 from gan_mnist import config as config_lib
 from gan_mnist.logs import MetricsLog
 from gan_mnist.pipeline import build_inputs
+from gan_mnist import tf_compat
 from gan_mnist.tf_compat import tf
 from gan_mnist.train_ops import build_train_ops, op_for_step
 
@@ -63,8 +64,7 @@ def build_training_graph(config, num_images):
 
 
 def session_config(config):
-    return tf.ConfigProto(allow_soft_placement=True,
-                          intra_op_parallelism_threads=INTRA_OP_THREADS.get(config.arch, 0))
+    return tf_compat.session_config(INTRA_OP_THREADS.get(config.arch, 0))
 
 
 def start_session(tg, train_images, session_conf=None):

@@ -294,7 +294,7 @@ def test_pip_install_gives_one_quiet_command(clone, tmp_path):
                           text=True, timeout=60)
     assert typo.returncode == 2 and typo.stderr.strip().splitlines() == [
         "gan-mnist: error: unknown command 'trian'; choose one of: train, sample, evaluate, "
-        "plot, benchmark, export, classifier"]
+        "plot, benchmark, export, classifier, sweep"]
     flag = subprocess.run(["gan-mnist", "train", "--steps", "-5"], env=env, cwd=run_dir,
                           capture_output=True, text=True, timeout=60)
     assert flag.returncode == 2 and flag.stderr.strip().splitlines() == [

@@ -1,0 +1,11 @@
+#!/usr/bin/env python
+"""Command-line entry point; the work is done in gan_mnist/cli.py (see --help)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from gan_mnist.cli import sweep_main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(sweep_main())

@@ -1,0 +1,228 @@
+"""scripts/sweep.py: grids of train.py flags x seeds on a real local Ray, resumable, with a report.
+
+The sweep tests start real Ray clusters and train real (tiny) trials; they are skipped only where
+Ray is not installed (CI installs it: requirements-sweep.txt).
+"""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gan_mnist import GanError, sweep, sweep_report
+from tests.conftest import REPO
+
+FLAGS = sweep.train_flags()
+
+
+def test_sets_are_parsed_and_bad_ones_refused_with_one_line():
+    assert sweep.parse_sets(["arch=fc,fast", "--lr_d=1e-4", "spectral-norm=on,off"], FLAGS) == [
+        ("arch", ["fc", "fast"]), ("lr-d", ["1e-4"]), ("spectral-norm", ["on", "off"])]
+    for spec, message in [("lr=1", "train.py has no flag --lr"),
+                          ("seed=1,2", "use --seeds"),
+                          ("checkpoint-dir=x", "each trial has its own"),
+                          ("arch", "expected KEY=V1,V2"),
+                          ("arch=fc,", "expected KEY=V1,V2"),
+                          ("spectral-norm=maybe", "on/off switch")]:
+        with pytest.raises(GanError, match=message):
+            sweep.parse_sets([spec], FLAGS)
+    with pytest.raises(GanError, match="appears twice"):
+        sweep.parse_sets(["arch=fc", "arch=fast"], FLAGS)
+
+
+def test_grid_names_and_train_flags_of_each_trial():
+    sets = sweep.parse_sets(["arch=fc,fast", "spectral-norm=on,off"], FLAGS)
+    trials = sweep.grid(sets, [0, 1])
+    assert len(trials) == 8
+    names = [sweep.trial_name(settings, seed) for settings, seed in trials]
+    assert names[0] == "arch=fc,spectral-norm=on,seed=0" and len(set(names)) == 8
+    on, off = trials[0][0], trials[2][0]
+    assert sweep.train_argv(on, 0, "/s/t", {"steps": 50}, FLAGS) == [
+        "--arch", "fc", "--spectral-norm", "--seed", "0", "--checkpoint-dir", "/s/t/checkpoints",
+        "--output-dir", "/s/t/output", "--steps", "50"]
+    assert "--spectral-norm" not in sweep.train_argv(off, 0, "/s/t", {"steps": 50}, FLAGS)
+    # A --minutes trial resumed after a crash gets only what is left of its time.
+    argv = sweep.train_argv(off, 1, "/s/t", {"minutes": 2}, FLAGS, trained_seconds=30)
+    assert argv[argv.index("--minutes") + 1] == "1.5000" and "--steps" in argv
+
+
+def sweep_command(out, *args):
+    return [sys.executable, os.path.join(REPO, "scripts", "sweep.py"), "--out", str(out),
+            "--eval-n", "100", *args]
+
+
+def run_sweep(out, *args, timeout=600):
+    return subprocess.run(sweep_command(out, *args), capture_output=True, text=True,
+                          timeout=timeout, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+
+def trial_records(out):
+    return {name: sweep.read_trial(os.path.join(out, name)) for name in os.listdir(out)
+            if os.path.exists(os.path.join(out, name, sweep.TRIAL_FILE))}
+
+
+def runs_of(out, name):
+    """How many times the trial was started, and the steps it resumed from."""
+    with open(os.path.join(out, name, sweep.LOG_FILE)) as f:
+        log = f.read()
+    resumed = [int(part.split()[0]) for part in log.split("resumed from step ")[1:]]
+    return log.count("=== "), resumed
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _lock_owners(out):
+    owners = []
+    for name in os.listdir(out):
+        lock = os.path.join(out, name, "checkpoints", "lock")
+        try:
+            owners.append(int(open(lock).read().split()[0]))
+        except (OSError, ValueError, IndexError):
+            pass
+    return owners
+
+
+def test_a_2x2_sweep_survives_a_killed_driver_and_finishes_only_what_is_missing(tmp_path):
+    pytest.importorskip("ray")
+    out = tmp_path / "sweep"
+    # One trial at a time (2 CPUs each), so the kill finds trials finished, running and waiting.
+    args = ["--set", "arch=fc,mlp256", "--seeds", "0,1", "--steps", "1500", "--cpus-per-trial",
+            "2", "--set", "checkpoint-every=100", "--set", "eval-every=0"]
+    driver = subprocess.Popen(sweep_command(out, *args), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    checkpointed = {}
+    while time.time() < deadline:
+        records = trial_records(out) if out.exists() else {}
+        finished = [n for n, r in records.items() if r and r["status"] == "finished"]
+        checkpointed = {n: sorted(os.listdir(out / n / "checkpoints"))
+                        for n, r in records.items() if r and r["status"] == "running"
+                        and (out / n / "checkpoints" / "checkpoint").exists()}
+        if finished and checkpointed:
+            break
+        time.sleep(0.5)
+    else:
+        driver.kill()
+        pytest.fail("the sweep never had a finished and a checkpointed trial at once")
+    driver.kill()  # SIGKILL: no chance to clean up
+    driver.wait()
+    deadline = time.time() + 60  # Ray takes the driver's workers down with it
+    while any(_alive(pid) for pid in _lock_owners(out)) and time.time() < deadline:
+        time.sleep(0.5)
+
+    result = run_sweep(out, *args)
+    assert result.returncode == 0, result.stderr
+    assert "4 trials in %s: %d finished already" % (out, len(finished)) in result.stdout
+    records = trial_records(out)
+    assert len(records) == 4 and all(r["status"] == "finished" for r in records.values())
+    for name in records:
+        starts, resumed = runs_of(out, name)
+        if name in finished:
+            assert (starts, resumed) == (1, []), name  # not run again
+        elif name in checkpointed:
+            assert starts == 2 and resumed and resumed[0] >= 100, name  # from its checkpoint
+        evaluation = json.load(open(out / name / "evaluation.json"))
+        assert evaluation["step"] == 1500 and evaluation["n"] == 100
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and {r["arch"] for r in rows} == {"fc", "mlp256"}
+    assert {r["seed"] for r in rows} == {"0", "1"}
+    assert all(float(r["fid"]) > 0 and r["status"] == "finished" for r in rows)
+    table = open(out / "results.md").read()
+    assert "| arch=fc | 0,1 |" in table and "| arch=mlp256 | 0,1 |" in table
+    assert "Same in every trial: checkpoint-every=100 eval-every=0." in table
+    assert (out / "fid.png").stat().st_size > 1000
+
+    again = run_sweep(out, *args)  # everything finished: nothing runs, not even Ray
+    assert again.returncode == 0 and "4 finished already, 0 to run" in again.stdout
+    assert "Ray:" not in again.stdout
+
+
+def test_a_failing_trial_is_reported_and_the_others_finish(tmp_path):
+    pytest.importorskip("ray")
+    out = tmp_path / "sweep"
+    result = run_sweep(out, "--set", "arch=fc", "--set", "lr-d=2e-4,-1", "--steps", "20",
+                       "--set", "eval-every=0")
+    assert result.returncode == 1
+    message = "argument --lr-d: must be greater than 0.0, got -1"
+    assert "FAILED arch=fc,lr-d=-1,eval-every=0,seed=0: train.py: error: %s" % message in result.stderr
+    records = trial_records(out)
+    assert records["arch=fc,lr-d=2e-4,eval-every=0,seed=0"]["status"] == "finished"
+    assert records["arch=fc,lr-d=-1,eval-every=0,seed=0"]["status"] == "failed"
+    assert message in open(out / "results.md").read()
+    # --report rewrites the results from the folders alone, Ray or not.
+    os.remove(out / "results.csv")
+    report = subprocess.run(sweep_command(out, "--report"), capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert report.returncode == 0 and (out / "results.csv").exists()
+
+
+def test_without_ray_the_sweep_says_how_to_install_it(tmp_path):
+    code = ("import sys; sys.modules['ray'] = None; sys.argv[0] = 'sweep.py';"
+            "from gan_mnist.cli import sweep_main; sys.exit(sweep_main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", code, "--out", str(tmp_path / "s"),
+                             "--set", "arch=fc", "--steps", "10"], capture_output=True,
+                            text=True, cwd=REPO)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: sweeps run on Ray, which is not installed; install it with pip install "
+        "'ray>=2.9' (or pip install .[sweep])"]
+
+
+def test_sweep_flags_are_checked_before_anything_starts(tmp_path):
+    for args, message in [(["--set", "arch=fc"], "--minutes M or --steps N"),
+                          (["--set", "lr=1", "--steps", "5"], "train.py has no flag --lr"),
+                          (["--seeds", "0,0", "--steps", "5"], "expected distinct seeds")]:
+        result = run_sweep(tmp_path / "s", *args)
+        assert result.returncode in (1, 2) and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "s").exists() or not os.listdir(tmp_path / "s")
+
+
+def test_report_of_hand_made_trials(tmp_path):
+    """Mean and spread per setting over seeds, best FID first, unfinished trials listed."""
+    out = tmp_path / "sweep"
+    for lr, seed, fid in [("1e-4", 0, 30.0), ("1e-4", 1, 34.0), ("2e-4", 0, 20.0),
+                          ("2e-4", 1, None)]:
+        folder = out / sweep.trial_name((("lr-d", lr),), seed)
+        os.makedirs(folder)
+        sweep.write_trial(str(folder), dict(settings={"lr-d": lr}, seed=seed, budget={"steps": 9},
+                                            status="finished" if fid else "stopped",
+                                            trained_seconds=60.0))
+        if fid:
+            generated = dict(inception_score=9.0, fid=fid, modes_covered=10, precision=0.7,
+                             recall=0.8)
+            json.dump(dict(step=9, n=100, generated=generated), open(folder / "evaluation.json", "w"))
+    paths = sweep_report.write(str(out), {"steps": 9})
+    assert [os.path.basename(p) for p in paths] == ["results.csv", "results.md", "fid.png"]
+    lines = open(out / "results.md").read().splitlines()
+    rows = [line for line in lines if line.startswith("| lr-d")]
+    assert rows[0].startswith("| lr-d=2e-4 | 0 (1 of 2 finished) | 9.00 ± 0.00 | 20.00 ± 0.00")
+    assert rows[1].startswith("| lr-d=1e-4 | 0,1 | 9.00 ± 0.00 | 32.00 ± 2.83")
+    assert "- lr-d=2e-4,seed=1: stopped" in lines
+
+
+def test_gan_mnist_threads_caps_every_session(monkeypatch):
+    """What --cpus-per-trial gives each trial: GAN_MNIST_THREADS caps both thread pools."""
+    from gan_mnist import tf_compat, trainer
+    from gan_mnist.config import resolve
+
+    monkeypatch.setattr(tf_compat, "THREADS", 0)
+    default = tf_compat.session_config()
+    assert (default.intra_op_parallelism_threads, default.inter_op_parallelism_threads) == (0, 0)
+    monkeypatch.setattr(tf_compat, "THREADS", 2)
+    for intra, expected in ((0, 2), (1, 1), (8, 2)):
+        capped = tf_compat.session_config(intra)
+        assert (capped.intra_op_parallelism_threads,
+                capped.inter_op_parallelism_threads) == (expected, 2)
+    assert trainer.session_config(resolve({"arch": "fc"})).intra_op_parallelism_threads == 1
