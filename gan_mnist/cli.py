@@ -245,6 +245,11 @@ def plot_parser():
     p.add_argument("--checkpoint-dir", default="checkpoints", help="default checkpoints/")
     p.add_argument("--data-dir", help="data folder (default: the run's dataset's, as for "
                    "train.py)")
+    p.add_argument("--compare", nargs="+", metavar="[LABEL=]OUTPUT_DIR",
+                   help="instead: draw the quick FID of these runs' log.csv against minutes of "
+                   "training into one figure (--out)")
+    p.add_argument("--out", default="fid_vs_minutes.png",
+                   help="the figure --compare writes (default fid_vs_minutes.png)")
     return p
 
 
@@ -252,9 +257,24 @@ def plot_main(argv=None):
     return _run(lambda: _plot(plot_parser().parse_args(argv)))
 
 
+def _run_label(spec):
+    """``LABEL=DIR`` or just ``DIR`` (labelled by its folder, or the one above an output/)."""
+    label, sep, folder = spec.partition("=")
+    if not sep:
+        folder = spec
+        name = os.path.basename(os.path.normpath(folder))
+        label = name if name != "output" else os.path.basename(
+            os.path.dirname(os.path.abspath(folder)))
+    return label, folder
+
+
 def _plot(args):
     from gan_mnist import figures  # imports TensorFlow
 
+    if args.compare:
+        print("wrote %s" % figures.fid_against_minutes([_run_label(s) for s in args.compare],
+                                                       args.out))
+        return 0
     check_writable(args.output_dir, "output")
     for path in figures.make_all(args.output_dir, args.checkpoint_dir, args.data_dir):
         print("wrote %s" % path)

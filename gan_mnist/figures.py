@@ -30,6 +30,55 @@ def curves(output_dir):
     return out
 
 
+def training_minutes(rows):
+    """Minutes of training behind each log.csv row, from its wall time. The pause between a stop
+    and a resume (a gap far longer than the usual gap between two rows) is not counted, and the
+    time before the first row is estimated from the usual time per step."""
+    times = [float(r["wall_time"]) for r in rows]
+    steps = [int(r["step"]) for r in rows]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    usual = float(np.median([g for g in gaps if g > 0])) if any(g > 0 for g in gaps) else 0.0
+    per_step = usual / max(float(np.median(np.diff(steps))) if len(steps) > 1 else 1.0, 1.0)
+    minutes, total = [], steps[0] * per_step if steps else 0.0
+    for i, row_time in enumerate(times):
+        if i:
+            gap = row_time - times[i - 1]
+            total += gap if gap <= max(20 * usual, 60.0) else (steps[i] - steps[i - 1]) * per_step
+        minutes.append(total / 60.0)
+    return minutes
+
+
+def fid_against_minutes(runs, path):
+    """One line per run: its quick FID (the --eval-every scores in log.csv) against minutes of
+    training, the curve that says which recipe to pick for a given time. ``runs``: (label,
+    output folder) pairs. Returns the path, or raises GanError when a run has no quick FID."""
+    from gan_mnist import GanError
+
+    curves = []
+    for label, folder in runs:
+        rows = _log_rows(folder)
+        rows = [r for r in rows if r.get("wall_time")]
+        minutes = training_minutes(rows)
+        points = [(m, float(r["fid"])) for m, r in zip(minutes, rows) if r.get("fid")]
+        if not points:
+            raise GanError("%s has no quick FID in %s: train with --eval-every N to log it"
+                           % (label, os.path.join(folder, CSV_NAME)))
+        curves.append((label, points))
+    images.plot_fid_against_minutes(curves, path)
+    return path
+
+
+def _log_rows(folder):
+    from gan_mnist import GanError
+
+    path = os.path.join(folder, CSV_NAME)
+    try:
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+    except OSError as e:
+        raise GanError("cannot read %s: %s" % (path, e.strerror or e))
+
+
 def progress_gif(output_dir, max_frames=50):
     """The fixed-noise grids of the run, in step order, as one animation of at most
     ``max_frames`` evenly spaced grids (always the first and the last)."""

@@ -100,6 +100,27 @@ def plot_curves(rows, path):
     plt.close(fig)
 
 
+def plot_fid_against_minutes(curves, path):
+    """Quick FID (log scale) against minutes of training, one line per (label, points) curve."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for label, points in curves:
+        minutes, fids = zip(*points)
+        ax.plot(minutes, fids, marker="o", markersize=3, label=label)
+    ax.set_yscale("log")
+    from matplotlib.ticker import ScalarFormatter
+
+    for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        axis(ScalarFormatter())
+    ax.set_xlabel("minutes of training")
+    ax.set_ylabel("quick FID (2,000 samples; lower is better)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot_distance_histogram(generated, real, path):
     """Distances to the nearest training image: generated digits vs real held-out digits."""
     plt = _pyplot()

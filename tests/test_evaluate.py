@@ -175,3 +175,39 @@ def test_plot_script_regenerates_all_figures(short_run, mnist_dir):
     assert gif.n_frames == 4  # steps 0, 100, 200, 300
     rows = np.array(Image.open(os.path.join(short_run.output_dir, "real_vs_fake.png")))
     assert rows.shape == (3 * 30 + 2, 10 * 30 + 2)
+
+
+def _write_log(folder, rows):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "log.csv"), "w") as f:
+        f.write("step,d_loss,g_loss,d_real,d_fake,fid,inception_score,wall_time\n")
+        for step, fid, wall in rows:
+            f.write("%d,1,1,0.5,0.5,%s,%s,%.3f\n" % (step, fid or "", 5 if fid else "", wall))
+
+
+def test_training_minutes_leave_out_the_pause_between_stop_and_resume():
+    from gan_mnist.figures import training_minutes
+
+    # 100 steps every 10 s; stopped after step 300, resumed an hour later.
+    rows = [dict(step=s, wall_time=t) for s, t in
+            [(100, 1010), (200, 1020), (300, 1030), (400, 4640), (500, 4650)]]
+    minutes = training_minutes(rows)
+    np.testing.assert_allclose(np.array(minutes) * 60, [10, 20, 30, 40, 50])
+
+
+def test_plot_compare_draws_quick_fid_against_minutes(tmp_path):
+    _write_log(tmp_path / "a" / "output", [(100, None, 10), (200, 80.0, 20), (300, 40.0, 30)])
+    _write_log(tmp_path / "b", [(100, 90.0, 10), (200, 60.0, 20)])
+    out = tmp_path / "cmp.png"
+    result = subprocess.run([sys.executable, PLOT, "--compare", str(tmp_path / "a" / "output"),
+                             "fast=%s" % (tmp_path / "b"), "--out", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "wrote %s" % out and out.stat().st_size > 5000
+    _write_log(tmp_path / "c", [(100, None, 10)])
+    result = subprocess.run([sys.executable, PLOT, "--compare", str(tmp_path / "c"), "--out",
+                             str(tmp_path / "x.png")], capture_output=True, text=True)
+    assert result.returncode == 1 and not (tmp_path / "x.png").exists()
+    assert result.stderr.strip().splitlines() == [
+        "error: c has no quick FID in %s: train with --eval-every N to log it"
+        % (tmp_path / "c" / "log.csv")]
