@@ -152,6 +152,11 @@ NOT_RUN = {
                                       "command runs it after a real pip install",
     "gan-mnist sample --n 64 --png digits.png": "as above",
     "gan-mnist --version": "as above",
+    "python scripts/sweep.py --out sweeps/sn --set arch=fast --set spectral-norm=off,on --seeds "
+    "0,1,2 --minutes 5": "half an hour of training; tests/test_sweep.py runs real sweeps on a "
+                         "local Ray with a few steps per trial",
+    "python scripts/plot.py --compare fast=runs/fast-out fc=runs/fc-out --out "
+    "fid_vs_minutes.png": "needs two runs with quick FIDs; tests/test_evaluate.py runs --compare",
     "python scripts/classifier.py --dataset mnist     # writes gan_mnist/assets/classifier-mnist.npz"
     " and its SHA-256": "three minutes of training; tests/test_evaluate.py runs the script on a "
                         "classifier trained in a folder",
