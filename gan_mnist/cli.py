@@ -123,6 +123,9 @@ def train_parser():
                    "draw every grid, sample, evaluation and export from it; 0 (default) is off")
     p.add_argument("--loss", choices=["ns", "hinge"],
                    help="ns: non-saturating (default), hinge: hinge loss (label smoothing unused)")
+    p.add_argument("--conditional", action="store_true",
+                   help="G and D see the class label, so sample.py --label can ask for a digit; "
+                   "part of the model (a resume keeps it)")
     p.add_argument("--spectral-norm", action="store_true",
                    help="divide each of D's weight matrices by its largest singular value "
                    "(power iteration, one step per training step); kept on resume")
@@ -160,14 +163,47 @@ def sample_parser():
     p.add_argument("--npy", help="write the digits as uint8 (N, 28, 28), 0 = black, 255 = white")
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="noise seed: the same seed gives the same digits (default 0)")
+    p.add_argument("--label", action="append", metavar="L",
+                   help="conditional models: the classes to draw, in turn (repeatable, or a list "
+                   "like 0,3,7; Fashion-MNIST also takes names like sneaker); default all ten. "
+                   "With --npy the labels go to NAME.labels.npy")
     return p
 
 
 def sample_main(argv=None):
-    args = sample_parser().parse_args(argv)
+    parser = sample_parser()
+    args = parser.parse_args(argv)
     if not args.png and not args.npy:
         args.png = "samples.png"
+    if args.label:
+        args.label = _classes(parser, args.label, args.checkpoint_dir)
     return _run(lambda: _sample(args))
+
+
+def _classes(parser, specs, checkpoint_dir):
+    """--label values as class numbers, checked against the model before TensorFlow starts."""
+    from gan_mnist import data
+
+    try:
+        saved = config_lib.load_saved(checkpoint_dir) or {}
+    except GanError:
+        saved = {}  # the sampler says what is wrong with the folder
+    if saved and not saved.get("conditional"):
+        parser.error("--label needs a conditional model, and the one in %s is unconditional "
+                     "(train one with --conditional)" % checkpoint_dir)
+    names = data.CLASS_NAMES[saved.get("dataset", "mnist")]
+    classes = []
+    for spec in specs:
+        for value in filter(None, (v.strip().lower() for v in spec.split(","))):
+            if value.isdigit() and int(value) < len(names):
+                classes.append(int(value))
+            elif value in names:
+                classes.append(names.index(value))
+            else:
+                parser.error("--label %s: the model knows the classes 0-%d%s" % (
+                    value, len(names) - 1, "" if names[0] == "0" else " (" + ", ".join(names)
+                    + ")"))
+    return classes
 
 
 def _sample(args):
@@ -177,13 +213,18 @@ def _sample(args):
             raise GanError("cannot write %s: the folder %s does not exist" % (path, folder))
     from gan_mnist import sampling  # imports TensorFlow
 
-    digits, step = sampling.generate(args.checkpoint_dir, args.n, args.seed)
+    digits, step, labels = sampling.generate(args.checkpoint_dir, args.n, args.seed, args.label)
     if args.png:
-        sampling.write_png(args.png, digits)
+        # Classes in turn: one column per class, so each column shows one digit.
+        classes = len(set(labels.tolist())) if labels is not None else 0
+        sampling.write_png(args.png, digits, classes if classes > 1 else None)
         print("wrote %d digits from step %d to %s" % (args.n, step, args.png))
     if args.npy:
         sampling.write_npy(args.npy, digits)
         print("wrote %d digits from step %d to %s" % (args.n, step, args.npy))
+        if labels is not None:
+            sampling.write_npy(sampling.labels_path(args.npy), labels.astype("uint8"))
+            print("wrote their labels to %s" % sampling.labels_path(args.npy))
     return 0
 
 
@@ -214,16 +255,22 @@ def evaluate_main(argv=None):
 def _evaluate(args):
     from gan_mnist import evaluate, figures, sampling  # imports TensorFlow
 
+    labels = None
     if args.samples:
         digits, step, source = evaluate.load_samples(args.samples), None, args.samples
         dataset = args.dataset or "mnist"
+        if os.path.exists(sampling.labels_path(args.samples)):  # written by sample.py --npy
+            labels = evaluate.load_labels(sampling.labels_path(args.samples), len(digits))
     else:
         generator = sampling.Generator(args.checkpoint_dir)
-        digits, step = generator(generator.noise(args.n, args.seed)), generator.step
+        if generator.config.conditional:  # class-balanced: every class equally often
+            labels = sampling.labels_in_turn(args.n)
+        digits, step = generator(generator.noise(args.n, args.seed), labels), generator.step
         source, dataset = args.checkpoint_dir, args.dataset or generator.config.dataset
     check_writable(args.output_dir, "output")
     evaluator = evaluate.Evaluator(args.classifier_dir, args.data_dir, dataset)
-    report, (fake_distance, fake_nearest), (real_distance, _) = evaluator.full(digits, args.seed)
+    report, (fake_distance, fake_nearest), (real_distance, _) = evaluator.full(
+        digits, args.seed, labels)
     report.update(step=step, source=source, dataset=dataset)
     train_images = evaluator.train_images
     paths = [evaluate.write_report(report, args.output_dir),

@@ -31,7 +31,7 @@ PRESETS = {
 
 # Fields that decide the shapes of the saved variables: a checkpoint only fits a model that agrees
 # on all of them.
-ARCHITECTURE_FIELDS = ("arch", "dataset", "z_dim", "hidden")
+ARCHITECTURE_FIELDS = ("arch", "dataset", "z_dim", "hidden", "conditional")
 
 
 @dataclasses.dataclass
@@ -65,6 +65,7 @@ class Config:
     spectral_norm: bool = False  # divide D's weights by their largest singular value
     r1: float = 0.0  # gamma of the R1 gradient penalty on real digits (0: off)
     r1_every: int = 16  # lazy R1: the penalty (times this) on every r1_every-th D step
+    conditional: bool = False  # G and D see the class label (shapes the model)
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -86,11 +87,13 @@ def resolve(explicit, saved=None):
     saved = dict(saved or {})
     if saved:
         for name in ARCHITECTURE_FIELDS:
-            if name in explicit and name in saved and explicit[name] != saved[name]:
+            # A field missing from an older config.json had its default value then.
+            held = saved.get(name, getattr(Config, name))
+            if name in explicit and explicit[name] != held:
                 raise GanError(
                     "the checkpoint folder holds a model with %s=%s but you asked for %s=%s; "
                     "use --fresh to start over there, or another --checkpoint-dir"
-                    % (name, saved[name], name, explicit[name]))
+                    % (name, held, name, explicit[name]))
         if ("spectral_norm" in explicit
                 and explicit["spectral_norm"] != saved.get("spectral_norm", False)):
             raise GanError(

@@ -243,6 +243,14 @@ def load_file(data_dir, stem, download_missing=True, checksums=MNIST_FILES, data
     return parse_idx(raw, path)
 
 
+# What each label means, per dataset: the names sample.py --label accepts besides the numbers.
+CLASS_NAMES = {
+    "mnist": [str(d) for d in range(10)],
+    "fashion-mnist": ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
+                      "sneaker", "bag", "ankle-boot"],
+}
+
+
 def load_split(data_dir=None, split="train", download_missing=True, dataset="mnist"):
     """Images (N, 28, 28) uint8 and labels (N,) uint8 of ``split`` ("train" or "test") of
     ``dataset`` ("mnist" or "fashion-mnist"); ``data_dir`` defaults to the dataset's folder."""

@@ -35,6 +35,19 @@ def load_samples(path):
     return array
 
 
+def load_labels(path, n):
+    """The labels beside a samples file (sample.py --npy of a conditional model)."""
+    try:
+        labels = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise GanError("cannot read %s as a NumPy .npy file (%s)" % (path, e))
+    if labels.shape != (n,) or labels.dtype.kind not in "ui" or labels.size and (
+            labels.min() < 0 or labels.max() > 9):
+        raise GanError("%s holds %s %s; expected %d class labels 0-9 for the digits beside it"
+                       % (path, labels.dtype, labels.shape, n))
+    return labels.astype(np.int64)
+
+
 class Evaluator:
     """The classifier plus the reference statistics, computed once and reused."""
 
@@ -43,7 +56,7 @@ class Evaluator:
         shipped with the package."""
         self.data_dir, self.dataset = data_dir, dataset
         self.classifier = classifier_lib.load(classifier_dir, data_dir, dataset)
-        self.test_images, _ = data.load_split(data_dir, "test", dataset=dataset)
+        self.test_images, self.test_labels = data.load_split(data_dir, "test", dataset=dataset)
         self.test_probs, self.test_features = self.classifier.predict(self.test_images)
         self.test_stats = metrics.gaussian_stats(self.test_features)
         self._train_images = None
@@ -51,32 +64,63 @@ class Evaluator:
     @property
     def train_images(self):
         if self._train_images is None:
-            self._train_images, _ = data.load_split(self.data_dir, "train",
-                                                    dataset=self.dataset)
+            self._train_images, self._train_labels = data.load_split(
+                self.data_dir, "train", dataset=self.dataset)
         return self._train_images
 
-    def quick(self, digits):
-        """FID and Inception Score only: cheap enough to run during training."""
+    def quick(self, digits, labels=None):
+        """FID and Inception Score (and, given the asked-for labels, label accuracy): cheap
+        enough to run during training."""
         probs, features = self.classifier.predict(digits)
         score, _ = metrics.inception_score(probs)
         fid = metrics.frechet_distance(metrics.gaussian_stats(features), self.test_stats)
-        return {"fid": fid, "inception_score": score}
+        scores = {"fid": fid, "inception_score": score}
+        if labels is not None:
+            scores["label_accuracy"] = metrics.label_accuracy(probs, labels)
+        return scores
 
-    def full(self, digits, seed=0):
-        """Every metric for ``digits`` (uint8) and for as many real held-out digits.
+    def full(self, digits, seed=0, labels=None):
+        """Every metric for ``digits`` (uint8) and for as many real held-out digits. With
+        ``labels`` (the classes a conditional model was asked for) also the label accuracy and
+        the FID within each class (intra-FID), the real digits then drawn with the same classes.
 
         Returns the report and, for the generated and the real digits, (distance, index) of each
         one's nearest training image.
         """
         rng = np.random.RandomState(seed)
-        real_index = rng.choice(len(self.train_images), len(digits), replace=False)
+        if labels is None:
+            real_index = rng.choice(len(self.train_images), len(digits), replace=False)
+        else:
+            real_index = self._same_classes(labels, rng)
         report = {"classifier_test_accuracy": self.classifier.test_accuracy,
                   "n": int(len(digits))}
-        report["generated"], fake_nn = self._metrics(digits, None)
-        report["real"], real_nn = self._metrics(self.train_images[real_index], real_index)
+        report["generated"], fake_nn = self._metrics(digits, None, labels)
+        report["real"], real_nn = self._metrics(self.train_images[real_index], real_index,
+                                                None if labels is None else
+                                                self._train_labels[real_index])
         return report, fake_nn, real_nn
 
-    def _metrics(self, digits, train_index):
+    def _same_classes(self, labels, rng):
+        """Training digits with exactly the class counts of ``labels``."""
+        self.train_images  # loads the labels too
+        index = []
+        for c in np.unique(labels):
+            pool, count = np.flatnonzero(self._train_labels == c), int(np.sum(labels == c))
+            index.append(rng.choice(pool, count, replace=count > len(pool)))
+        return rng.permutation(np.concatenate(index))  # mixed, as the splits of IS need
+
+    def _class_scores(self, probs, features, labels):
+        """Label accuracy and the FID of each class's digits against the test digits of that
+        class (intra-FID; a class with fewer than 2 digits has none)."""
+        intra = {}
+        for c in np.unique(labels):
+            mine = features[labels == c]
+            if len(mine) > 1:
+                intra[str(int(c))] = metrics.fid(mine, self.test_features[self.test_labels == c])
+        return {"label_accuracy": metrics.label_accuracy(probs, labels), "intra_fid": intra,
+                "mean_intra_fid": float(np.mean(list(intra.values()))) if intra else None}
+
+    def _metrics(self, digits, train_index, labels=None):
         probs, features = self.classifier.predict(digits)
         score, score_std = metrics.inception_score(probs)
         precision, recall = metrics.precision_recall(self.test_features, features)
@@ -86,6 +130,8 @@ class Evaluator:
                   "precision": precision, "recall": recall,
                   "nearest_train_l2": metrics.distance_summary(distance)}
         result.update(metrics.mode_coverage(probs))
+        if labels is not None:
+            result.update(self._class_scores(probs, features, labels))
         return result, (distance, nearest)
 
     def _nearest_training(self, digits, train_index=None):
@@ -131,6 +177,13 @@ def format_table(report):
     lines.append("%-30s %12.2f %12.2f" % ("nearest training L2 (min)",
                                            gen["nearest_train_l2"]["min"],
                                            real["nearest_train_l2"]["min"]))
+    if "label_accuracy" in gen:
+        lines.append("%-30s %12.3f %12.3f" % ("label accuracy (asked class)",
+                                               gen["label_accuracy"], real["label_accuracy"]))
+        lines.append("%-30s %12.2f %12.2f" % ("intra-FID, mean of classes",
+                                               gen["mean_intra_fid"], real["mean_intra_fid"]))
+        lines.append("intra-FID per class (generated): " + "  ".join(
+            "%s: %.1f" % kv for kv in gen["intra_fid"].items()))
     header = "%s, step %s, %d samples; classifier test accuracy %.2f%%" % (
         report.get("dataset", "mnist"), report.get("step", "?"), report["n"],
         100 * report["classifier_test_accuracy"])

@@ -6,6 +6,8 @@ Signatures of the SavedModel (tag ``serve``):
   the same digits ``sample.py`` writes for the same noise. Also the ``serving_default``.
 - ``sample``: ``seed`` int64 [], ``n`` int32 [] -> ``digits`` and the ``z`` it drew (uniform in
   [-1, 1], stateless in the seed: the same seed gives the same digits).
+A --conditional model's ``generate`` also takes ``label`` int32 [N] (the class of each digit),
+and its ``sample`` draws the classes in turn (0, 1, ..., 9, 0, ...) and returns them as ``label``.
 
 It loads with ``tf.saved_model.load(DIR).signatures["generate"]`` in plain TensorFlow 2, and is
 the format TensorFlow Serving reads.
@@ -30,9 +32,10 @@ def _as_uint8(images):
     return tf.cast(tf.reshape(pixels, [-1, 28, 28]), tf.uint8)
 
 
-def _digits(z, config, reuse):
+def _digits(z, config, reuse, label=None):
+    labels = models.one_hot(label) if config.conditional else None
     return _as_uint8(models.to_tanh_range(
-        models.generator(z, config, reuse=reuse, training=False), config))
+        models.generator(z, config, reuse=reuse, training=False, labels=labels), config))
 
 
 def export(checkpoint_dir, out_dir, tflite=False):
@@ -47,17 +50,22 @@ def export(checkpoint_dir, out_dir, tflite=False):
     graph = tf.Graph()
     with graph.as_default():
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
-        digits = _digits(z, config, reuse=False)
+        label = tf.placeholder(tf.int32, [None], name="label") if config.conditional else None
+        digits = _digits(z, config, reuse=False, label=label)
         seed = tf.placeholder(tf.int64, [], name="seed")
         n = tf.placeholder(tf.int32, [], name="n")
         drawn = tf.random.stateless_uniform(tf.stack([n, config.z_dim]),
                                             seed=tf.stack([seed, tf.constant(0, tf.int64)]),
                                             minval=-1.0, maxval=1.0)
-        sampled = _digits(drawn, config, reuse=True)
+        in_turn = tf.math.floormod(tf.range(n), models.NUM_CLASSES)
+        sampled = _digits(drawn, config, reuse=True, label=in_turn)
         variables = sampling.generator_variables(config)  # --ema: the averages
         saver = tf.train.Saver(variables)
     signature = tf.saved_model.signature_def_utils.predict_signature_def
-    generate = signature(inputs={"z": z}, outputs={"digits": digits})
+    generate_inputs, sample_outputs = {"z": z}, {"digits": sampled, "z": drawn}
+    if config.conditional:
+        generate_inputs["label"], sample_outputs["label"] = label, in_turn
+    generate = signature(inputs=generate_inputs, outputs={"digits": digits})
     with tf.Session(graph=graph) as session:
         checkpoints.restore_from(session, saver, path, variables)
         # Written next to its final place, then renamed: no half-written model under --out.
@@ -69,7 +77,7 @@ def export(checkpoint_dir, out_dir, tflite=False):
                 session, [tf.saved_model.tag_constants.SERVING],
                 signature_def_map={"generate": generate, "serving_default": generate,
                                    "sample": signature(inputs={"seed": seed, "n": n},
-                                                       outputs={"digits": sampled, "z": drawn})},
+                                                       outputs=sample_outputs)},
                 strip_default_attrs=True)
             builder.save()
             if tflite:

@@ -94,18 +94,46 @@ def progress_gif(output_dir, max_frames=50):
 
 
 def interpolation(output_dir, generator, rows=8, columns=10, seed=0):
+    """Each row walks a straight line between two random noise vectors; for a conditional model
+    row r keeps the class r fixed (rows 0-9)."""
     from gan_mnist.sampling import interpolation_noise
 
-    digits = generator(interpolation_noise(generator.config.z_dim, rows, columns, seed))
+    labels = None
+    if generator.config.conditional:
+        rows = 10
+        labels = np.repeat(np.arange(rows), columns)
+    digits = generator(interpolation_noise(generator.config.z_dim, rows, columns, seed), labels)
     out = os.path.join(output_dir, "interpolation.png")
     images.save_png(out, images.grid(digits, columns))
     return out
 
 
-def real_vs_fake(output_dir, generator, untrained, real_digits, n=10, seed=0):
-    """Row 1: real digits; row 2: the untrained generator; row 3: the trained one (same noise)."""
+def label_interpolation(output_dir, generator, columns=10, seed=0):
+    """Conditional models: each row keeps one noise vector and blends the class asked for from
+    r to r + 1 (a soft label between the two one-hot rows): how G moves between digits."""
+    from gan_mnist.sampling import one_hot
+
+    rows = 10
+    noise = np.repeat(generator.noise(rows, seed), columns, axis=0)
+    t = np.tile(np.linspace(0, 1, columns), rows)[:, None]
+    start = one_hot(np.repeat(np.arange(rows), columns))
+    end = one_hot(np.repeat((np.arange(rows) + 1) % rows, columns))
+    digits = generator(noise, (1 - t) * start + t * end)
+    out = os.path.join(output_dir, "label_interpolation.png")
+    images.save_png(out, images.grid(digits, columns))
+    return out
+
+
+def real_vs_fake(output_dir, generator, untrained, real_digits, n=10, seed=0,
+                 real_labels=None):
+    """Row 1: real digits; row 2: the untrained generator; row 3: the trained one (same noise).
+    For a conditional model the columns are the classes 0-9, real digits of those classes too."""
     noise = generator.noise(n, seed)
-    rows = [real_digits[:n], untrained(noise), generator(noise)]
+    labels = None
+    if generator.config.conditional and real_labels is not None:
+        labels = np.arange(n) % 10
+        real_digits = real_digits[[np.flatnonzero(real_labels == c)[0] for c in labels]]
+    rows = [real_digits[:n], untrained(noise, labels), generator(noise, labels)]
     out = os.path.join(output_dir, "real_vs_fake.png")
     images.save_png(out, images.rows_grid(rows))
     return out
@@ -152,9 +180,11 @@ def make_all(output_dir, checkpoint_dir, data_dir=None):
     generator = Generator(checkpoint_dir)
     dataset = generator.config.dataset
     train_images, _ = data.load_split(data_dir, "train", dataset=dataset)
-    test_images, _ = data.load_split(data_dir, "test", dataset=dataset)
+    test_images, test_labels = data.load_split(data_dir, "test", dataset=dataset)
     written.append(interpolation(output_dir, generator))
+    if generator.config.conditional:
+        written.append(label_interpolation(output_dir, generator))
     written.append(real_vs_fake(output_dir, generator, Generator(checkpoint_dir, trained=False),
-                                test_images))
+                                test_images, real_labels=test_labels))
     written.append(nearest_neighbours(output_dir, generator(generator.noise(16)), train_images))
     return [w for w in written if w]

@@ -8,7 +8,7 @@ from gan_mnist.tf_compat import tf
 
 CSV_NAME = "log.csv"
 CSV_FIELDS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "fid", "inception_score",
-              "wall_time")
+              "label_accuracy", "wall_time")  # label_accuracy: conditional runs only
 
 
 class MetricsLog:

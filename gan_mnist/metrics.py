@@ -59,6 +59,11 @@ def mode_coverage(probs, num_classes=10):
             "tv_from_uniform": float(0.5 * np.abs(share - 1.0 / num_classes).sum())}
 
 
+def label_accuracy(probs, labels):
+    """The share of digits the classifier reads as the class they were asked to be."""
+    return float(np.mean(np.argmax(probs, axis=1) == np.asarray(labels)))
+
+
 def _squared_distances(a, b):
     """Pairwise squared Euclidean distances (len(a), len(b)) in float64-safe form."""
     d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a.dot(b.T)

@@ -19,9 +19,10 @@ GENERATOR_SCOPE = "generator"
 DISCRIMINATOR_SCOPE = "discriminator"
 EMA_SCOPE = GENERATOR_SCOPE + "/ema"  # the moving averages of G's weights (--ema)
 IMAGE_PIXELS = 28 * 28
+NUM_CLASSES = 10
 
 GANModel = collections.namedtuple(
-    "GANModel", "real z fake real_logits real_prob fake_logits fake_prob fake_seed")
+    "GANModel", "real z fake real_logits real_prob fake_logits fake_prob fake_seed labels")
 
 
 # ---------------------------------------------------------------- fc and mlp256
@@ -35,11 +36,11 @@ def mlp_generator(z, config, training, layers=1):
 
 
 def mlp_discriminator(x, config, training, seed, layers=1):
-    """784 -> ``layers`` x (hidden, leaky ReLU) -> 1 logit."""
+    """784 -> ``layers`` x (hidden, leaky ReLU): the features under the logit."""
     h = x
     for i in range(layers):
         h = leaky_relu(dense(h, config.hidden, "hidden" if layers == 1 else "hidden%d" % (i + 1)))
-    return dense(h, 1, "logit")
+    return h
 
 
 # ---------------------------------------------------------------- dcgan (the TensorFlow tutorial)
@@ -57,11 +58,11 @@ def dcgan_generator(z, config, training):
 
 
 def dcgan_discriminator(x, config, training, seed):
-    """5x5 convolutions 64 and 128 (stride 2), each with leaky ReLU and dropout 0.3 -> 1 logit."""
+    """5x5 convolutions 64 and 128 (stride 2), each with leaky ReLU and dropout 0.3."""
     h = tf.reshape(x, [-1, 28, 28, 1])
     h = dropout(leaky_relu(conv2d(h, 64, 5, 2, "conv1")), 0.3, training, seed, 1)
     h = dropout(leaky_relu(conv2d(h, 128, 5, 2, "conv2")), 0.3, training, seed, 2)
-    return dense(tf.reshape(h, [-1, 7 * 7 * 128]), 1, "logit")
+    return tf.reshape(h, [-1, 7 * 7 * 128])
 
 
 # ---------------------------------------------------------------- cnn (56x56 generator, [0, 1])
@@ -80,12 +81,11 @@ def cnn_generator(z, config, training):
 
 
 def cnn_discriminator(x, config, training, seed):
-    """5x5 convolutions 32 and 64 with ReLU and 2x2 average pooling -> dense 1024 ReLU -> 1."""
+    """5x5 convolutions 32 and 64 with ReLU and 2x2 average pooling -> dense 1024 ReLU."""
     h = tf.reshape(x, [-1, 28, 28, 1])
     h = tf.nn.avg_pool2d(tf.nn.relu(conv2d(h, 32, 5, 1, "conv1")), 2, 2, "SAME")
     h = tf.nn.avg_pool2d(tf.nn.relu(conv2d(h, 64, 5, 1, "conv2")), 2, 2, "SAME")
-    h = tf.nn.relu(dense(tf.reshape(h, [-1, 7 * 7 * 64]), 1024, "dense"))
-    return dense(h, 1, "logit")
+    return tf.nn.relu(dense(tf.reshape(h, [-1, 7 * 7 * 64]), 1024, "dense"))
 
 
 # ---------------------------------------------------------------- fast (quality per CPU-minute)
@@ -105,12 +105,12 @@ def fast_generator(z, config, training):
 
 
 def fast_discriminator(x, config, training, seed):
-    """4x4 stride-2 convolutions W/2 and W with leaky ReLU (no batch norm, no dropout) -> 1."""
+    """4x4 stride-2 convolutions W/2 and W with leaky ReLU (no batch norm, no dropout)."""
     width = config.hidden
     h = tf.reshape(x, [-1, 28, 28, 1])
     h = leaky_relu(conv2d(h, width // 2, 4, 2, "conv1"))
     h = leaky_relu(conv2d(h, width, 4, 2, "conv2"))
-    return dense(tf.reshape(h, [-1, 7 * 7 * width]), 1, "logit")
+    return tf.reshape(h, [-1, 7 * 7 * width])
 
 
 ARCHITECTURES = {
@@ -135,12 +135,15 @@ def to_tanh_range(images, config):
     return images if (low, high) == (-1.0, 1.0) else images * 2.0 - 1.0
 
 
-def generator(z, config, reuse=False, training=True, averaged=False):
+def generator(z, config, reuse=False, training=True, averaged=False, labels=None):
     """Flat images (batch, 784) in the recipe's pixel range, from noise z (batch, z_dim).
 
     ``averaged``: the same network reading the moving averages of its weights (--ema) instead of
-    the weights themselves; they must exist already (made by the train ops)."""
+    the weights themselves; they must exist already (made by the train ops).
+    ``labels``: for a --conditional model, the classes asked for as one-hot rows (batch, 10);
+    they join the noise at G's input (Mirza & Osindero 2014). Soft rows blend classes."""
     build, _ = ARCHITECTURES[config.arch]
+    z = _with_labels(z, config, labels)
 
     def read_average(getter, name, *args, **kwargs):
         return getter(ema_name(name), *args, **kwargs)
@@ -171,25 +174,55 @@ def sampling_variables(config, variables):
             for v in averaged_variables(variables)}
 
 
-def discriminator(x, config, reuse=False, training=True, seed=None):
+def _with_labels(z, config, labels):
+    if not config.conditional:
+        if labels is not None:
+            raise ValueError("labels given to an unconditional model")
+        return z
+    if labels is None:
+        raise ValueError("a conditional model needs labels")
+    return tf.concat([z, labels], axis=1)
+
+
+def discriminator(x, config, reuse=False, training=True, seed=None, labels=None):
     """(logit, probability), each of shape (batch,), that the images x (batch, 784) are real.
 
     ``seed`` (an int64 pair) fixes the dropout masks of recipes that use dropout. With
     --spectral-norm every weight matrix and kernel is read divided by its largest singular value.
+    The recipe's network gives features h; the logit is a dense layer on h. A --conditional model
+    adds the projection term <embedding(label), h> (Miyato & Koyama 2018): D judges "a real 7",
+    not just "real", through one extra matrix, the same way for every recipe.
     """
     _, build = ARCHITECTURES[config.arch]
     getter = spectral_norm_getter if config.spectral_norm else None
     with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse, custom_getter=getter):
-        logits = tf.reshape(build(x, config, training, seed), [-1])
+        features = build(x, config, training, seed)
+        logits = dense(features, 1, "logit")
+        if config.conditional:
+            if labels is None:
+                raise ValueError("a conditional model needs labels")
+            embedded = dense(labels, int(features.shape[-1]), "projection", bias=False)
+            logits += tf.reduce_sum(embedded * features, axis=1, keepdims=True)
+        logits = tf.reshape(logits, [-1])
     return logits, tf.sigmoid(logits)
 
 
-def build_gan(real, z, config, real_seed=None, fake_seed=None):
-    """The generator on z and the discriminator on real and fake images (shared weights)."""
-    fake = generator(z, config)
-    real_logits, real_prob = discriminator(real, config, seed=real_seed)
-    fake_logits, fake_prob = discriminator(fake, config, reuse=True, seed=fake_seed)
-    return GANModel(real, z, fake, real_logits, real_prob, fake_logits, fake_prob, fake_seed)
+def one_hot(labels):
+    """int class labels (batch,) -> float one-hot rows (batch, 10), the form G and D read."""
+    return tf.one_hot(labels, NUM_CLASSES, dtype=tf.float32)
+
+
+def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None):
+    """The generator on z and the discriminator on real and fake images (shared weights).
+
+    ``labels`` (one-hot, conditional models only): the real batch's classes; G is asked for the
+    same classes, so D sees the same class mix in real and generated images."""
+    fake = generator(z, config, labels=labels)
+    real_logits, real_prob = discriminator(real, config, seed=real_seed, labels=labels)
+    fake_logits, fake_prob = discriminator(fake, config, reuse=True, seed=fake_seed,
+                                           labels=labels)
+    return GANModel(real, z, fake, real_logits, real_prob, fake_logits, fake_prob, fake_seed,
+                    labels)
 
 
 def scope_variables(scope, collection=None):

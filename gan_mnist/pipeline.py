@@ -8,7 +8,8 @@ import collections
 
 from gan_mnist.tf_compat import tf
 
-Inputs = collections.namedtuple("Inputs", "real z images images_feed real_seed fake_seed")
+Inputs = collections.namedtuple(
+    "Inputs", "real z labels images images_feed all_labels labels_feed real_seed fake_seed")
 
 _BATCH_STREAM, _NOISE_STREAM, _REAL_DROPOUT_STREAM, _FAKE_DROPOUT_STREAM = 0, 1, 2, 3
 
@@ -25,13 +26,15 @@ def sample_noise(batch_size, z_dim, seed, step):
 
 
 def build_inputs(num_images, batch_size, z_dim, seed, step, pixel_range=(-1.0, 1.0),
-                 image_shape=(28, 28)):
-    """Real batches (batch, 784) scaled to ``pixel_range`` and noise (batch, z_dim) for global
-    step ``step``, plus the seeds of the discriminator's dropout on real and on fake images.
+                 image_shape=(28, 28), with_labels=False):
+    """Real batches (batch, 784) scaled to ``pixel_range``, their labels (batch,) int32, and
+    noise (batch, z_dim) for global step ``step``, plus the seeds of the discriminator's dropout
+    on real and on fake images.
 
-    The images live in a local (never checkpointed) uint8 variable, filled once by running
-    ``images.initializer`` with ``{images_feed: uint8 array}``; scaling happens in-graph.
-    Batches are drawn uniformly with replacement.
+    The images and labels live in local (never checkpointed) uint8 variables, filled once by
+    running their initializers with ``{images_feed: uint8 array, labels_feed: uint8 array}``;
+    scaling happens in-graph. Batches are drawn uniformly with replacement; a label is drawn
+    with its image, so conditional runs add no randomness of their own.
     """
     low, high = pixel_range
     with tf.name_scope("inputs"):
@@ -43,6 +46,14 @@ def build_inputs(num_images, batch_size, z_dim, seed, step, pixel_range=(-1.0, 1
         pixels = tf.cast(tf.gather(images, index), tf.float32)
         real = tf.reshape(pixels / (255.0 / (high - low)) + low, [batch_size, -1], name="real")
         z = sample_noise(batch_size, z_dim, seed, step)
-    return Inputs(real=real, z=z, images=images, images_feed=images_feed,
+        labels = labels_feed = all_labels = None
+        if with_labels:  # only then: extra ops would shift the seeds of the initial weights
+            labels_feed = tf.placeholder(tf.uint8, (num_images,), "labels_feed")
+            all_labels = tf.Variable(labels_feed, trainable=False, name="train_labels",
+                                     collections=[tf.GraphKeys.LOCAL_VARIABLES])
+            labels = tf.cast(tf.gather(all_labels, index), tf.int32, name="labels")
+    return Inputs(real=real, z=z, labels=labels,
+                  images=images, images_feed=images_feed, all_labels=all_labels,
+                  labels_feed=labels_feed,
                   real_seed=_stream_seed(seed, step, _REAL_DROPOUT_STREAM),
                   fake_seed=_stream_seed(seed, step, _FAKE_DROPOUT_STREAM))

@@ -39,8 +39,11 @@ class Generator:
         with graph.as_default():
             tf.set_random_seed(self.config.seed)
             self._z = tf.placeholder(tf.float32, [None, self.config.z_dim], name="z")
+            self._labels = (tf.placeholder(tf.float32, [None, models.NUM_CLASSES], name="labels")
+                            if self.config.conditional else None)
             self._fake = models.to_tanh_range(
-                models.generator(self._z, self.config, training=False), self.config)
+                models.generator(self._z, self.config, training=False, labels=self._labels),
+                self.config)
             variables = generator_variables(self.config)  # incl. batch-norm statistics
             saver = tf.train.Saver(variables)
             init = tf.global_variables_initializer()
@@ -54,18 +57,43 @@ class Generator:
         return np.random.RandomState(seed).uniform(-1, 1, (n, self.config.z_dim)).astype(
             np.float32)
 
-    def __call__(self, noise):
-        """uint8 digits (N, 28, 28) for noise (N, z_dim)."""
-        out = [self.session.run(self._fake, {self._z: noise[i:i + BATCH]})
-               for i in range(0, len(noise), BATCH)]
+    def __call__(self, noise, labels=None):
+        """uint8 digits (N, 28, 28) for noise (N, z_dim). A conditional model also takes the
+        classes: int labels (N,), or one-hot / soft rows (N, 10); by default classes in turn."""
+        if not self.config.conditional:
+            if labels is not None:
+                raise GanError("this model is unconditional: it cannot be asked for a class "
+                               "(train one with --conditional)")
+            feeds = [{self._z: noise[i:i + BATCH]} for i in range(0, len(noise), BATCH)]
+        else:
+            labels = labels_in_turn(len(noise)) if labels is None else np.asarray(labels)
+            rows = one_hot(labels) if labels.ndim == 1 else labels.astype(np.float32)
+            feeds = [{self._z: noise[i:i + BATCH], self._labels: rows[i:i + BATCH]}
+                     for i in range(0, len(noise), BATCH)]
+        out = [self.session.run(self._fake, feed) for feed in feeds]
         return data.to_uint8(np.concatenate(out).reshape(len(noise), 28, 28))
 
 
-def generate(checkpoint_dir, n, seed=0):
-    """``n`` digits as uint8 (n, 28, 28) from the newest checkpoint, and that checkpoint's step.
-    The same seed always gives the same digits."""
+def labels_in_turn(n, classes=None):
+    """``n`` labels cycling through ``classes`` (default 0..9): 0, 1, ..., 9, 0, 1, ..."""
+    classes = np.arange(models.NUM_CLASSES) if classes is None else np.asarray(classes)
+    return classes[np.arange(n) % len(classes)].astype(np.int64)
+
+
+def one_hot(labels):
+    """int labels (N,) -> float32 one-hot rows (N, 10)."""
+    return np.eye(models.NUM_CLASSES, dtype=np.float32)[np.asarray(labels)]
+
+
+def generate(checkpoint_dir, n, seed=0, classes=None):
+    """``n`` digits as uint8 (n, 28, 28) from the newest checkpoint, that checkpoint's step, and
+    the label of each digit (None for an unconditional model). A conditional model draws
+    ``classes`` in turn (default all ten). The same seed always gives the same digits."""
     generator = Generator(checkpoint_dir)
-    return generator(generator.noise(n, seed)), generator.step
+    labels = labels_in_turn(n, classes) if generator.config.conditional else None
+    if classes is not None and labels is None:
+        generator(generator.noise(1), [0])  # raises: an unconditional model takes no class
+    return generator(generator.noise(n, seed), labels), generator.step, labels
 
 
 def interpolation_noise(z_dim, rows=8, columns=10, seed=0):
@@ -76,9 +104,15 @@ def interpolation_noise(z_dim, rows=8, columns=10, seed=0):
     return (start + t * (end - start)).reshape(rows * columns, z_dim).astype(np.float32)
 
 
-def write_png(path, digits):
-    images.save_png(path, images.grid(digits))
+def write_png(path, digits, columns=None):
+    images.save_png(path, images.grid(digits, columns))
 
 
 def write_npy(path, digits):
     np.save(path, digits)
+
+
+def labels_path(npy_path):
+    """Where the labels of ``digits.npy`` go: ``digits.labels.npy`` beside it."""
+    stem = npy_path[:-len(".npy")] if npy_path.endswith(".npy") else npy_path
+    return stem + ".labels.npy"

@@ -94,7 +94,8 @@ def build_train_ops(model, config, global_step):
         """A G update whose loss reads D's weights as ``d_step`` leaves them."""
         with tf.control_dependencies([d_step]):
             fake_logits_after_d, _ = models.discriminator(model.fake, config, reuse=True,
-                                                          seed=model.fake_seed)
+                                                          seed=model.fake_seed,
+                                                          labels=model.labels)
         loss = generator_loss(fake_logits_after_d)
         with tf.name_scope(models.GENERATOR_SCOPE + "/"):
             # The same optimizer object, so the fused and the separate G steps share Adam's slots.

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from gan_mnist import GanError, check_writable, checkpoints, data, images, models
+from gan_mnist import GanError, check_writable, checkpoints, data, images, models, sampling
 from gan_mnist import config as config_lib
 from gan_mnist.logs import MetricsLog
 from gan_mnist.pipeline import build_inputs
@@ -28,12 +28,26 @@ INTRA_OP_THREADS = {"fc": 1, "mlp256": 1}
 
 TrainingGraph = collections.namedtuple(
     "TrainingGraph",
-    "graph inputs model ops sample_z samples logged all_finite saver best_saver init")
+    "graph inputs model ops sample_z sample_labels samples logged all_finite saver best_saver "
+    "init")
+GRID_COLUMNS_CONDITIONAL = 8  # a conditional grid: one row per class, 8 noise vectors across
 
 
 def fixed_noise(config, n=SAMPLE_GRID_SIZE):
     """The noise batch behind every sample grid: the same for a given seed, across resumes."""
     return np.random.RandomState(config.seed).uniform(-1, 1, (n, config.z_dim)).astype(np.float32)
+
+
+def grid_inputs(config):
+    """(noise, one-hot labels or None, columns) of the sample grids. Unconditional: 64 noise
+    vectors, 8x8. Conditional: row r asks for class r, the same 8 noise vectors in every row,
+    so each column shows one 'handwriting' writing every digit."""
+    if not config.conditional:
+        return fixed_noise(config), None, None
+    columns = GRID_COLUMNS_CONDITIONAL
+    noise = np.tile(fixed_noise(config, columns), (models.NUM_CLASSES, 1))
+    labels = np.repeat(np.arange(models.NUM_CLASSES), columns)
+    return noise, sampling.one_hot(labels), columns
 
 
 def build_training_graph(config, num_images):
@@ -43,14 +57,18 @@ def build_training_graph(config, num_images):
         tf.set_random_seed(config.seed)  # fixes the initial weights
         global_step = tf.train.get_or_create_global_step()
         inputs = build_inputs(num_images, config.batch_size, config.z_dim, config.seed,
-                              global_step, models.pixel_range(config))
+                              global_step, models.pixel_range(config),
+                              with_labels=config.conditional)
+        labels = models.one_hot(inputs.labels) if config.conditional else None
         model = models.build_gan(inputs.real, inputs.z, config, inputs.real_seed,
-                                 inputs.fake_seed)
+                                 inputs.fake_seed, labels)
         ops = build_train_ops(model, config, global_step)
         sample_z = tf.placeholder(tf.float32, [None, config.z_dim], name="sample_z")
+        sample_labels = (tf.placeholder(tf.float32, [None, models.NUM_CLASSES],
+                                        name="sample_labels") if config.conditional else None)
         samples = models.to_tanh_range(  # the weights' moving averages with --ema
             models.generator(sample_z, config, reuse=True, training=False,
-                             averaged=bool(config.ema)), config)
+                             averaged=bool(config.ema), labels=sample_labels), config)
         logged = {"d_loss": ops.d_loss, "g_loss": ops.fused_g_loss,
                   "d_real": tf.reduce_mean(model.real_prob),
                   "d_fake": tf.reduce_mean(model.fake_prob)}
@@ -59,18 +77,23 @@ def build_training_graph(config, num_images):
         saver = checkpoints.make_saver()
         best_saver = checkpoints.make_saver()
         init = tf.global_variables_initializer()
-    return TrainingGraph(graph, inputs, model, ops, sample_z, samples, logged, all_finite, saver,
-                         best_saver, init)
+    return TrainingGraph(graph, inputs, model, ops, sample_z, sample_labels, samples, logged,
+                         all_finite, saver, best_saver, init)
 
 
 def session_config(config):
     return tf_compat.session_config(INTRA_OP_THREADS.get(config.arch, 0))
 
 
-def start_session(tg, train_images, session_conf=None):
-    """A session with the training digits loaded and all variables initialised."""
+def start_session(tg, train_images, session_conf=None, train_labels=None):
+    """A session with the training digits (and, for a conditional model, their labels) loaded
+    and all variables initialised."""
     session = tf.Session(graph=tg.graph, config=session_conf)
     session.run(tg.inputs.images.initializer, {tg.inputs.images_feed: train_images})
+    if tg.inputs.all_labels is not None:
+        if train_labels is None:
+            raise ValueError("a conditional model trains on labelled digits")
+        session.run(tg.inputs.all_labels.initializer, {tg.inputs.labels_feed: train_labels})
     session.run(tg.init)
     return session
 
@@ -123,11 +146,11 @@ def train(config):
             if moved:
                 print("--fresh: moved the previous checkpoint to %s" % moved)
         checkpoints.repair(config.checkpoint_dir, config.keep)
-        train_images, _ = data.load_split(config.data_dir or None, "train",
+        train_images, train_labels = data.load_split(config.data_dir or None, "train",
                                           dataset=config.dataset)
         for rollbacks in range(MAX_ROLLBACKS + 1):
             try:
-                return _train_from_newest_checkpoint(config, train_images)
+                return _train_from_newest_checkpoint(config, train_images, train_labels)
             except Diverged as diverged:
                 last = checkpoints.latest(config.checkpoint_dir)
                 last_good = ("the last good checkpoint (step %d)" % checkpoints.step_of(last)
@@ -144,9 +167,9 @@ def train(config):
                       % (diverged, last_good or "to the start", config.lr_d, config.lr_g))
 
 
-def _train_from_newest_checkpoint(config, train_images):
+def _train_from_newest_checkpoint(config, train_images, train_labels):
     tg = build_training_graph(config, len(train_images))
-    with start_session(tg, train_images, session_config(config)) as session:
+    with start_session(tg, train_images, session_config(config), train_labels) as session:
         step = checkpoints.restore(session, tg.saver, config.checkpoint_dir)
         if step:
             print("resumed from step %d" % step)
@@ -174,12 +197,17 @@ class _Loop:
 
     def __init__(self, config, tg, session, evaluator=None):
         self.config, self.tg, self.session, self.evaluator = config, tg, session, evaluator
-        self.noise = fixed_noise(config)
+        noise, labels, self.grid_columns = grid_inputs(config)
+        self.grid_feed = self.feed(noise, labels)
         if evaluator:
             from gan_mnist.evaluate import QUICK_N
 
-            self.eval_noise = np.random.RandomState(config.seed + EVAL_NOISE_SEED_OFFSET).uniform(
+            eval_noise = np.random.RandomState(config.seed + EVAL_NOISE_SEED_OFFSET).uniform(
                 -1, 1, (QUICK_N, config.z_dim)).astype(np.float32)
+            # Conditional: every class equally often, so label accuracy covers all ten.
+            self.eval_labels = sampling.labels_in_turn(QUICK_N) if config.conditional else None
+            self.eval_feed = self.feed(eval_noise, None if self.eval_labels is None
+                                       else sampling.one_hot(self.eval_labels))
         self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
         self.names = list(tg.logged)
         self.logged = [tg.logged[n] for n in self.names]
@@ -263,9 +291,16 @@ class _Loop:
         if not self.session.run(self.tg.all_finite):
             raise Diverged(step, "the weights")
 
+    def feed(self, noise, labels):
+        """The feed dict that asks the sampling generator for ``noise`` (and one-hot labels)."""
+        feed = {self.tg.sample_z: noise}
+        if labels is not None:
+            feed[self.tg.sample_labels] = labels
+        return feed
+
     def write_grid(self, step):
         self.check_weights(step)
-        grid = images.grid(self.session.run(self.tg.samples, {self.tg.sample_z: self.noise}))
+        grid = images.grid(self.session.run(self.tg.samples, self.grid_feed), self.grid_columns)
         images.save_png(os.path.join(self.config.output_dir, "samples_step_%06d.png" % step),
                         grid)
         self.log.image("samples", grid, step)
@@ -277,9 +312,8 @@ class _Loop:
 
     def quick_evaluation(self, step):
         self.check_weights(step)
-        digits = data.to_uint8(self.session.run(self.tg.samples,
-                                                {self.tg.sample_z: self.eval_noise}))
-        scores = self.evaluator.quick(digits)
+        digits = data.to_uint8(self.session.run(self.tg.samples, self.eval_feed))
+        scores = self.evaluator.quick(digits, self.eval_labels)
         self.log.scalars(step, **scores)
         self.status.update(scores)
         self.bar.set_postfix_str(_status_line(self.status), refresh=False)
@@ -294,4 +328,6 @@ def _status_line(values):
         values["d_loss"], values["g_loss"], values["d_real"], values["d_fake"])
     if "fid" in values:
         line += "  FID %.1f  IS %.2f" % (values["fid"], values["inception_score"])
+    if "label_accuracy" in values:
+        line += "  label acc %.3f" % values["label_accuracy"]
     return line

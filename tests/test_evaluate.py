@@ -134,7 +134,7 @@ def test_evaluate_script_writes_every_number_and_figure(short_run, mnist_dir, tm
 def test_evaluate_samples_file(short_run, classifier_dir, mnist_dir, tmp_path):
     from gan_mnist import sampling
 
-    digits, _ = sampling.generate(short_run.checkpoint_dir, 500)
+    digits, _, _ = sampling.generate(short_run.checkpoint_dir, 500)
     path = tmp_path / "digits.npy"
     np.save(path, digits)
     result = run(EVALUATE, "--samples", str(path), "--output-dir", str(tmp_path / "o"),

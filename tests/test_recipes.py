@@ -14,7 +14,10 @@ RECIPES = ["fc", "mlp256", "dcgan", "cnn", "fast"]
 VARIANTS = dict({arch: {"arch": arch} for arch in RECIPES},
                 **{"fast+ema+hinge": {"arch": "fast", "ema": 0.9, "loss": "hinge"},
                    "fc+ema": {"arch": "fc", "ema": 0.99},
-                   "dcgan+sn": {"arch": "dcgan", "spectral_norm": True}})
+                   "dcgan+sn": {"arch": "dcgan", "spectral_norm": True},
+                   "fc+conditional": {"arch": "fc", "conditional": True},
+                   "dcgan+conditional+sn": {"arch": "dcgan", "conditional": True,
+                                            "spectral_norm": True}})
 
 
 def values(graph, session, scope=""):
@@ -28,16 +31,20 @@ def recipe(request):
     """A training graph of the recipe over 300 random 'digits', and its session."""
     config = resolve(dict(VARIANTS[request.param], batch_size=16, seed=2))
     images = np.random.RandomState(0).randint(0, 256, (300, 28, 28)).astype(np.uint8)
+    labels = np.random.RandomState(1).randint(0, 10, 300).astype(np.uint8)
     tg = trainer.build_training_graph(config, len(images))
-    with trainer.start_session(tg, images) as s:
+    with trainer.start_session(tg, images, train_labels=labels) as s:
         yield config, tg, s
 
 
 def test_shapes_ranges_and_scopes(recipe):
     config, tg, s = recipe
+    feed = {tg.sample_z: np.random.RandomState(0).uniform(-1, 1, (5, config.z_dim))}
+    if config.conditional:
+        feed[tg.sample_labels] = sampling.one_hot([0, 1, 2, 3, 4])
     fake, real, real_logits, fake_prob, samples = s.run(
         [tg.model.fake, tg.model.real, tg.model.real_logits, tg.model.fake_prob, tg.samples],
-        {tg.sample_z: np.random.RandomState(0).uniform(-1, 1, (5, config.z_dim))})
+        feed)
     low, high = models.pixel_range(config)
     assert fake.shape == (16, 784) and real.shape == (16, 784)
     assert low <= fake.min() and fake.max() <= high and low <= real.min() and real.max() <= high
@@ -90,8 +97,9 @@ def test_short_real_run_writes_grid_and_checkpoint(run_config, arch):
     assert trainer.train(config) == 0
     assert os.path.exists(os.path.join(config.output_dir, "samples_step_000050.png"))
     assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == 50
-    digits, step = sampling.generate(config.checkpoint_dir, 8)
+    digits, step, labels = sampling.generate(config.checkpoint_dir, 8)
     assert step == 50 and digits.shape == (8, 28, 28) and digits.dtype == np.uint8
+    assert labels is None
 
 
 def test_dcgan_resume_restores_batch_norm_and_equals_a_straight_run(run_config, tmp_path):

@@ -1,0 +1,210 @@
+"""--conditional: G and D see the class label, for every recipe. The label changes G's digits,
+grids have one row per class, sample.py --label draws only the asked classes, evaluation
+measures label accuracy and intra-FID, export takes a label, and a conditional run resumes
+bit-identically from the default relative folders."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan_mnist import GanError, checkpoints, models, sampling, trainer
+from gan_mnist import config as config_lib
+from gan_mnist.tf_compat import tf
+from tests.conftest import REPO
+
+SCRIPTS = os.path.join(REPO, "scripts")
+
+
+def script(name, *args, cwd=None):
+    return subprocess.run([sys.executable, os.path.join(SCRIPTS, name), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("arch", sorted(config_lib.PRESETS))
+def test_the_label_changes_the_generators_digits(arch):
+    config = config_lib.resolve({"arch": arch, "conditional": True, "seed": 3})
+    with tf.Graph().as_default(), tf.Session() as s:
+        z = tf.constant(np.random.RandomState(0).uniform(-1, 1, (10, config.z_dim)), tf.float32)
+        labels = tf.placeholder(tf.float32, [None, models.NUM_CLASSES])
+        fake = models.generator(z, config, training=False, labels=labels)
+        s.run(tf.global_variables_initializer())
+        as_three = s.run(fake, {labels: sampling.one_hot([3] * 10)})
+        as_seven = s.run(fake, {labels: sampling.one_hot([7] * 10)})
+        again = s.run(fake, {labels: sampling.one_hot([3] * 10)})
+        assert as_three.shape == (10, 784)
+        np.testing.assert_array_equal(as_three, again)
+        assert np.abs(as_three - as_seven).mean() > 1e-4
+        # D has the projection matrix (and no such thing without --conditional).
+        models.discriminator(fake, config, labels=labels)
+        names = [v.op.name for v in tf.global_variables()]
+        assert "discriminator/projection/weights" in names
+
+
+def test_unconditional_models_have_no_label_inputs():
+    config = config_lib.resolve({"arch": "fc"})
+    tg = trainer.build_training_graph(config, 10)
+    assert tg.inputs.labels is None and tg.sample_labels is None and tg.model.labels is None
+    with tg.graph.as_default():
+        assert not [v for v in tf.global_variables() if "projection" in v.op.name]
+
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory, mnist_dir):
+    """300 real steps of fc --conditional from the command line, with a quick evaluation."""
+    root = tmp_path_factory.mktemp("conditional")
+    result = script("train.py", "--arch", "fc", "--conditional", "--steps", "300",
+                    "--eval-every", "300", "--sample-every", "300", "--data-dir", mnist_dir,
+                    "--checkpoint-dir", str(root / "c"), "--output-dir", str(root / "o"))
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_grids_have_one_row_per_class_and_the_quick_evaluation_logs_label_accuracy(
+        conditional_run):
+    grid = np.array(Image.open(conditional_run / "o" / "samples_step_000300.png"))
+    assert grid.shape == (10 * 30 + 2, 8 * 30 + 2)  # 10 rows (classes) x 8 noise vectors
+    # Down a column the noise is the same and the class changes: the rows differ.
+    cells = [grid[2 + 30 * r:30 * (r + 1), 2:30] for r in range(10)]
+    assert all(not np.array_equal(cells[0], c) for c in cells[1:])
+    with open(conditional_run / "o" / "log.csv") as f:
+        header, *rows = f.read().splitlines()
+    assert "label_accuracy" in header.split(",")
+    scored = [r for r in rows if r.split(",")[header.split(",").index("label_accuracy")]]
+    assert len(scored) == 1
+    accuracy = float(scored[0].split(",")[header.split(",").index("label_accuracy")])
+    assert 0.0 <= accuracy <= 1.0
+    saved = json.load(open(conditional_run / "c" / "config.json"))
+    assert saved["conditional"] is True
+
+
+def test_sample_label_writes_only_the_asked_classes(conditional_run, tmp_path):
+    folder = str(conditional_run / "c")
+    result = script("sample.py", "--checkpoint-dir", folder, "--label", "3", "--label", "0,7",
+                    "--n", "30", "--npy", str(tmp_path / "d.npy"), "--png",
+                    str(tmp_path / "d.png"))
+    assert result.returncode == 0, result.stderr
+    labels = np.load(tmp_path / "d.labels.npy")
+    digits = np.load(tmp_path / "d.npy")
+    assert digits.shape == (30, 28, 28) and labels.shape == (30,) and labels.dtype == np.uint8
+    assert labels.tolist() == [3, 0, 7] * 10
+    assert "wrote their labels to %s" % (tmp_path / "d.labels.npy") in result.stdout
+    # Without --label: the classes in turn, each digit 0-9 equally often.
+    result = script("sample.py", "--checkpoint-dir", folder, "--n", "20", "--npy",
+                    str(tmp_path / "all.npy"))
+    assert result.returncode == 0, result.stderr
+    assert np.load(tmp_path / "all.labels.npy").tolist() == list(range(10)) * 2
+    # The same noise and class give the same digit: the labels file tells the truth.
+    generator = sampling.Generator(folder)
+    np.testing.assert_array_equal(generator(generator.noise(30), labels.astype(int)), digits)
+
+
+def test_bad_labels_and_labels_for_unconditional_models_get_one_line(conditional_run,
+                                                                     run_config):
+    folder = str(conditional_run / "c")
+    for args, message in [(["--label", "12"], "--label 12: the model knows the classes 0-9"),
+                          (["--label", "sneaker"], "--label sneaker: the model knows the classes")]:
+        result = script("sample.py", "--checkpoint-dir", folder, *args)
+        assert result.returncode == 2 and message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    plain = run_config(steps=5, eval_every=0)
+    assert trainer.train(plain) == 0
+    result = script("sample.py", "--checkpoint-dir", plain.checkpoint_dir, "--label", "3")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "--label needs a conditional model" in result.stderr
+    # --conditional on an unconditional folder, or missing on a conditional one: refused/kept.
+    saved = config_lib.load_saved(plain.checkpoint_dir)
+    with pytest.raises(GanError, match="holds a model with conditional=False but you asked "
+                                       "for conditional=True; use --fresh"):
+        config_lib.resolve({"conditional": True}, saved)
+    old = {k: v for k, v in saved.items() if k != "conditional"}  # a config.json from before
+    with pytest.raises(GanError, match="conditional=False"):
+        config_lib.resolve({"conditional": True}, old)
+    assert config_lib.resolve({}, config_lib.load_saved(folder)).conditional
+
+
+def test_evaluation_reports_label_accuracy_and_intra_fid(conditional_run, tmp_path, mnist_dir):
+    folder = str(conditional_run / "c")
+    result = script("evaluate.py", "--checkpoint-dir", folder, "--n", "500", "--output-dir",
+                    str(tmp_path / "e"), "--data-dir", mnist_dir)
+    assert result.returncode == 0, result.stderr
+    report = json.load(open(tmp_path / "e" / "evaluation.json"))
+    generated, real = report["generated"], report["real"]
+    assert 0 <= generated["label_accuracy"] <= 1 and real["label_accuracy"] > 0.95
+    assert sorted(generated["intra_fid"], key=int) == [str(c) for c in range(10)]
+    assert generated["mean_intra_fid"] == pytest.approx(np.mean(list(
+        generated["intra_fid"].values())))
+    assert real["mean_intra_fid"] < generated["mean_intra_fid"]
+    assert real["inception_score"] > 8  # the real digits are class-balanced and mixed
+    assert "label accuracy (asked class)" in result.stdout
+    # Samples written by sample.py --npy carry their labels into evaluate.py --samples.
+    assert script("sample.py", "--checkpoint-dir", folder, "--label", "1", "--n", "100",
+                  "--npy", str(tmp_path / "ones.npy")).returncode == 0
+    result = script("evaluate.py", "--samples", str(tmp_path / "ones.npy"), "--output-dir",
+                    str(tmp_path / "e1"), "--data-dir", mnist_dir)
+    assert result.returncode == 0, result.stderr
+    ones = json.load(open(tmp_path / "e1" / "evaluation.json"))["generated"]
+    assert list(ones["intra_fid"]) == ["1"]
+
+
+def test_export_takes_a_label(conditional_run, tmp_path):
+    folder = str(conditional_run / "c")
+    model = str(tmp_path / "model")
+    result = script("export.py", "--checkpoint-dir", folder, "--out", model)
+    assert result.returncode == 0, result.stderr
+    generator = sampling.Generator(folder)
+    z, labels = generator.noise(12, seed=5), np.array([7, 1] * 6, np.int32)
+    np.save(tmp_path / "z.npy", z)
+    np.save(tmp_path / "labels.npy", labels)
+    program = (
+        "import sys, numpy as np, tensorflow as tf\n"
+        "m = tf.saved_model.load(sys.argv[1])\n"
+        "z, y = np.load(sys.argv[2]), np.load(sys.argv[3])\n"
+        "d = m.signatures['generate'](z=tf.constant(z), label=tf.constant(y))['digits']\n"
+        "np.save(sys.argv[4], d.numpy())\n"
+        "s = m.signatures['sample'](seed=tf.constant(1, tf.int64), n=tf.constant(12))\n"
+        "print(s['label'].numpy().tolist())\n")
+    out = subprocess.run([sys.executable, "-c", program, model, str(tmp_path / "z.npy"),
+                          str(tmp_path / "labels.npy"), str(tmp_path / "out.npy")],
+                         capture_output=True, text=True, cwd=str(tmp_path), timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(list(range(10)) + [0, 1])
+    exported = np.load(tmp_path / "out.npy")
+    assert np.abs(exported.astype(int) - generator(z, labels).astype(int)).max() <= 1
+
+
+def test_plot_draws_both_interpolations(conditional_run, mnist_dir):
+    result = script("plot.py", "--output-dir", str(conditional_run / "o"), "--checkpoint-dir",
+                    str(conditional_run / "c"), "--data-dir", mnist_dir)
+    assert result.returncode == 0, result.stderr
+    for name, rows in (("interpolation.png", 10), ("label_interpolation.png", 10)):
+        picture = np.array(Image.open(conditional_run / "o" / name))
+        assert picture.shape == (rows * 30 + 2, 10 * 30 + 2), name
+
+
+def test_a_conditional_run_resumes_bit_identically_from_default_folders(tmp_path, mnist_dir):
+    """In a fresh folder, as a user types it: the flag once, then the same command without it."""
+    env = dict(os.environ, MNIST_DATA_DIR=mnist_dir)
+
+    def train(cwd, *args):
+        os.makedirs(cwd, exist_ok=True)
+        result = subprocess.run([sys.executable, os.path.join(SCRIPTS, "train.py"), *args,
+                                 "--eval-every", "0"], cwd=cwd, env=env, capture_output=True,
+                                text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    train(tmp_path / "a", "--arch", "dcgan", "--conditional", "--steps", "6")
+    assert "resumed from step 6" in train(tmp_path / "a", "--steps", "12")
+    train(tmp_path / "b", "--arch", "dcgan", "--conditional", "--steps", "12")
+    a = checkpoints.latest(str(tmp_path / "a" / "checkpoints"))
+    b = checkpoints.latest(str(tmp_path / "b" / "checkpoints"))
+    assert checkpoints.step_of(a) == checkpoints.step_of(b) == 12
+    names = [n for n, _ in tf.train.list_variables(b)]
+    assert "discriminator/projection/weights" in names
+    ra, rb = tf.train.load_checkpoint(a), tf.train.load_checkpoint(b)
+    for name in names:
+        np.testing.assert_array_equal(ra.get_tensor(name), rb.get_tensor(name), err_msg=name)
