@@ -165,6 +165,13 @@ def _call(main, argv):
         return main(argv)
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else 1
+    except Exception as e:  # a bug or a TensorFlow error: the trial fails, the sweep goes on
+        import traceback
+
+        traceback.print_exc()
+        print("error: %s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e)
+                                 else ""))
+        return 1
 
 
 def run_trial(folder, settings, seed, budget, eval_n, threads):
@@ -173,7 +180,7 @@ def run_trial(folder, settings, seed, budget, eval_n, threads):
     os.environ["GAN_MNIST_THREADS"] = str(threads)
     os.makedirs(folder, exist_ok=True)
     record = read_trial(folder) or {}
-    trained = record.get("trained_seconds", 0.0) if record.get("budget") == budget else 0.0
+    trained = record.get("trained_seconds", 0.0)  # counts towards a new budget too
     record = dict(settings=dict(settings), seed=seed, budget=budget, status="running",
                   error=None, trained_seconds=trained, host=os.uname().nodename)
     write_trial(folder, record)
