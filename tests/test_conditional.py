@@ -197,12 +197,12 @@ def test_a_conditional_run_resumes_bit_identically_from_default_folders(tmp_path
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    train(tmp_path / "a", "--arch", "dcgan", "--conditional", "--steps", "6")
-    assert "resumed from step 6" in train(tmp_path / "a", "--steps", "12")
-    train(tmp_path / "b", "--arch", "dcgan", "--conditional", "--steps", "12")
+    train(tmp_path / "a", "--arch", "fc", "--conditional", "--steps", "60")
+    assert "resumed from step 60" in train(tmp_path / "a", "--steps", "120")
+    train(tmp_path / "b", "--arch", "fc", "--conditional", "--steps", "120")
     a = checkpoints.latest(str(tmp_path / "a" / "checkpoints"))
     b = checkpoints.latest(str(tmp_path / "b" / "checkpoints"))
-    assert checkpoints.step_of(a) == checkpoints.step_of(b) == 12
+    assert checkpoints.step_of(a) == checkpoints.step_of(b) == 120
     names = [n for n, _ in tf.train.list_variables(b)]
     assert "discriminator/projection/weights" in names
     ra, rb = tf.train.load_checkpoint(a), tf.train.load_checkpoint(b)
