@@ -68,6 +68,11 @@ class Evaluator:
                 self.data_dir, "train", dataset=self.dataset)
         return self._train_images
 
+    @property
+    def train_labels(self):
+        self.train_images  # loaded together
+        return self._train_labels
+
     def quick(self, digits, labels=None):
         """FID and Inception Score (and, given the asked-for labels, label accuracy): cheap
         enough to run during training."""
@@ -97,15 +102,14 @@ class Evaluator:
         report["generated"], fake_nn = self._metrics(digits, None, labels)
         report["real"], real_nn = self._metrics(self.train_images[real_index], real_index,
                                                 None if labels is None else
-                                                self._train_labels[real_index])
+                                                self.train_labels[real_index])
         return report, fake_nn, real_nn
 
     def _same_classes(self, labels, rng):
         """Training digits with exactly the class counts of ``labels``."""
-        self.train_images  # loads the labels too
         index = []
         for c in np.unique(labels):
-            pool, count = np.flatnonzero(self._train_labels == c), int(np.sum(labels == c))
+            pool, count = np.flatnonzero(self.train_labels == c), int(np.sum(labels == c))
             index.append(rng.choice(pool, count, replace=count > len(pool)))
         return rng.permutation(np.concatenate(index))  # mixed, as the splits of IS need
 

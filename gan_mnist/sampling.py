@@ -60,17 +60,19 @@ class Generator:
     def __call__(self, noise, labels=None):
         """uint8 digits (N, 28, 28) for noise (N, z_dim). A conditional model also takes the
         classes: int labels (N,), or one-hot / soft rows (N, 10); by default classes in turn."""
-        if not self.config.conditional:
-            if labels is not None:
-                raise GanError("this model is unconditional: it cannot be asked for a class "
-                               "(train one with --conditional)")
-            feeds = [{self._z: noise[i:i + BATCH]} for i in range(0, len(noise), BATCH)]
-        else:
+        rows = None
+        if self.config.conditional:
             labels = labels_in_turn(len(noise)) if labels is None else np.asarray(labels)
             rows = one_hot(labels) if labels.ndim == 1 else labels.astype(np.float32)
-            feeds = [{self._z: noise[i:i + BATCH], self._labels: rows[i:i + BATCH]}
-                     for i in range(0, len(noise), BATCH)]
-        out = [self.session.run(self._fake, feed) for feed in feeds]
+        elif labels is not None:
+            raise GanError("this model is unconditional: it cannot be asked for a class "
+                           "(train one with --conditional)")
+        out = []
+        for i in range(0, len(noise), BATCH):
+            feed = {self._z: noise[i:i + BATCH]}
+            if rows is not None:
+                feed[self._labels] = rows[i:i + BATCH]
+            out.append(self.session.run(self._fake, feed))
         return data.to_uint8(np.concatenate(out).reshape(len(noise), 28, 28))
 
 
@@ -90,9 +92,9 @@ def generate(checkpoint_dir, n, seed=0, classes=None):
     the label of each digit (None for an unconditional model). A conditional model draws
     ``classes`` in turn (default all ten). The same seed always gives the same digits."""
     generator = Generator(checkpoint_dir)
-    labels = labels_in_turn(n, classes) if generator.config.conditional else None
-    if classes is not None and labels is None:
-        generator(generator.noise(1), [0])  # raises: an unconditional model takes no class
+    labels = None  # asking an unconditional model for classes is refused by the generator
+    if generator.config.conditional or classes is not None:
+        labels = labels_in_turn(n, classes)
     return generator(generator.noise(n, seed), labels), generator.step, labels
 
 
