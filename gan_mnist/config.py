@@ -31,7 +31,7 @@ PRESETS = {
 
 # Fields that decide the shapes of the saved variables: a checkpoint only fits a model that agrees
 # on all of them.
-ARCHITECTURE_FIELDS = ("arch", "dataset", "z_dim", "hidden", "conditional")
+ARCHITECTURE_FIELDS = ("arch", "dataset", "z_dim", "hidden", "conditional", "minibatch_std")
 
 
 @dataclasses.dataclass
@@ -66,6 +66,7 @@ class Config:
     r1: float = 0.0  # gamma of the R1 gradient penalty on real digits (0: off)
     r1_every: int = 16  # lazy R1: the penalty (times this) on every r1_every-th D step
     conditional: bool = False  # G and D see the class label (shapes the model)
+    minibatch_std: bool = False  # D also sees its features' spread over the batch (shapes D)
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"

@@ -12,7 +12,7 @@ masks are drawn from a stateless seed, so a resumed run repeats an uninterrupted
 import collections
 
 from gan_mnist.layers import (batch_norm, conv2d, conv2d_transpose, dense, dropout,
-                              leaky_relu, spectral_norm_getter)
+                              leaky_relu, minibatch_stddev, spectral_norm_getter)
 from gan_mnist.tf_compat import tf
 
 GENERATOR_SCOPE = "generator"
@@ -191,12 +191,15 @@ def discriminator(x, config, reuse=False, training=True, seed=None, labels=None)
     --spectral-norm every weight matrix and kernel is read divided by its largest singular value.
     The recipe's network gives features h; the logit is a dense layer on h. A --conditional model
     adds the projection term <embedding(label), h> (Miyato & Koyama 2018): D judges "a real 7",
-    not just "real", through one extra matrix, the same way for every recipe.
+    not just "real", through one extra matrix, the same way for every recipe. --minibatch-std
+    appends to h the spread of h across the batch, so D can tell a batch of look-alikes.
     """
     _, build = ARCHITECTURES[config.arch]
     getter = spectral_norm_getter if config.spectral_norm else None
     with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse, custom_getter=getter):
         features = build(x, config, training, seed)
+        if config.minibatch_std:
+            features = minibatch_stddev(features)
         logits = dense(features, 1, "logit")
         if config.conditional:
             if labels is None:
