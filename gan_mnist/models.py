@@ -22,7 +22,8 @@ IMAGE_PIXELS = 28 * 28
 NUM_CLASSES = 10
 
 GANModel = collections.namedtuple(
-    "GANModel", "real z fake real_logits real_prob fake_logits fake_prob fake_seed labels")
+    "GANModel", "real z fake real_logits real_prob fake_logits fake_prob fake_seed labels codes "
+    "fake_code_logits")
 
 
 # ---------------------------------------------------------------- fc and mlp256
@@ -141,7 +142,8 @@ def generator(z, config, reuse=False, training=True, averaged=False, labels=None
     ``averaged``: the same network reading the moving averages of its weights (--ema) instead of
     the weights themselves; they must exist already (made by the train ops).
     ``labels``: for a --conditional model, the classes asked for as one-hot rows (batch, 10);
-    they join the noise at G's input (Mirza & Osindero 2014). Soft rows blend classes."""
+    they join the noise at G's input (Mirza & Osindero 2014). Soft rows blend classes. A
+    --latent-code K model reads its codes the same way, as one-hot rows (batch, K)."""
     build, _ = ARCHITECTURES[config.arch]
     z = _with_labels(z, config, labels)
 
@@ -174,18 +176,31 @@ def sampling_variables(config, variables):
             for v in averaged_variables(variables)}
 
 
+def code_width(config):
+    """Width of the one-hot rows G reads beside the noise: the 10 classes of a --conditional
+    model, the K codes of a --latent-code K model, else 0."""
+    return NUM_CLASSES if config.conditional else config.latent_code
+
+
 def _with_labels(z, config, labels):
-    if not config.conditional:
+    if not code_width(config):
         if labels is not None:
             raise ValueError("labels given to an unconditional model")
         return z
     if labels is None:
-        raise ValueError("a conditional model needs labels")
+        raise ValueError("a conditional or --latent-code model needs labels or codes")
     return tf.concat([z, labels], axis=1)
 
 
 def discriminator(x, config, reuse=False, training=True, seed=None, labels=None):
-    """(logit, probability), each of shape (batch,), that the images x (batch, 784) are real.
+    """(logit, probability), each of shape (batch,), that the images x (batch, 784) are real."""
+    logits, _ = discriminator_heads(x, config, reuse, training, seed, labels)
+    return logits, tf.sigmoid(logits)
+
+
+def discriminator_heads(x, config, reuse=False, training=True, seed=None, labels=None):
+    """D's logit (batch,) that x is real and, for a --latent-code K model, its logits (batch, K)
+    of the code that drew x (InfoGAN's Q: one dense layer on D's features), else None.
 
     ``seed`` (an int64 pair) fixes the dropout masks of recipes that use dropout. With
     --spectral-norm every weight matrix and kernel is read divided by its largest singular value.
@@ -206,26 +221,30 @@ def discriminator(x, config, reuse=False, training=True, seed=None, labels=None)
                 raise ValueError("a conditional model needs labels")
             embedded = dense(labels, int(features.shape[-1]), "projection", bias=False)
             logits += tf.reduce_sum(embedded * features, axis=1, keepdims=True)
-        logits = tf.reshape(logits, [-1])
-    return logits, tf.sigmoid(logits)
+        code_logits = dense(features, config.latent_code, "code") if config.latent_code else None
+    return tf.reshape(logits, [-1]), code_logits
 
 
-def one_hot(labels):
-    """int class labels (batch,) -> float one-hot rows (batch, 10), the form G and D read."""
-    return tf.one_hot(labels, NUM_CLASSES, dtype=tf.float32)
+def one_hot(labels, width=NUM_CLASSES):
+    """int class labels (batch,) -> float one-hot rows (batch, 10), the form G and D read (or
+    rows of another ``width``, for latent codes)."""
+    return tf.one_hot(labels, width, dtype=tf.float32)
 
 
-def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None):
+def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None, codes=None):
     """The generator on z and the discriminator on real and fake images (shared weights).
 
     ``labels`` (one-hot, conditional models only): the real batch's classes; G is asked for the
-    same classes, so D sees the same class mix in real and generated images."""
-    fake = generator(z, config, labels=labels)
-    real_logits, real_prob = discriminator(real, config, seed=real_seed, labels=labels)
-    fake_logits, fake_prob = discriminator(fake, config, reuse=True, seed=fake_seed,
-                                           labels=labels)
-    return GANModel(real, z, fake, real_logits, real_prob, fake_logits, fake_prob, fake_seed,
-                    labels)
+    same classes, so D sees the same class mix in real and generated images. ``codes`` (int,
+    --latent-code models only): the code G draws each fake with; D guesses it back."""
+    g_rows = one_hot(codes, config.latent_code) if config.latent_code else labels
+    fake = generator(z, config, labels=g_rows)
+    real_logits, _ = discriminator_heads(real, config, seed=real_seed, labels=labels)
+    real_prob = tf.sigmoid(real_logits)
+    fake_logits, fake_code_logits = discriminator_heads(fake, config, reuse=True, seed=fake_seed,
+                                                        labels=labels)
+    return GANModel(real, z, fake, real_logits, real_prob, fake_logits, tf.sigmoid(fake_logits),
+                    fake_seed, labels, codes, fake_code_logits)
 
 
 def scope_variables(scope, collection=None):
