@@ -28,6 +28,7 @@ def collect(out):
         if not record:
             continue
         row = dict(trial=name, settings=record.get("settings", {}), seed=record.get("seed"),
+                   budget=record.get("budget") or {},
                    status=record.get("status"), error=record.get("error") or "",
                    train_minutes=round(record.get("trained_seconds", 0.0) / 60.0, 2), step="")
         evaluation = _read_json(os.path.join(folder, "evaluation.json"))
@@ -85,8 +86,12 @@ def summarise(rows):
 
 
 def write(out, budget=None):
-    """Write the three files into ``out``; return their paths."""
+    """Write the three files into ``out``; return their paths. Without ``budget`` (--report) the
+    trials' own records say it, when they agree."""
     rows = collect(out)
+    if budget is None:
+        budgets = {tuple(sorted(r["budget"].items())) for r in rows}
+        budget = dict(budgets.pop()) if len(budgets) == 1 else None
     keys = sorted({k for r in rows for k in r["settings"]})
     paths = [_write_csv(out, rows, keys), _write_markdown(out, rows, budget)]
     plot = _plot(out, rows)

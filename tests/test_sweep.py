@@ -210,6 +210,9 @@ def test_report_of_hand_made_trials(tmp_path):
     assert rows[0].startswith("| lr-d=2e-4 | 0 (1 of 2 finished) | 9.00 ± 0.00 | 20.00 ± 0.00")
     assert rows[1].startswith("| lr-d=1e-4 | 0,1 | 9.00 ± 0.00 | 32.00 ± 2.83")
     assert "- lr-d=2e-4,seed=1: stopped" in lines
+    assert "Budget per trial: steps 9." in lines
+    sweep_report.write(str(out))  # --report: the trials' records say the budget
+    assert "Budget per trial: steps 9." in open(out / "results.md").read().splitlines()
 
 
 def test_gan_mnist_threads_caps_every_session(monkeypatch):
