@@ -129,15 +129,6 @@ def train_parser():
     p.add_argument("--spectral-norm", action="store_true",
                    help="divide each of D's weight matrices by its largest singular value "
                    "(power iteration, one step per training step); kept on resume")
-    p.add_argument("--latent-code", type=non_negative_int, metavar="K",
-                   help="InfoGAN: G also draws a random code 0..K-1 and D learns to read it "
-                   "back, so each code becomes its own kind of digit instead of G blending one "
-                   "into the next (unsupervised: no labels; e.g. 10); 0 (default) is off; part "
-                   "of the model (a resume keeps it)")
-    p.add_argument("--minibatch-std", action="store_true",
-                   help="D also sees how much its features vary across the batch, so a batch "
-                   "of look-alikes gives the generator away; part of the model (a resume keeps "
-                   "it)")
     p.add_argument("--r1", type=_number(float, 0.0),
                    help="R1 gradient penalty on real digits with this gamma (e.g. 1); 0 "
                    "(default) is off")

@@ -31,8 +31,7 @@ PRESETS = {
 
 # Fields that decide the shapes of the saved variables: a checkpoint only fits a model that agrees
 # on all of them.
-ARCHITECTURE_FIELDS = ("arch", "dataset", "z_dim", "hidden", "conditional", "minibatch_std",
-                       "latent_code")
+ARCHITECTURE_FIELDS = ("arch", "dataset", "z_dim", "hidden", "conditional")
 
 
 @dataclasses.dataclass
@@ -67,8 +66,6 @@ class Config:
     r1: float = 0.0  # gamma of the R1 gradient penalty on real digits (0: off)
     r1_every: int = 16  # lazy R1: the penalty (times this) on every r1_every-th D step
     conditional: bool = False  # G and D see the class label (shapes the model)
-    minibatch_std: bool = False  # D also sees its features' spread over the batch (shapes D)
-    latent_code: int = 0  # InfoGAN: G also reads a random one-of-K code, D reads it back (0: off)
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -125,9 +122,6 @@ def resolve(explicit, saved=None):
                                      "r1", "r1_every")
     values.update({k: v for k, v in saved.items() if k in carried})
     values.update(explicit)
-    if values.get("conditional") and values.get("latent_code"):
-        raise GanError("--latent-code gives G codes of its own choosing and --conditional gives "
-                       "it the real classes; use one of them")
     return Config(**values)
 
 

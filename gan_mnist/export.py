@@ -8,7 +8,6 @@ Signatures of the SavedModel (tag ``serve``):
   [-1, 1], stateless in the seed: the same seed gives the same digits).
 A --conditional model's ``generate`` also takes ``label`` int32 [N] (the class of each digit),
 and its ``sample`` draws the classes in turn (0, 1, ..., 9, 0, ...) and returns them as ``label``.
-A --latent-code K model's take and return ``code`` int32 [N] (0..K-1) the same way.
 
 It loads with ``tf.saved_model.load(DIR).signatures["generate"]`` in plain TensorFlow 2, and is
 the format TensorFlow Serving reads.
@@ -34,8 +33,7 @@ def _as_uint8(images):
 
 
 def _digits(z, config, reuse, label=None):
-    width = models.code_width(config)
-    labels = models.one_hot(label, width) if width else None
+    labels = models.one_hot(label) if config.conditional else None
     return _as_uint8(models.to_tanh_range(
         models.generator(z, config, reuse=reuse, training=False, labels=labels), config))
 
@@ -52,23 +50,21 @@ def export(checkpoint_dir, out_dir, tflite=False):
     graph = tf.Graph()
     with graph.as_default():
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
-        width = models.code_width(config)
-        input_name = "label" if config.conditional else "code"  # a code is not a class
-        label = tf.placeholder(tf.int32, [None], name=input_name) if width else None
+        label = tf.placeholder(tf.int32, [None], name="label") if config.conditional else None
         digits = _digits(z, config, reuse=False, label=label)
         seed = tf.placeholder(tf.int64, [], name="seed")
         n = tf.placeholder(tf.int32, [], name="n")
         drawn = tf.random.stateless_uniform(tf.stack([n, config.z_dim]),
                                             seed=tf.stack([seed, tf.constant(0, tf.int64)]),
                                             minval=-1.0, maxval=1.0)
-        in_turn = tf.math.floormod(tf.range(n), max(width, 1))
+        in_turn = tf.math.floormod(tf.range(n), models.NUM_CLASSES)
         sampled = _digits(drawn, config, reuse=True, label=in_turn)
         variables = sampling.generator_variables(config)  # --ema: the averages
         saver = tf.train.Saver(variables)
     signature = tf.saved_model.signature_def_utils.predict_signature_def
     generate_inputs, sample_outputs = {"z": z}, {"digits": sampled, "z": drawn}
-    if width:
-        generate_inputs[input_name], sample_outputs[input_name] = label, in_turn
+    if config.conditional:
+        generate_inputs["label"], sample_outputs["label"] = label, in_turn
     generate = signature(inputs=generate_inputs, outputs={"digits": digits})
     with tf.Session(graph=graph) as session:
         checkpoints.restore_from(session, saver, path, variables)

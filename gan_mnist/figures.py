@@ -95,13 +95,12 @@ def progress_gif(output_dir, max_frames=50):
 
 def interpolation(output_dir, generator, rows=8, columns=10, seed=0):
     """Each row walks a straight line between two random noise vectors; for a conditional model
-    row r keeps the class r fixed (rows 0-9), for a --latent-code K model the code r (K rows)."""
-    from gan_mnist.models import code_width
+    row r keeps the class r fixed (rows 0-9)."""
     from gan_mnist.sampling import interpolation_noise
 
     labels = None
-    if code_width(generator.config):
-        rows = code_width(generator.config)
+    if generator.config.conditional:
+        rows = 10
         labels = np.repeat(np.arange(rows), columns)
     digits = generator(interpolation_noise(generator.config.z_dim, rows, columns, seed), labels)
     out = os.path.join(output_dir, "interpolation.png")

@@ -87,18 +87,6 @@ def dropout(x, rate, training, seed=None, layer=0):
     return x * tf.cast(keep, x.dtype) / (1.0 - rate)
 
 
-def minibatch_stddev(features):
-    """Features (batch, n) plus one column: the standard deviation of each feature across the
-    batch, averaged over the features, the same for every row (Karras et al. 2018).
-
-    A single image cannot show that a batch is all alike; this column lets D see it, so a
-    generator that collapses onto a few digits is caught and pushed to vary."""
-    _, variance = tf.nn.moments(features, [0])
-    spread = tf.reduce_mean(tf.sqrt(variance + 1e-8))
-    column = tf.fill([tf.shape(features)[0], 1], spread)
-    return tf.concat([features, column], axis=1)
-
-
 SPECTRAL_NORM_UPDATES = "spectral_norm_updates"  # graph collection: assigns of the u vectors
 
 

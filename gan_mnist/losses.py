@@ -46,17 +46,6 @@ def r1_penalty(real_logits, real):
                        name="r1_penalty")
 
 
-INFO_WEIGHT = 1.0  # lambda of InfoGAN's code loss, the paper's value for discrete codes
-
-
-def info_loss(code_logits, codes):
-    """InfoGAN (Chen et al. 2016): cross-entropy of D's guess of the code that drew each fake.
-    G and D both minimise it, so G makes digits whose code can be read back: each code becomes
-    its own kind of digit, and G no longer has to blend one digit into the next as z moves."""
-    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=codes, logits=code_logits)
-    return tf.reduce_mean(loss, name="info_loss")
-
-
 LOSSES = {  # --loss: (D loss of (real_logits, fake_logits, label_smoothing), G loss of logits)
     "ns": (discriminator_loss, generator_loss),
     "hinge": (lambda real, fake, smoothing: hinge_discriminator_loss(real, fake),

@@ -12,7 +12,7 @@ masks are drawn from a stateless seed, so a resumed run repeats an uninterrupted
 import collections
 
 from gan_mnist.layers import (batch_norm, conv2d, conv2d_transpose, dense, dropout,
-                              leaky_relu, minibatch_stddev, spectral_norm_getter)
+                              leaky_relu, spectral_norm_getter)
 from gan_mnist.tf_compat import tf
 
 GENERATOR_SCOPE = "generator"
@@ -22,8 +22,7 @@ IMAGE_PIXELS = 28 * 28
 NUM_CLASSES = 10
 
 GANModel = collections.namedtuple(
-    "GANModel", "real z fake real_logits real_prob fake_logits fake_prob fake_seed labels codes "
-    "fake_code_logits")
+    "GANModel", "real z fake real_logits real_prob fake_logits fake_prob fake_seed labels")
 
 
 # ---------------------------------------------------------------- fc and mlp256
@@ -142,8 +141,7 @@ def generator(z, config, reuse=False, training=True, averaged=False, labels=None
     ``averaged``: the same network reading the moving averages of its weights (--ema) instead of
     the weights themselves; they must exist already (made by the train ops).
     ``labels``: for a --conditional model, the classes asked for as one-hot rows (batch, 10);
-    they join the noise at G's input (Mirza & Osindero 2014). Soft rows blend classes. A
-    --latent-code K model reads its codes the same way, as one-hot rows (batch, K)."""
+    they join the noise at G's input (Mirza & Osindero 2014). Soft rows blend classes."""
     build, _ = ARCHITECTURES[config.arch]
     z = _with_labels(z, config, labels)
 
@@ -176,75 +174,55 @@ def sampling_variables(config, variables):
             for v in averaged_variables(variables)}
 
 
-def code_width(config):
-    """Width of the one-hot rows G reads beside the noise: the 10 classes of a --conditional
-    model, the K codes of a --latent-code K model, else 0."""
-    return NUM_CLASSES if config.conditional else config.latent_code
-
-
 def _with_labels(z, config, labels):
-    if not code_width(config):
+    if not config.conditional:
         if labels is not None:
             raise ValueError("labels given to an unconditional model")
         return z
     if labels is None:
-        raise ValueError("a conditional or --latent-code model needs labels or codes")
+        raise ValueError("a conditional model needs labels")
     return tf.concat([z, labels], axis=1)
 
 
 def discriminator(x, config, reuse=False, training=True, seed=None, labels=None):
-    """(logit, probability), each of shape (batch,), that the images x (batch, 784) are real."""
-    logits, _ = discriminator_heads(x, config, reuse, training, seed, labels)
-    return logits, tf.sigmoid(logits)
-
-
-def discriminator_heads(x, config, reuse=False, training=True, seed=None, labels=None):
-    """D's logit (batch,) that x is real and, for a --latent-code K model, its logits (batch, K)
-    of the code that drew x (InfoGAN's Q: one dense layer on D's features), else None.
+    """(logit, probability), each of shape (batch,), that the images x (batch, 784) are real.
 
     ``seed`` (an int64 pair) fixes the dropout masks of recipes that use dropout. With
     --spectral-norm every weight matrix and kernel is read divided by its largest singular value.
     The recipe's network gives features h; the logit is a dense layer on h. A --conditional model
     adds the projection term <embedding(label), h> (Miyato & Koyama 2018): D judges "a real 7",
-    not just "real", through one extra matrix, the same way for every recipe. --minibatch-std
-    appends to h the spread of h across the batch, so D can tell a batch of look-alikes.
+    not just "real", through one extra matrix, the same way for every recipe.
     """
     _, build = ARCHITECTURES[config.arch]
     getter = spectral_norm_getter if config.spectral_norm else None
     with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse, custom_getter=getter):
         features = build(x, config, training, seed)
-        if config.minibatch_std:
-            features = minibatch_stddev(features)
         logits = dense(features, 1, "logit")
         if config.conditional:
             if labels is None:
                 raise ValueError("a conditional model needs labels")
             embedded = dense(labels, int(features.shape[-1]), "projection", bias=False)
             logits += tf.reduce_sum(embedded * features, axis=1, keepdims=True)
-        code_logits = dense(features, config.latent_code, "code") if config.latent_code else None
-    return tf.reshape(logits, [-1]), code_logits
+        logits = tf.reshape(logits, [-1])
+    return logits, tf.sigmoid(logits)
 
 
-def one_hot(labels, width=NUM_CLASSES):
-    """int class labels (batch,) -> float one-hot rows (batch, 10), the form G and D read (or
-    rows of another ``width``, for latent codes)."""
-    return tf.one_hot(labels, width, dtype=tf.float32)
+def one_hot(labels):
+    """int class labels (batch,) -> float one-hot rows (batch, 10), the form G and D read."""
+    return tf.one_hot(labels, NUM_CLASSES, dtype=tf.float32)
 
 
-def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None, codes=None):
+def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None):
     """The generator on z and the discriminator on real and fake images (shared weights).
 
     ``labels`` (one-hot, conditional models only): the real batch's classes; G is asked for the
-    same classes, so D sees the same class mix in real and generated images. ``codes`` (int,
-    --latent-code models only): the code G draws each fake with; D guesses it back."""
-    g_rows = one_hot(codes, config.latent_code) if config.latent_code else labels
-    fake = generator(z, config, labels=g_rows)
-    real_logits, _ = discriminator_heads(real, config, seed=real_seed, labels=labels)
-    real_prob = tf.sigmoid(real_logits)
-    fake_logits, fake_code_logits = discriminator_heads(fake, config, reuse=True, seed=fake_seed,
-                                                        labels=labels)
-    return GANModel(real, z, fake, real_logits, real_prob, fake_logits, tf.sigmoid(fake_logits),
-                    fake_seed, labels, codes, fake_code_logits)
+    same classes, so D sees the same class mix in real and generated images."""
+    fake = generator(z, config, labels=labels)
+    real_logits, real_prob = discriminator(real, config, seed=real_seed, labels=labels)
+    fake_logits, fake_prob = discriminator(fake, config, reuse=True, seed=fake_seed,
+                                           labels=labels)
+    return GANModel(real, z, fake, real_logits, real_prob, fake_logits, fake_prob, fake_seed,
+                    labels)
 
 
 def scope_variables(scope, collection=None):

@@ -9,10 +9,9 @@ import collections
 from gan_mnist.tf_compat import tf
 
 Inputs = collections.namedtuple(
-    "Inputs", "real z labels images images_feed all_labels labels_feed real_seed fake_seed codes")
+    "Inputs", "real z labels images images_feed all_labels labels_feed real_seed fake_seed")
 
 _BATCH_STREAM, _NOISE_STREAM, _REAL_DROPOUT_STREAM, _FAKE_DROPOUT_STREAM = 0, 1, 2, 3
-_CODE_STREAM = 4
 
 
 def _stream_seed(seed, step, stream):
@@ -27,11 +26,10 @@ def sample_noise(batch_size, z_dim, seed, step):
 
 
 def build_inputs(num_images, batch_size, z_dim, seed, step, pixel_range=(-1.0, 1.0),
-                 image_shape=(28, 28), with_labels=False, codes=0):
+                 image_shape=(28, 28), with_labels=False):
     """Real batches (batch, 784) scaled to ``pixel_range``, their labels (batch,) int32, and
     noise (batch, z_dim) for global step ``step``, plus the seeds of the discriminator's dropout
-    on real and on fake images. With ``codes`` = K > 0 also a uniform code in 0..K-1 for each
-    fake (--latent-code), drawn like the noise.
+    on real and on fake images.
 
     The images and labels live in local (never checkpointed) uint8 variables, filled once by
     running their initializers with ``{images_feed: uint8 array, labels_feed: uint8 array}``;
@@ -54,12 +52,7 @@ def build_inputs(num_images, batch_size, z_dim, seed, step, pixel_range=(-1.0, 1
             all_labels = tf.Variable(labels_feed, trainable=False, name="train_labels",
                                      collections=[tf.GraphKeys.LOCAL_VARIABLES])
             labels = tf.cast(tf.gather(all_labels, index), tf.int32, name="labels")
-        drawn_codes = None
-        if codes:  # likewise only then
-            drawn_codes = tf.random.stateless_uniform(
-                [batch_size], _stream_seed(seed, step, _CODE_STREAM), minval=0, maxval=codes,
-                dtype=tf.int32, name="codes")
-    return Inputs(real=real, z=z, labels=labels, codes=drawn_codes,
+    return Inputs(real=real, z=z, labels=labels,
                   images=images, images_feed=images_feed, all_labels=all_labels,
                   labels_feed=labels_feed,
                   real_seed=_stream_seed(seed, step, _REAL_DROPOUT_STREAM),

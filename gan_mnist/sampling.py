@@ -39,9 +39,8 @@ class Generator:
         with graph.as_default():
             tf.set_random_seed(self.config.seed)
             self._z = tf.placeholder(tf.float32, [None, self.config.z_dim], name="z")
-            width = models.code_width(self.config)
-            self._labels = (tf.placeholder(tf.float32, [None, width], name="labels")
-                            if width else None)
+            self._labels = (tf.placeholder(tf.float32, [None, models.NUM_CLASSES], name="labels")
+                            if self.config.conditional else None)
             self._fake = models.to_tanh_range(
                 models.generator(self._z, self.config, training=False, labels=self._labels),
                 self.config)
@@ -60,12 +59,11 @@ class Generator:
 
     def __call__(self, noise, labels=None):
         """uint8 digits (N, 28, 28) for noise (N, z_dim). A conditional model also takes the
-        classes: int labels (N,), or one-hot / soft rows (N, 10); by default classes in turn.
-        A --latent-code K model takes its codes the same way (K wide), by default in turn."""
-        rows, width = None, models.code_width(self.config)
-        if width:
-            labels = labels_in_turn(len(noise), width) if labels is None else np.asarray(labels)
-            rows = one_hot(labels, width) if labels.ndim == 1 else labels.astype(np.float32)
+        classes: int labels (N,), or one-hot / soft rows (N, 10); by default classes in turn."""
+        rows = None
+        if self.config.conditional:
+            labels = labels_in_turn(len(noise)) if labels is None else np.asarray(labels)
+            rows = one_hot(labels) if labels.ndim == 1 else labels.astype(np.float32)
         elif labels is not None:
             raise GanError("this model is unconditional: it cannot be asked for a class "
                            "(train one with --conditional)")
@@ -79,17 +77,14 @@ class Generator:
 
 
 def labels_in_turn(n, classes=None):
-    """``n`` labels cycling through ``classes`` (default 0..9): 0, 1, ..., 9, 0, 1, ...; an int
-    ``classes`` K cycles through 0..K-1."""
-    if classes is None or np.isscalar(classes):
-        classes = np.arange(models.NUM_CLASSES if classes is None else classes)
-    classes = np.asarray(classes)
+    """``n`` labels cycling through ``classes`` (default 0..9): 0, 1, ..., 9, 0, 1, ..."""
+    classes = np.arange(models.NUM_CLASSES) if classes is None else np.asarray(classes)
     return classes[np.arange(n) % len(classes)].astype(np.int64)
 
 
-def one_hot(labels, width=models.NUM_CLASSES):
-    """int labels (N,) -> float32 one-hot rows (N, 10), or (N, width) for latent codes."""
-    return np.eye(width, dtype=np.float32)[np.asarray(labels)]
+def one_hot(labels):
+    """int labels (N,) -> float32 one-hot rows (N, 10)."""
+    return np.eye(models.NUM_CLASSES, dtype=np.float32)[np.asarray(labels)]
 
 
 def generate(checkpoint_dir, n, seed=0, classes=None):
@@ -97,11 +92,8 @@ def generate(checkpoint_dir, n, seed=0, classes=None):
     the label of each digit (None for an unconditional model). A conditional model draws
     ``classes`` in turn (default all ten). The same seed always gives the same digits."""
     generator = Generator(checkpoint_dir)
-    labels = None  # a --latent-code model draws its codes in turn: they are not classes
+    labels = None  # asking an unconditional model for classes is refused by the generator
     if generator.config.conditional or classes is not None:
-        if not generator.config.conditional:
-            raise GanError("this model is unconditional: it cannot be asked for a class "
-                           "(train one with --conditional)")
         labels = labels_in_turn(n, classes)
     return generator(generator.noise(n, seed), labels), generator.step, labels
 

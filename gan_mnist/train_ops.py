@@ -66,9 +66,6 @@ def build_train_ops(model, config, global_step):
     discriminator_loss, generator_loss = losses.LOSSES[config.loss]
     d_loss = discriminator_loss(model.real_logits, model.fake_logits, config.label_smoothing)
     g_loss = generator_loss(model.fake_logits)
-    if config.latent_code:  # InfoGAN: both networks learn to make the code readable
-        info = losses.INFO_WEIGHT * losses.info_loss(model.fake_code_logits, model.codes)
-        d_loss, g_loss = d_loss + info, g_loss + info
     d_vars = models.scope_variables(models.DISCRIMINATOR_SCOPE)
     g_vars = models.scope_variables(models.GENERATOR_SCOPE)
     d_losses = {"": d_loss}
@@ -96,11 +93,10 @@ def build_train_ops(model, config, global_step):
     def g_step_after(d_step):
         """A G update whose loss reads D's weights as ``d_step`` leaves them."""
         with tf.control_dependencies([d_step]):
-            fake_logits_after_d, code_logits_after_d = models.discriminator_heads(
-                model.fake, config, reuse=True, seed=model.fake_seed, labels=model.labels)
+            fake_logits_after_d, _ = models.discriminator(model.fake, config, reuse=True,
+                                                          seed=model.fake_seed,
+                                                          labels=model.labels)
         loss = generator_loss(fake_logits_after_d)
-        if config.latent_code:
-            loss += losses.INFO_WEIGHT * losses.info_loss(code_logits_after_d, model.codes)
         with tf.name_scope(models.GENERATOR_SCOPE + "/"):
             # The same optimizer object, so the fused and the separate G steps share Adam's slots.
             step = g_optimizer.minimize(loss, var_list=g_vars, global_step=global_step)

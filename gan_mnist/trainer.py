@@ -41,15 +41,13 @@ def fixed_noise(config, n=SAMPLE_GRID_SIZE):
 def grid_inputs(config):
     """(noise, one-hot labels or None, columns) of the sample grids. Unconditional: 64 noise
     vectors, 8x8. Conditional: row r asks for class r, the same 8 noise vectors in every row,
-    so each column shows one 'handwriting' writing every digit. --latent-code K: row r is
-    code r, K rows."""
-    rows = models.code_width(config)
-    if not rows:
+    so each column shows one 'handwriting' writing every digit."""
+    if not config.conditional:
         return fixed_noise(config), None, None
     columns = GRID_COLUMNS_CONDITIONAL
-    noise = np.tile(fixed_noise(config, columns), (rows, 1))
-    labels = np.repeat(np.arange(rows), columns)
-    return noise, sampling.one_hot(labels, rows), columns
+    noise = np.tile(fixed_noise(config, columns), (models.NUM_CLASSES, 1))
+    labels = np.repeat(np.arange(models.NUM_CLASSES), columns)
+    return noise, sampling.one_hot(labels), columns
 
 
 def build_training_graph(config, num_images):
@@ -60,15 +58,14 @@ def build_training_graph(config, num_images):
         global_step = tf.train.get_or_create_global_step()
         inputs = build_inputs(num_images, config.batch_size, config.z_dim, config.seed,
                               global_step, models.pixel_range(config),
-                              with_labels=config.conditional, codes=config.latent_code)
+                              with_labels=config.conditional)
         labels = models.one_hot(inputs.labels) if config.conditional else None
         model = models.build_gan(inputs.real, inputs.z, config, inputs.real_seed,
-                                 inputs.fake_seed, labels, inputs.codes)
+                                 inputs.fake_seed, labels)
         ops = build_train_ops(model, config, global_step)
         sample_z = tf.placeholder(tf.float32, [None, config.z_dim], name="sample_z")
-        width = models.code_width(config)
-        sample_labels = (tf.placeholder(tf.float32, [None, width], name="sample_labels")
-                         if width else None)
+        sample_labels = (tf.placeholder(tf.float32, [None, models.NUM_CLASSES],
+                                        name="sample_labels") if config.conditional else None)
         samples = models.to_tanh_range(  # the weights' moving averages with --ema
             models.generator(sample_z, config, reuse=True, training=False,
                              averaged=bool(config.ema), labels=sample_labels), config)
@@ -207,14 +204,10 @@ class _Loop:
 
             eval_noise = np.random.RandomState(config.seed + EVAL_NOISE_SEED_OFFSET).uniform(
                 -1, 1, (QUICK_N, config.z_dim)).astype(np.float32)
-            # Conditional: every class equally often, so label accuracy covers all ten;
-            # --latent-code: every code equally often, as in training (no accuracy: codes are
-            # not classes).
-            width = models.code_width(config)
-            in_turn = sampling.labels_in_turn(QUICK_N, width) if width else None
-            self.eval_labels = in_turn if config.conditional else None
-            self.eval_feed = self.feed(eval_noise, None if in_turn is None
-                                       else sampling.one_hot(in_turn, width))
+            # Conditional: every class equally often, so label accuracy covers all ten.
+            self.eval_labels = sampling.labels_in_turn(QUICK_N) if config.conditional else None
+            self.eval_feed = self.feed(eval_noise, None if self.eval_labels is None
+                                       else sampling.one_hot(self.eval_labels))
         self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
         self.names = list(tg.logged)
         self.logged = [tg.logged[n] for n in self.names]

@@ -1,5 +1,5 @@
 """The stabiliser flags: --ema (a moving average of G's weights used for every sample),
---loss hinge, --spectral-norm, --r1 and --minibatch-std. Each does what it says, is saved and resumed bit-identically, and is refused where
+--loss hinge, --spectral-norm and --r1. Each does what it says, is saved and resumed bit-identically, and is refused where
 it cannot apply."""
 import os
 
@@ -55,8 +55,7 @@ def test_ema_weights_equal_the_hand_computed_average():
 def ema_run(run_config):
     """A short run with every stabiliser flag on (R1 on steps 0, 4, 8, ...)."""
     config = run_config(arch="fast", steps=30, ema=0.95, loss="hinge", spectral_norm=True,
-                        r1=1.0, r1_every=4, minibatch_std=True, sample_every=30,
-                        checkpoint_every=30, eval_every=0)
+                        r1=1.0, r1_every=4, sample_every=30, checkpoint_every=30, eval_every=0)
     assert trainer.train(config) == 0
     return config
 
@@ -81,15 +80,14 @@ def test_grids_and_samples_come_from_the_averages(ema_run):
 def test_flags_are_saved_carried_and_resumed_bit_identically(ema_run, run_config, tmp_path):
     saved = config_lib.load_saved(ema_run.checkpoint_dir)
     assert (saved["ema"], saved["loss"], saved["spectral_norm"], saved["r1"],
-            saved["r1_every"], saved["minibatch_std"]) == (0.95, "hinge", True, 1.0, 4, True)
+            saved["r1_every"]) == (0.95, "hinge", True, 1.0, 4)
     resumed = config_lib.resolve({"steps": 60, "checkpoint_dir": ema_run.checkpoint_dir,
                                   "output_dir": ema_run.output_dir,
                                   "data_dir": ema_run.data_dir}, saved)
     assert resumed.ema == 0.95 and resumed.loss == "hinge" and resumed.spectral_norm
-    assert resumed.minibatch_std
     assert trainer.train(resumed) == 0
     straight = run_config(arch="fast", steps=60, ema=0.95, loss="hinge", spectral_norm=True,
-                          r1=1.0, r1_every=4, minibatch_std=True, eval_every=0,
+                          r1=1.0, r1_every=4, eval_every=0,
                           checkpoint_dir=str(tmp_path / "straight"),
                           output_dir=str(tmp_path / "straight_out"))
     assert trainer.train(straight) == 0
@@ -224,41 +222,3 @@ def test_r1_steps_change_only_d_and_only_every_k_steps(arch):
         s.run(ops.train_step)
         without = s.run(d_vars)
     assert any(not np.allclose(a, b) for a, b in zip(with_r1, without))
-
-
-# ---------------------------------------------------------------- --minibatch-std
-
-def test_minibatch_stddev_appends_the_mean_spread_of_the_features():
-    features = np.random.RandomState(0).randn(5, 3).astype(np.float32)
-    with tf.Graph().as_default(), tf.Session() as s:
-        out = s.run(layers.minibatch_stddev(tf.constant(features)))
-    assert out.shape == (5, 4)
-    np.testing.assert_array_equal(out[:, :3], features)
-    np.testing.assert_allclose(out[:, 3], features.std(axis=0).mean(), rtol=1e-4)
-
-
-@pytest.mark.parametrize("flag", [False, True])
-def test_minibatch_std_lets_d_see_the_rest_of_the_batch(flag):
-    """With the flag a digit's logit depends on the digits beside it (a batch of copies of one
-    digit has no spread); without it, it does not."""
-    config = config_lib.resolve({"arch": "fast", "minibatch_std": flag})
-    digits = np.random.RandomState(0).uniform(-1, 1, (8, 784)).astype(np.float32)
-    with tf.Graph().as_default(), tf.Session() as s:
-        x = tf.placeholder(tf.float32, [None, 784])
-        logits, _ = models.discriminator(x, config)
-        logit_weights = tf.global_variables("discriminator/logit/weights")[0]
-        s.run(tf.global_variables_initializer())
-        mixed = s.run(logits, {x: digits})[0]
-        copies = s.run(logits, {x: np.repeat(digits[:1], 8, axis=0)})[0]
-        assert logit_weights.shape[0] == 7 * 7 * 64 + flag
-    assert (mixed != pytest.approx(copies, abs=1e-6)) == flag
-
-
-def test_minibatch_std_is_part_of_the_model():
-    saved = config_lib.resolve({"arch": "fast", "minibatch_std": True}).__dict__
-    assert config_lib.resolve({}, saved).minibatch_std  # the same command resumes with it
-    with pytest.raises(GanError, match="minibatch_std=False but you asked for "
-                                       "minibatch_std=True; use --fresh"):
-        config_lib.resolve({"minibatch_std": True}, dict(saved, minibatch_std=False))
-    older = {k: v for k, v in saved.items() if k != "minibatch_std"}  # a config.json from before
-    assert not config_lib.resolve({}, older).minibatch_std
