@@ -1,7 +1,7 @@
 """The product as a user types it: a scratch copy of the repository, the current directory at its
 root, default relative folders (checkpoints/, output/, MNIST_data/), no folder flags, Ctrl-C and
-SIGKILL, and every command of the README's code blocks run as written (only --steps and the
-number of digits, --n, shortened).
+SIGKILL, and every command of the README's code blocks run as written (only --steps, the
+number of digits, --n, and the benchmark's --rounds shortened).
 
 A bug that broke resuming with the default checkpoints/ folder once passed every other test,
 because they all passed absolute temporary paths. These tests pass none.
@@ -165,6 +165,7 @@ NOT_RUN = {
 SHORT_STEPS = {"train.py": 1200, "benchmark.py": 20}
 SIDE_RUN_STEPS = 200  # train commands into folders of their own (not checkpoints/) need fewer
 SHORT_N = {"sample.py": 2000, "evaluate.py": 2000}  # digits to draw (default/README: 10,000)
+SHORT_ROUNDS = {"benchmark.py": 1}  # timed rounds per variant (default/README: 3)
 
 
 def readme_blocks(readme):
@@ -203,9 +204,14 @@ def readme_commands(readme):
 
 
 def shortened(command):
-    """The command with a small --steps (added where it would run 100,000 steps by default) and
-    at most SHORT_N digits drawn."""
+    """The command with a small --steps (added where it would run 100,000 steps by default), at
+    most SHORT_N digits drawn and SHORT_ROUNDS benchmark rounds."""
     script = re.search(r"scripts/(\w+\.py)", command).group(1)
+    rounds = SHORT_ROUNDS.get(script)
+    if rounds and "--rounds " in command:
+        command = re.sub(r"--rounds (\d+)", "--rounds %d" % rounds, command)
+    elif rounds:
+        command += " --rounds %d" % rounds
     n = SHORT_N.get(script)
     if n and "--samples" not in command:
         if "--n " in command:
