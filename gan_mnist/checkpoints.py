@@ -287,7 +287,8 @@ def move_aside(checkpoint_dir):
     names = glob.glob(os.path.join(checkpoint_dir, PREFIX + "-*"))
     names += glob.glob(os.path.join(checkpoint_dir, BEST_PREFIX + "-*"))
     names += [p for p in (os.path.join(checkpoint_dir, name)
-                          for name in (INDEX, BEST_INDEX, BEST_INFO, "config.json"))
+                          for name in (INDEX, BEST_INDEX, BEST_INFO, "config.json",
+                                       "clusters.npy"))  # --clusters' k-means assignment
               if os.path.exists(p)]
     if not names:
         return None

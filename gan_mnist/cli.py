@@ -126,6 +126,10 @@ def train_parser():
     p.add_argument("--conditional", action="store_true",
                    help="G and D see the class label, so sample.py --label can ask for a digit; "
                    "part of the model (a resume keeps it)")
+    p.add_argument("--clusters", type=_number(int, 0, maximum=256),
+                   help="self-conditioning: split the training digits into K groups by k-means "
+                   "on their pixels (no labels) and condition G and D on the group; sampling "
+                   "picks groups as often as they occur. Part of the model; 0 (default) is off")
     p.add_argument("--spectral-norm", action="store_true",
                    help="divide each of D's weight matrices by its largest singular value "
                    "(power iteration, one step per training step); kept on resume")

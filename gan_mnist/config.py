@@ -31,7 +31,7 @@ PRESETS = {
 
 # Fields that decide the shapes of the saved variables: a checkpoint only fits a model that agrees
 # on all of them.
-ARCHITECTURE_FIELDS = ("arch", "dataset", "z_dim", "hidden", "conditional")
+ARCHITECTURE_FIELDS = ("arch", "dataset", "z_dim", "hidden", "conditional", "clusters")
 
 
 @dataclasses.dataclass
@@ -66,6 +66,7 @@ class Config:
     r1: float = 0.0  # gamma of the R1 gradient penalty on real digits (0: off)
     r1_every: int = 16  # lazy R1: the penalty (times this) on every r1_every-th D step
     conditional: bool = False  # G and D see the class label (shapes the model)
+    clusters: int = 0  # G and D see a k-means cluster of the digits instead (0: off; shapes it)
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -122,7 +123,17 @@ def resolve(explicit, saved=None):
                                      "r1", "r1_every")
     values.update({k: v for k, v in saved.items() if k in carried})
     values.update(explicit)
-    return Config(**values)
+    config = Config(**values)
+    if config.clusters == 1 or config.clusters < 0:
+        raise GanError("--clusters %d: split the digits into at least 2 clusters, or pass 0 for "
+                       "none" % config.clusters)
+    if config.clusters and config.conditional:
+        raise GanError("--clusters stands in for the labels of a --conditional model; use one "
+                       "or the other")
+    if config.clusters and config.z_dim < 2:
+        raise GanError("--clusters uses the first noise coordinate to pick a cluster, so it "
+                       "needs --z-dim 2 or more")
+    return config
 
 
 def load_saved(checkpoint_dir):

@@ -135,22 +135,41 @@ def to_tanh_range(images, config):
     return images if (low, high) == (-1.0, 1.0) else images * 2.0 - 1.0
 
 
-def generator(z, config, reuse=False, training=True, averaged=False, labels=None):
+def generator(z, config, reuse=False, training=True, averaged=False, labels=None,
+              cluster_edges=None):
     """Flat images (batch, 784) in the recipe's pixel range, from noise z (batch, z_dim).
 
     ``averaged``: the same network reading the moving averages of its weights (--ema) instead of
     the weights themselves; they must exist already (made by the train ops).
     ``labels``: for a --conditional model, the classes asked for as one-hot rows (batch, 10);
-    they join the noise at G's input (Mirza & Osindero 2014). Soft rows blend classes."""
+    they join the noise at G's input (Mirza & Osindero 2014). Soft rows blend classes.
+    A --clusters model joins its cluster instead: given as ``labels`` while training (the real
+    batch's clusters), otherwise picked by the first noise coordinate (see ``cluster_of_noise``);
+    ``cluster_edges`` (training only) are the clusters' cumulative shares, kept as a variable."""
     build, _ = ARCHITECTURES[config.arch]
-    z = _with_labels(z, config, labels)
 
     def read_average(getter, name, *args, **kwargs):
         return getter(ema_name(name), *args, **kwargs)
 
     with tf.variable_scope(GENERATOR_SCOPE, reuse=reuse or averaged,
                            custom_getter=read_average if averaged else None):
+        if config.clusters:
+            edges = tf.get_variable(
+                "cluster_edges", trainable=False, initializer=tf.constant(
+                    [0.0] * (config.clusters - 1) if cluster_edges is None else cluster_edges,
+                    tf.float32))
+            if labels is None:
+                labels = one_hot(cluster_of_noise(z, edges), config.clusters)
+            z = z[:, 1:]  # the first coordinate chose the cluster; the rest shape the digit
+        z = _with_labels(z, config, labels)
         return build(z, config, training)
+
+
+def cluster_of_noise(z, edges):
+    """--clusters: the cluster whose share of [0, 1) holds (z[:, 0] + 1) / 2, so noise drawn
+    uniformly from [-1, 1) picks each cluster as often as it holds training digits."""
+    position = (z[:, 0] + 1.0) / 2.0
+    return tf.reduce_sum(tf.cast(position[:, None] >= edges[None, :], tf.int32), axis=1)
 
 
 def ema_name(name):
@@ -175,7 +194,7 @@ def sampling_variables(config, variables):
 
 
 def _with_labels(z, config, labels):
-    if not config.conditional:
+    if not (config.conditional or config.clusters):
         if labels is not None:
             raise ValueError("labels given to an unconditional model")
         return z
@@ -198,7 +217,7 @@ def discriminator(x, config, reuse=False, training=True, seed=None, labels=None)
     with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse, custom_getter=getter):
         features = build(x, config, training, seed)
         logits = dense(features, 1, "logit")
-        if config.conditional:
+        if config.conditional or config.clusters:
             if labels is None:
                 raise ValueError("a conditional model needs labels")
             embedded = dense(labels, int(features.shape[-1]), "projection", bias=False)
@@ -207,17 +226,19 @@ def discriminator(x, config, reuse=False, training=True, seed=None, labels=None)
     return logits, tf.sigmoid(logits)
 
 
-def one_hot(labels):
-    """int class labels (batch,) -> float one-hot rows (batch, 10), the form G and D read."""
-    return tf.one_hot(labels, NUM_CLASSES, dtype=tf.float32)
+def one_hot(labels, num_classes=NUM_CLASSES):
+    """int class (or cluster) labels (batch,) -> float one-hot rows (batch, num_classes), the
+    form G and D read."""
+    return tf.one_hot(labels, num_classes, dtype=tf.float32)
 
 
-def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None):
+def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None, cluster_edges=None):
     """The generator on z and the discriminator on real and fake images (shared weights).
 
-    ``labels`` (one-hot, conditional models only): the real batch's classes; G is asked for the
-    same classes, so D sees the same class mix in real and generated images."""
-    fake = generator(z, config, labels=labels)
+    ``labels`` (one-hot, conditional and --clusters models only): the real batch's classes or
+    clusters; G is asked for the same ones, so D sees the same mix in real and generated
+    images."""
+    fake = generator(z, config, labels=labels, cluster_edges=cluster_edges)
     real_logits, real_prob = discriminator(real, config, seed=real_seed, labels=labels)
     fake_logits, fake_prob = discriminator(fake, config, reuse=True, seed=fake_seed,
                                            labels=labels)

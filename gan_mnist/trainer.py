@@ -10,7 +10,8 @@ import time
 
 import numpy as np
 
-from gan_mnist import GanError, check_writable, checkpoints, data, images, models, sampling
+from gan_mnist import (GanError, check_writable, checkpoints, clusters, data, images, models,
+                       sampling)
 from gan_mnist import config as config_lib
 from gan_mnist.logs import MetricsLog
 from gan_mnist.pipeline import build_inputs
@@ -50,18 +51,21 @@ def grid_inputs(config):
     return noise, sampling.one_hot(labels), columns
 
 
-def build_training_graph(config, num_images):
-    """Everything a training session needs, in a new graph."""
+def build_training_graph(config, num_images, cluster_edges=None):
+    """Everything a training session needs, in a new graph. ``cluster_edges``: a --clusters
+    model's cumulative cluster shares (see clusters.edges)."""
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)  # fixes the initial weights
         global_step = tf.train.get_or_create_global_step()
         inputs = build_inputs(num_images, config.batch_size, config.z_dim, config.seed,
                               global_step, models.pixel_range(config),
-                              with_labels=config.conditional)
-        labels = models.one_hot(inputs.labels) if config.conditional else None
+                              with_labels=bool(config.conditional or config.clusters))
+        labels = None
+        if config.conditional or config.clusters:
+            labels = models.one_hot(inputs.labels, config.clusters or models.NUM_CLASSES)
         model = models.build_gan(inputs.real, inputs.z, config, inputs.real_seed,
-                                 inputs.fake_seed, labels)
+                                 inputs.fake_seed, labels, cluster_edges)
         ops = build_train_ops(model, config, global_step)
         sample_z = tf.placeholder(tf.float32, [None, config.z_dim], name="sample_z")
         sample_labels = (tf.placeholder(tf.float32, [None, models.NUM_CLASSES],
@@ -168,7 +172,12 @@ def train(config):
 
 
 def _train_from_newest_checkpoint(config, train_images, train_labels):
-    tg = build_training_graph(config, len(train_images))
+    edges = None
+    if config.clusters:  # the clusters stand in for the labels
+        train_labels = clusters.load_or_make(config.checkpoint_dir, train_images, config.clusters,
+                                             config.seed)
+        edges = clusters.edges(train_labels, config.clusters)
+    tg = build_training_graph(config, len(train_images), edges)
     with start_session(tg, train_images, session_config(config), train_labels) as session:
         step = checkpoints.restore(session, tg.saver, config.checkpoint_dir)
         if step:

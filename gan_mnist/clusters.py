@@ -1,0 +1,63 @@
+"""--clusters K: pseudo-classes for an unconditional model, found without labels.
+
+k-means on the training digits' pixels splits them into K groups, and G and D are conditioned on
+the group the way a --conditional model is on the class (Liu et al. 2020, "Diverse image
+generation via self-conditioned GANs", cluster D's features during training; we cluster pixels
+once, before training, which is cheap on a CPU). Each cluster is a smaller, simpler target than
+"any digit", so G is less tempted to blend digits into shapes between them.
+
+At sampling time nothing outside the generator changes: the first noise coordinate picks the
+cluster with the clusters' frequencies (``models.cluster_of_noise``), so sample.py, evaluate.py
+and an exported model still map noise to digits.
+
+The assignment is written to the checkpoint folder on the first start and read back on every
+resume, so a resumed run trains on exactly the same clusters.
+"""
+import os
+
+import numpy as np
+from scipy.cluster import vq
+
+from gan_mnist import GanError
+
+CLUSTERS_FILE = "clusters.npy"
+KMEANS_ITERATIONS = 20
+
+
+def kmeans(images, k, seed):
+    """Cluster of each image (N,) uint8, by k-means (k-means++ start) on pixels in [0, 1]."""
+    pixels = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    _, assignment = vq.kmeans2(pixels, k, iter=KMEANS_ITERATIONS, minit="++", seed=seed)
+    return assignment.astype(np.uint8)
+
+
+def edges(assignment, k):
+    """The clusters' cumulative shares of the digits, without the final 1: the edges that cut
+    [0, 1) into one piece per cluster, each as long as its cluster's share."""
+    counts = np.bincount(assignment, minlength=k)
+    return (np.cumsum(counts)[:-1] / float(len(assignment))).astype(np.float32)
+
+
+def load_or_make(checkpoint_dir, images, k, seed):
+    """The run's cluster of each training digit: read from the checkpoint folder, or computed
+    by k-means (a few seconds) and saved there (atomically) on the first start."""
+    path = os.path.join(checkpoint_dir, CLUSTERS_FILE)
+    if os.path.exists(path):
+        try:
+            assignment = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise GanError("cannot read %s (%s); remove it to cluster the digits again, or use "
+                           "--fresh" % (path, e))
+        if assignment.shape != (len(images),) or assignment.dtype != np.uint8 or (
+                assignment.size and assignment.max() >= k):
+            raise GanError("%s holds %s %s, not the %d-cluster assignment of %d training digits; "
+                           "remove it to cluster again, or use --fresh"
+                           % (path, assignment.dtype, assignment.shape, k, len(images)))
+        return assignment
+    print("clustering the %d training digits into %d groups (k-means on pixels)"
+          % (len(images), k), flush=True)
+    assignment = kmeans(images, k, seed)
+    tmp = path + ".tmp.npy"
+    np.save(tmp, assignment)
+    os.replace(tmp, path)
+    return assignment

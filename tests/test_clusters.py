@@ -1,0 +1,121 @@
+"""--clusters K: k-means groups of the training digits stand in for labels (self-conditioning).
+The clustering is real k-means, the first noise coordinate picks a cluster with the clusters'
+shares, the assignment is kept in the checkpoint folder so a resume is bit-identical, and the
+model samples, evaluates and exports like an unconditional one."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gan_mnist import GanError, checkpoints, clusters, models, sampling, trainer
+from gan_mnist import config as config_lib
+from gan_mnist.tf_compat import tf
+from tests.test_export import PLAIN_TF, export
+
+
+def test_kmeans_finds_two_obvious_groups_and_edges_are_their_shares():
+    rng = np.random.RandomState(0)
+    dark = rng.randint(0, 30, (30, 28, 28)).astype(np.uint8)
+    bright = rng.randint(220, 256, (10, 28, 28)).astype(np.uint8)
+    assignment = clusters.kmeans(np.concatenate([dark, bright]), 2, seed=0)
+    assert assignment.dtype == np.uint8 and assignment.shape == (40,)
+    assert len(set(assignment[:30])) == 1 and len(set(assignment[30:])) == 1
+    assert assignment[0] != assignment[30]
+    share_of_0 = 0.75 if assignment[0] == 0 else 0.25
+    np.testing.assert_allclose(clusters.edges(assignment, 2), [share_of_0])
+    np.testing.assert_allclose(clusters.edges(np.array([0, 2, 2, 2], np.uint8), 4),
+                               [0.25, 0.25, 1.0])  # an empty cluster gets no share
+
+
+def test_the_first_noise_coordinate_picks_clusters_by_their_shares():
+    z = np.random.RandomState(1).uniform(-1, 1, (200000, 3)).astype(np.float32)
+    with tf.Graph().as_default(), tf.Session() as s:
+        edges = tf.constant([0.1, 0.5])
+        picked = s.run(models.cluster_of_noise(tf.constant(z), edges))
+        ends = s.run(models.cluster_of_noise(tf.constant([[-1.0, 0], [0.0, 0], [0.9999, 0]]),
+                                             edges))
+    np.testing.assert_allclose(np.bincount(picked, minlength=3) / len(z), [0.1, 0.4, 0.5],
+                               atol=0.005)
+    assert ends.tolist() == [0, 2, 2]  # -1 -> 0 (share 0); 0 -> 0.5, the third cluster's start
+
+
+def test_a_clusters_run_keeps_its_clusters_and_resumes_bit_identically(run_config, tmp_path):
+    config = run_config(arch="fast", clusters=4, steps=20, ema=0.9, sample_every=20,
+                        checkpoint_every=20, eval_every=0)
+    assert trainer.train(config) == 0
+    assignment = np.load(os.path.join(config.checkpoint_dir, clusters.CLUSTERS_FILE))
+    assert assignment.shape == (60000,) and assignment.dtype == np.uint8
+    assert set(np.unique(assignment)) == {0, 1, 2, 3}
+    saved = config_lib.load_saved(config.checkpoint_dir)
+    assert saved["clusters"] == 4
+    resumed = config_lib.resolve({"steps": 40, "checkpoint_dir": config.checkpoint_dir,
+                                  "output_dir": config.output_dir,
+                                  "data_dir": config.data_dir}, saved)
+    assert resumed.clusters == 4
+    assert trainer.train(resumed) == 0
+    straight = run_config(arch="fast", clusters=4, steps=40, ema=0.9, eval_every=0,
+                          checkpoint_dir=str(tmp_path / "straight"),
+                          output_dir=str(tmp_path / "straight_out"))
+    os.makedirs(straight.checkpoint_dir)  # the same clusters, without running k-means again
+    shutil.copy(os.path.join(config.checkpoint_dir, clusters.CLUSTERS_FILE),
+                straight.checkpoint_dir)
+    assert trainer.train(straight) == 0
+    a = tf.train.load_checkpoint(checkpoints.latest(config.checkpoint_dir))
+    b = tf.train.load_checkpoint(checkpoints.latest(straight.checkpoint_dir))
+    names = [n for n, _ in tf.train.list_variables(checkpoints.latest(straight.checkpoint_dir))]
+    assert "discriminator/projection/weights" in names or any(
+        n.startswith("discriminator/projection") for n in names)
+    for name in names:
+        np.testing.assert_array_equal(a.get_tensor(name), b.get_tensor(name), err_msg=name)
+    # The cluster shares are part of G (and of its moving average), read back for sampling.
+    shares = np.bincount(assignment, minlength=4)[:-1].cumsum() / 60000.0
+    np.testing.assert_allclose(a.get_tensor("generator/cluster_edges"), shares, rtol=1e-6)
+    np.testing.assert_allclose(a.get_tensor("generator/ema/cluster_edges"), shares, rtol=1e-6)
+
+    # Sampling is from noise alone; moving the first coordinate across a share moves the digit.
+    generator = sampling.Generator(config.checkpoint_dir)
+    noise = np.tile(generator.noise(1, seed=3), (4, 1))
+    noise[:, 0] = 2 * (np.concatenate([[0.0], shares]) + 0.001) - 1  # the start of each cluster
+    digits = generator(noise)
+    assert digits.shape == (4, 28, 28) and digits.dtype == np.uint8
+    assert all((digits[i] != digits[j]).any() for i in range(4) for j in range(i))
+    with pytest.raises(GanError, match="this model is unconditional"):
+        generator(noise, labels=[1, 2, 3, 0])
+    # Exported, it is a plain noise -> digits model that picks clusters the same way.
+    assert export("--checkpoint-dir", config.checkpoint_dir, "--out",
+                  str(tmp_path / "model")).returncode == 0
+    np.save(tmp_path / "z.npy", noise)
+    job = dict(model=str(tmp_path / "model"), z=str(tmp_path / "z.npy"),
+               out=str(tmp_path / "exported.npy"))
+    (tmp_path / "jobs.json").write_text(json.dumps([job]))
+    (tmp_path / "plain.py").write_text(PLAIN_TF)
+    result = subprocess.run([sys.executable, "plain.py", "jobs.json"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert np.abs(np.load(tmp_path / "exported.npy").astype(int) - digits).max() <= 1
+
+
+def test_clusters_are_part_of_the_model_and_bad_values_are_refused(tmp_path):
+    saved = config_lib.Config(arch="fast", clusters=8).__dict__
+    with pytest.raises(GanError, match="holds a model with clusters=8 but you asked for "
+                                       "clusters=4; use --fresh"):
+        config_lib.resolve({"clusters": 4}, saved)
+    assert config_lib.resolve({}, saved).clusters == 8
+    with pytest.raises(GanError, match="--clusters 1: split the digits into at least 2"):
+        config_lib.resolve({"arch": "fast", "clusters": 1})
+    with pytest.raises(GanError, match="stands in for the labels of a --conditional model"):
+        config_lib.resolve({"arch": "fast", "clusters": 4, "conditional": True})
+    # A damaged assignment file: one clear sentence, and the file is left for the user.
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / clusters.CLUSTERS_FILE).write_bytes(b"not numpy")
+    with pytest.raises(GanError, match="cannot read .*clusters.npy .*remove it to cluster"):
+        clusters.load_or_make(str(folder), np.zeros((5, 28, 28), np.uint8), 2, 0)
+    np.save(folder / clusters.CLUSTERS_FILE, np.array([0, 1, 5, 0, 1], np.uint8))
+    with pytest.raises(GanError, match="not the 2-cluster assignment of 5 training digits"):
+        clusters.load_or_make(str(folder), np.zeros((5, 28, 28), np.uint8), 2, 0)
+    assert (folder / clusters.CLUSTERS_FILE).exists()
