@@ -23,7 +23,7 @@ setup(
         "matplotlib>=3.5",
         "scipy>=1.9",
     ],
-    extras_require={"test": ["pytest>=7.0"], "sweep": ["ray>=2.9,<3"]},
+    extras_require={"test": ["pytest>=7.0", "pytest-xdist>=3.0"], "sweep": ["ray>=2.9,<3"]},
     # One command with subcommands (gan-mnist train|sample|evaluate|plot|benchmark|export|
     # classifier|sweep), rather than files named train.py on the user's PATH.
     entry_points={"console_scripts": ["gan-mnist=gan_mnist.cli:main"]},
