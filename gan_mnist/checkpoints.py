@@ -23,6 +23,7 @@ import sys
 import time
 
 from gan_mnist import GanError
+from gan_mnist.clusters import CLUSTERS_FILE
 from gan_mnist.tf_compat import tf
 
 PREFIX = "model.ckpt"
@@ -288,7 +289,7 @@ def move_aside(checkpoint_dir):
     names += glob.glob(os.path.join(checkpoint_dir, BEST_PREFIX + "-*"))
     names += [p for p in (os.path.join(checkpoint_dir, name)
                           for name in (INDEX, BEST_INDEX, BEST_INFO, "config.json",
-                                       "clusters.npy"))  # --clusters' k-means assignment
+                                       CLUSTERS_FILE))
               if os.path.exists(p)]
     if not names:
         return None

@@ -193,8 +193,16 @@ def sampling_variables(config, variables):
             for v in averaged_variables(variables)}
 
 
+def label_width(config):
+    """How many classes G and D are conditioned on: the K clusters of a --clusters model, the
+    10 classes of a --conditional one, 0 for a plain unconditional model."""
+    if config.clusters:
+        return config.clusters
+    return NUM_CLASSES if config.conditional else 0
+
+
 def _with_labels(z, config, labels):
-    if not (config.conditional or config.clusters):
+    if not label_width(config):
         if labels is not None:
             raise ValueError("labels given to an unconditional model")
         return z
@@ -217,7 +225,7 @@ def discriminator(x, config, reuse=False, training=True, seed=None, labels=None)
     with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse, custom_getter=getter):
         features = build(x, config, training, seed)
         logits = dense(features, 1, "logit")
-        if config.conditional or config.clusters:
+        if label_width(config):
             if labels is None:
                 raise ValueError("a conditional model needs labels")
             embedded = dense(labels, int(features.shape[-1]), "projection", bias=False)

@@ -60,10 +60,10 @@ def build_training_graph(config, num_images, cluster_edges=None):
         global_step = tf.train.get_or_create_global_step()
         inputs = build_inputs(num_images, config.batch_size, config.z_dim, config.seed,
                               global_step, models.pixel_range(config),
-                              with_labels=bool(config.conditional or config.clusters))
+                              with_labels=bool(models.label_width(config)))
         labels = None
-        if config.conditional or config.clusters:
-            labels = models.one_hot(inputs.labels, config.clusters or models.NUM_CLASSES)
+        if models.label_width(config):
+            labels = models.one_hot(inputs.labels, models.label_width(config))
         model = models.build_gan(inputs.real, inputs.z, config, inputs.real_seed,
                                  inputs.fake_seed, labels, cluster_edges)
         ops = build_train_ops(model, config, global_step)
