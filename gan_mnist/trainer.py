@@ -58,12 +58,11 @@ def build_training_graph(config, num_images, cluster_edges=None):
     with graph.as_default():
         tf.set_random_seed(config.seed)  # fixes the initial weights
         global_step = tf.train.get_or_create_global_step()
+        label_width = models.label_width(config)
         inputs = build_inputs(num_images, config.batch_size, config.z_dim, config.seed,
                               global_step, models.pixel_range(config),
-                              with_labels=bool(models.label_width(config)))
-        labels = None
-        if models.label_width(config):
-            labels = models.one_hot(inputs.labels, models.label_width(config))
+                              with_labels=bool(label_width))
+        labels = models.one_hot(inputs.labels, label_width) if label_width else None
         model = models.build_gan(inputs.real, inputs.z, config, inputs.real_seed,
                                  inputs.fake_seed, labels, cluster_edges)
         ops = build_train_ops(model, config, global_step)
