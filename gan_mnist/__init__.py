@@ -25,3 +25,30 @@ def check_writable(folder, what):
             pass
     except OSError as e:
         raise GanError("cannot write to the %s folder %s: %s" % (what, folder, e.strerror or e))
+
+
+def atomic_write(path, mode="w", **open_kwargs):
+    """Open ``path + ".tmp"`` for writing and rename it onto ``path`` when the block ends.
+
+    A reader (or a run stopped half-way) never sees a half-written file: either the old
+    one or the whole new one. If the block raises, the old file stays and the temporary
+    one is removed. Use as ``with atomic_write(path) as f: f.write(...)``.
+    """
+    import contextlib
+    import os
+
+    @contextlib.contextmanager
+    def writer():
+        tmp = path + ".tmp"
+        try:
+            with open(tmp, mode, **open_kwargs) as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise
+
+    return writer()

@@ -22,7 +22,7 @@ import shutil
 import sys
 import time
 
-from gan_mnist import GanError
+from gan_mnist import GanError, atomic_write
 from gan_mnist.clusters import CLUSTERS_FILE
 from gan_mnist.tf_compat import tf
 
@@ -193,9 +193,8 @@ def save_best(session, saver, checkpoint_dir, step, fid):
     """Keep this state as ``best.ckpt-STEP`` (beside the newest ones) and note its FID."""
     save(session, saver, checkpoint_dir, step, keep=1, prefix=BEST_PREFIX, index=BEST_INDEX)
     path = os.path.join(checkpoint_dir, BEST_INFO)
-    with open(path + ".tmp", "w") as f:
+    with atomic_write(path) as f:
         json.dump({"step": int(step), "fid": float(fid)}, f)
-    os.replace(path + ".tmp", path)
 
 
 def best_fid(checkpoint_dir):

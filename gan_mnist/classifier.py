@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from gan_mnist import GanError, data
+from gan_mnist import GanError, atomic_write, data
 from gan_mnist.layers import conv2d, dense
 from gan_mnist.tf_compat import session_config, tf
 
@@ -148,11 +148,10 @@ def ship(folder, data_dir=None, dataset="mnist", assets=ASSETS, log=print):
                 test_accuracy_float32=info["test_accuracy"])
     os.makedirs(assets, exist_ok=True)
     path = os.path.join(assets, shipped_name(dataset))
-    with open(path + ".tmp", "wb") as f:
+    with atomic_write(path, "wb") as f:
         np.savez_compressed(f, info=np.array(json.dumps(info, sort_keys=True)), **weights)
-    with open(path + ".tmp", "rb") as f:
+    with open(path, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
-    os.replace(path + ".tmp", path)
     sums = dict(_checksums(assets), **{shipped_name(dataset): digest})
     with open(os.path.join(assets, CHECKSUMS), "w") as f:
         f.writelines("%s  %s\n" % (sums[name], name) for name in sorted(sums))

@@ -18,7 +18,7 @@ import os
 import numpy as np
 from scipy.cluster import vq
 
-from gan_mnist import GanError
+from gan_mnist import GanError, atomic_write
 
 CLUSTERS_FILE = "clusters.npy"
 KMEANS_ITERATIONS = 20
@@ -57,7 +57,6 @@ def load_or_make(checkpoint_dir, images, k, seed):
     print("clustering the %d training digits into %d groups (k-means on pixels)"
           % (len(images), k), flush=True)
     assignment = kmeans(images, k, seed)
-    tmp = path + ".tmp.npy"
-    np.save(tmp, assignment)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as f:
+        np.save(f, assignment)
     return assignment

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import os
 
-from gan_mnist import GanError
+from gan_mnist import GanError, atomic_write
 
 CONFIG_FILE = "config.json"
 
@@ -154,9 +154,5 @@ def load_saved(checkpoint_dir):
 def save(config, checkpoint_dir):
     """Write config.json atomically (temporary file, then rename), so it is never half-written."""
     path = os.path.join(checkpoint_dir, CONFIG_FILE)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
+    with atomic_write(path) as f:
         f.write(config.to_json())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from gan_mnist import GanError, data, metrics
+from gan_mnist import GanError, atomic_write, data, metrics
 from gan_mnist import classifier as classifier_lib
 
 DEFAULT_N = 10000
@@ -153,9 +153,8 @@ class Evaluator:
 
 def write_report(report, output_dir):
     path = os.path.join(output_dir, REPORT_FILE)
-    with open(path + ".tmp", "w") as f:
+    with atomic_write(path) as f:
         json.dump(report, f, indent=2)
-    os.replace(path + ".tmp", path)
     return path
 
 

@@ -1,11 +1,11 @@
 """Digit grids and PNG writing (Pillow; no TensorFlow)."""
 import io
 import math
-import os
 
 import numpy as np
 from PIL import Image
 
+from gan_mnist import atomic_write
 from gan_mnist.data import to_uint8
 
 
@@ -39,20 +39,17 @@ def png_bytes(array):
 
 def save_png(path, array):
     """Write a 2-D uint8 array as a PNG via a temporary file, so a reader never sees half a file."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
+    with atomic_write(path, "wb") as f:
         f.write(png_bytes(array))
-    os.replace(tmp, path)
 
 
 def save_gif(path, frames, frame_ms=120, last_frame_ms=1500):
     """An animation of 2-D uint8 frames that loops, lingering on the last one."""
     pictures = [Image.fromarray(f) for f in frames]
     durations = [frame_ms] * (len(pictures) - 1) + [last_frame_ms]
-    tmp = path + ".tmp"
-    pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:],
-                     duration=durations, loop=0)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as f:
+        pictures[0].save(f, format="GIF", save_all=True, append_images=pictures[1:],
+                         duration=durations, loop=0)
 
 
 def rows_grid(rows, padding=2):

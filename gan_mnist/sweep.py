@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from gan_mnist import GanError
+from gan_mnist import GanError, atomic_write
 
 TRIAL_FILE = "trial.json"
 LOG_FILE = "train.log"
@@ -107,9 +107,8 @@ def read_trial(folder):
 
 def write_trial(folder, record):
     path = os.path.join(folder, TRIAL_FILE)
-    with open(path + ".tmp", "w") as f:
+    with atomic_write(path) as f:
         json.dump(record, f, indent=2, sort_keys=True)
-    os.replace(path + ".tmp", path)
 
 
 def is_finished(folder, budget):

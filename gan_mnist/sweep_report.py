@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from gan_mnist import GanError
+from gan_mnist import GanError, atomic_write
 
 METRICS = (("inception_score", "IS"), ("fid", "FID"), ("modes_covered", "digits >= 5%"),
            ("precision", "precision"), ("recall", "recall"))
@@ -102,12 +102,11 @@ def _write_csv(out, rows, keys):
     path = os.path.join(out, CSV_NAME)
     fields = (["trial"] + keys + ["seed", "status", "step", "train_minutes"]
               + [key for key, _ in METRICS] + ["error"])
-    with open(path + ".tmp", "w", newline="") as f:
+    with atomic_write(path, newline="") as f:
         writer = csv.DictWriter(f, fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow(dict(row, **row["settings"]))
-    os.replace(path + ".tmp", path)
     return path
 
 
@@ -147,9 +146,8 @@ def _write_markdown(out, rows, budget):
         lines += ["- %s: %s%s" % (r["trial"], r["status"], ": " + r["error"] if r["error"] else "")
                   for r in unfinished]
     path = os.path.join(out, MD_NAME)
-    with open(path + ".tmp", "w") as f:
+    with atomic_write(path) as f:
         f.write("\n".join(lines) + "\n")
-    os.replace(path + ".tmp", path)
     return path
 
 

@@ -199,6 +199,24 @@ def test_really_full_disk(run_config, tmp_path):
         subprocess.run(["umount", str(mount)])
 
 
+def test_atomic_write_replaces_whole_files_and_keeps_the_old_one_on_failure(tmp_path):
+    """Every small file we write (config.json, grids, results) goes through atomic_write."""
+    from gan_mnist import atomic_write
+    path = str(tmp_path / "config.json")
+    with atomic_write(path) as f:
+        f.write("old")
+    with pytest.raises(RuntimeError):
+        with atomic_write(path) as f:
+            f.write("half of the new")
+            assert open(path).read() == "old"       # nothing visible before the block ends
+            raise RuntimeError("stopped half-way")
+    assert open(path).read() == "old"
+    assert os.listdir(tmp_path) == ["config.json"]    # no temporary file left behind
+    with atomic_write(path, "wb") as f:
+        np.save(f, np.arange(3, dtype=np.uint8))
+    assert np.load(path).tolist() == [0, 1, 2]
+
+
 def test_second_trainer_on_the_same_folder_is_refused(tmp_path, mnist_dir):
     args = train_args(tmp_path, mnist_dir, "--log-every", "10")
     first = subprocess.Popen([sys.executable, TRAIN, "--steps", "100000"] + args,
