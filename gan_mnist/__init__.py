@@ -4,6 +4,9 @@ Data flows one way: data -> pipeline -> models -> losses -> train_ops -> trainer
 Importing the package does not import TensorFlow; the modules that build graphs do.
 """
 
+import contextlib
+import os
+
 __version__ = "0.1.0"
 
 
@@ -16,7 +19,6 @@ class GanError(Exception):
 
 def check_writable(folder, what):
     """Create ``folder`` if needed and prove we can write there, before any work starts."""
-    import os
     import tempfile
 
     try:
@@ -27,6 +29,7 @@ def check_writable(folder, what):
         raise GanError("cannot write to the %s folder %s: %s" % (what, folder, e.strerror or e))
 
 
+@contextlib.contextmanager
 def atomic_write(path, mode="w", **open_kwargs):
     """Open ``path + ".tmp"`` for writing and rename it onto ``path`` when the block ends.
 
@@ -34,21 +37,14 @@ def atomic_write(path, mode="w", **open_kwargs):
     one or the whole new one. If the block raises, the old file stays and the temporary
     one is removed. Use as ``with atomic_write(path) as f: f.write(...)``.
     """
-    import contextlib
-    import os
-
-    @contextlib.contextmanager
-    def writer():
-        tmp = path + ".tmp"
-        try:
-            with open(tmp, mode, **open_kwargs) as f:
-                yield f
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-            raise
-
-    return writer()
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, mode, **open_kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise

@@ -153,7 +153,7 @@ def ship(folder, data_dir=None, dataset="mnist", assets=ASSETS, log=print):
     with open(path, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     sums = dict(_checksums(assets), **{shipped_name(dataset): digest})
-    with open(os.path.join(assets, CHECKSUMS), "w") as f:
+    with atomic_write(os.path.join(assets, CHECKSUMS)) as f:
         f.writelines("%s  %s\n" % (sums[name], name) for name in sorted(sums))
     log("wrote %s (%d KB, SHA-256 %s): test accuracy %.2f%% with float16 weights (%.2f%% "
         "float32)" % (path, os.path.getsize(path) // 1024, digest, 100 * info["test_accuracy"],
@@ -230,7 +230,7 @@ def train(folder, data_dir=None, dataset="mnist", log=print, epochs=EPOCHS, seed
         saver.save(session, os.path.join(folder, CKPT_PREFIX), write_meta_graph=False)
     info = {"dataset": dataset, "test_accuracy": float(hits) / len(test_x), "epochs": epochs,
             "train_seconds": round(time.time() - started, 1)}
-    with open(os.path.join(folder, INFO_FILE), "w") as f:
+    with atomic_write(os.path.join(folder, INFO_FILE)) as f:
         json.dump(info, f, indent=2)
     log("classifier test accuracy %.2f%% (%d epochs, %.0f s)"
         % (100 * info["test_accuracy"], epochs, info["train_seconds"]))

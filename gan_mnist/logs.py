@@ -3,6 +3,7 @@ import csv
 import os
 import time
 
+from gan_mnist import atomic_write
 from gan_mnist.images import png_bytes
 from gan_mnist.tf_compat import tf
 
@@ -24,7 +25,7 @@ class MetricsLog:
         # A row cut short by a kill lacks its last field; rows past the checkpoint are undone.
         rows = [r for r in rows if r.get("wall_time") and _int(r.get("step")) is not None
                 and _int(r["step"]) <= resume_step]
-        with open(self.path, "w", newline="") as f:
+        with atomic_write(self.path, newline="") as f:
             writer = csv.DictWriter(f, CSV_FIELDS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
