@@ -15,10 +15,10 @@ from tests.conftest import REPO
 # Keras needs TF2 behaviour, which this test process has switched off: count in a subprocess.
 KERAS_COUNT = """
 import json, sys
-from gan_mnist.benchmark import _keras_networks
+from benchmarks.keras_rewrite import networks
 from gan_mnist.config import PRESETS, Config
 values = dict(vars(Config()), **PRESETS[sys.argv[1]])
-print(json.dumps([m.count_params() for m in _keras_networks(sys.argv[1], values)]))
+print(json.dumps([m.count_params() for m in networks(sys.argv[1], values)]))
 """
 
 

@@ -1,10 +1,14 @@
 """Training-speed benchmark: the seeds' feed_dict loop vs our training step vs Keras.
 
+It lives beside the package, not in it: its Keras rewrite (benchmarks/keras_rewrite.py) is a
+yardstick, not part of the product. Run it as ``python scripts/benchmark.py``.
+
 Each measurement runs in its own Python process (the Keras variant needs TF2's eager mode, the
 others TF1 graph mode, and a process cannot have both), on the same model, batch size and digits.
 Variants are run alternately, round after round, because these shared machines drift by tens of
 percent from minute to minute; the report gives medians of per-round ratios to the feed_dict loop.
 """
+import argparse
 import collections
 import json
 import os
@@ -15,6 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from benchmarks import keras_rewrite
+from gan_mnist.checks import positive_int
+from gan_mnist.commands.common import Parser
+from gan_mnist.recipes import PRESETS
 
 
 WARMUP_STEPS = 100
@@ -29,7 +38,7 @@ VARIANTS = {
     "keras": "the same model in Keras with a tf.function step (TF2 eager), data in-graph "
              "(fc, mlp256, dcgan)",
 }
-KERAS_ARCHS = ("fc", "mlp256", "dcgan", "fast")  # the recipes the keras variant is written for
+KERAS_ARCHS = keras_rewrite.ARCHS
 
 
 # ---------------------------------------------------------------- the workers (one per process)
@@ -87,7 +96,6 @@ def run_feed_dict(args):
     """The loop of the seed tutorials: NumPy batches, two session.run calls per step."""
     import numpy as np
 
-    from gan_mnist import data
     from gan_mnist.tf_compat import tf
 
     from gan_mnist.models import pixel_range
@@ -152,114 +160,10 @@ def run_train_py(args):
     return float(match.group(1))
 
 
-def _keras_networks(arch, values):
-    """(generator, discriminator) of the recipe as Keras models: the TF2 way of writing them."""
-    import keras
-    from keras import layers
-
-    def leaky():
-        return layers.LeakyReLU(0.2)
-
-    def mlp(inputs, output):
-        depth = 2 if arch == "mlp256" else 1
-        hidden = [l for _ in range(depth) for l in (layers.Dense(values["hidden"]), leaky())]
-        return keras.Sequential([keras.Input((inputs,))] + hidden + [output])
-
-    z_dim = values["z_dim"]
-    if arch in ("fc", "mlp256"):
-        return mlp(z_dim, layers.Dense(784, "tanh")), mlp(784, layers.Dense(1))
-    if arch == "fast":
-        width = values["hidden"]
-        generator = keras.Sequential([
-            keras.Input((z_dim,)), layers.Dense(7 * 7 * width, use_bias=False),
-            layers.Reshape((7, 7, width)), layers.BatchNormalization(), layers.ReLU(),
-            layers.Conv2DTranspose(width // 2, 4, 2, "same", use_bias=False),
-            layers.BatchNormalization(), layers.ReLU(),
-            layers.Conv2DTranspose(1, 4, 2, "same", activation="tanh"), layers.Reshape((784,))])
-        discriminator = keras.Sequential([
-            keras.Input((784,)), layers.Reshape((28, 28, 1)),
-            layers.Conv2D(width // 2, 4, 2, "same"), leaky(), layers.Conv2D(width, 4, 2, "same"),
-            leaky(), layers.Flatten(), layers.Dense(1)])
-        return generator, discriminator
-    if arch != "dcgan":
-        raise ValueError("the keras variant is written for %s only" % ", ".join(KERAS_ARCHS))
-    generator = keras.Sequential([
-        keras.Input((z_dim,)), layers.Dense(7 * 7 * 256, use_bias=False),
-        layers.BatchNormalization(), leaky(), layers.Reshape((7, 7, 256)),
-        layers.Conv2DTranspose(128, 5, 1, "same", use_bias=False), layers.BatchNormalization(),
-        leaky(),
-        layers.Conv2DTranspose(64, 5, 2, "same", use_bias=False), layers.BatchNormalization(),
-        leaky(),
-        layers.Conv2DTranspose(1, 5, 2, "same", use_bias=False, activation="tanh"),
-        layers.Reshape((784,))])
-    discriminator = keras.Sequential([
-        keras.Input((784,)), layers.Reshape((28, 28, 1)),
-        layers.Conv2D(64, 5, 2, "same"), leaky(), layers.Dropout(0.3),
-        layers.Conv2D(128, 5, 2, "same"), leaky(), layers.Dropout(0.3),
-        layers.Flatten(), layers.Dense(1)])
-    return generator, discriminator
-
-
-def run_keras(args):
-    """The same networks, losses and Adam settings, written the TF2 way (Keras models, a
-    tf.function step), with the data in-graph too."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-    import keras
-
-    values = _keras_config(args)
-    z_dim, batch = values["z_dim"], args.batch_size
-    smoothing, beta1 = values["label_smoothing"], values["beta1"]
-    tf.random.set_seed(0)
-    generator, discriminator = _keras_networks(args.arch, values)
-    d_opt = keras.optimizers.Adam(values["lr_d"], beta_1=beta1)
-    g_opt = keras.optimizers.Adam(values["lr_g"], beta_1=beta1)
-    images = tf.constant(_mnist_images(args.data_dir))
-    xent = tf.nn.sigmoid_cross_entropy_with_logits
-
-    @tf.function
-    def train_step(step):
-        seed = tf.stack([tf.constant(0, tf.int64), step])
-        index = tf.random.stateless_uniform([batch], seed, 0, images.shape[0], tf.int32)
-        real = tf.reshape(tf.cast(tf.gather(images, index), tf.float32) / 127.5 - 1, [batch, 784])
-        z = tf.random.stateless_uniform([batch, z_dim], seed + 1, -1.0, 1.0)
-        with tf.GradientTape() as tape:
-            real_logits = discriminator(real, training=True)
-            fake_logits = discriminator(generator(z, training=True), training=True)
-            d_loss = (tf.reduce_mean(xent(tf.fill(tf.shape(real_logits), 1 - smoothing),
-                                          real_logits))
-                      + tf.reduce_mean(xent(tf.zeros_like(fake_logits), fake_logits)))
-        d_vars = discriminator.trainable_variables
-        d_opt.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
-        with tf.GradientTape() as tape:
-            fake_logits = discriminator(generator(z, training=True), training=True)
-            g_loss = tf.reduce_mean(xent(tf.ones_like(fake_logits), fake_logits))
-        g_vars = generator.trainable_variables
-        g_opt.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-
-    counter = {"step": 0}
-
-    def step():
-        counter["step"] += 1
-        train_step(tf.constant(counter["step"], tf.int64))
-
-    return _timed(step, args.steps)
-
-
-def _keras_config(args):
-    """The recipe's numbers without importing gan_mnist.tf_compat (which disables TF2)."""
-    from gan_mnist.config import Config
-    from gan_mnist.recipes import PRESETS
-
-    values = dict(vars(Config()), **PRESETS[args.arch])
-    if args.hidden:
-        values["hidden"] = args.hidden
-    return values
-
-
 WORKERS = {"feed_dict": run_feed_dict, "fused": run_fused,
            "fused_tf_threads": lambda args: run_fused(args, tuned_threads=False),
-           "train_py": run_train_py, "keras": run_keras}
+           "train_py": run_train_py,
+           "keras": lambda args: keras_rewrite.run(args, _mnist_images, _timed)}
 
 
 def worker_main(args):
@@ -274,7 +178,7 @@ def worker_main(args):
 # ---------------------------------------------------------------- the orchestrator
 
 def measure(variant, args):
-    command = [sys.executable, "-m", "gan_mnist.commands.benchmark", "--worker", variant,
+    command = [sys.executable, "-m", "benchmarks.speed", "--worker", variant,
                "--steps", str(args.steps), "--batch-size", str(args.batch_size),
                "--arch", args.arch]
     if args.hidden:
@@ -313,3 +217,68 @@ def format_table(summary):
         lines.append("%-16s %8.0f %9.0f %12s %8.0f" % (variant, e["steps_per_s"],
                                                        e["images_per_s"], ratio, e["peak_mb"]))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the command
+
+def parser():
+    p = Parser(prog="benchmark.py", description="Time training variants of the same model "
+                "alternately in one run; report steps/s, images/s, the ratio to the seeds' "
+                "feed_dict loop and peak memory.")
+    p.add_argument("--variants", help="comma-separated, from: %s (default: all that fit the "
+                   "recipe; keras only for %s)" % (", ".join(VARIANTS), ", ".join(KERAS_ARCHS)))
+    p.add_argument("--rounds", type=positive_int, default=3,
+                   help="alternating rounds; medians are reported (default 3)")
+    p.add_argument("--steps", type=positive_int, default=2000,
+                   help="timed steps per measurement, after %d warm-up steps (default 2000)"
+                   % WARMUP_STEPS)
+    p.add_argument("--batch-size", type=positive_int,
+                   help="default: the recipe's (fc: 128)")
+    p.add_argument("--hidden", type=positive_int, help="hidden units (default: the recipe's)")
+    p.add_argument("--arch", default="fc", choices=sorted(PRESETS), help="recipe (default fc)")
+    p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--worker", choices=sorted(VARIANTS), dest="variant",
+                   help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    args.batch_size = args.batch_size or PRESETS[args.arch]["batch_size"]
+    if args.variant:
+        return worker_main(args)
+    if args.variants is None:
+        variants = [v for v in VARIANTS if v != "keras" or args.arch in KERAS_ARCHS]
+    else:
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants:
+        print("benchmark.py: error: unknown variant(s) %s; choose from %s"
+              % (", ".join(unknown) or "(none)", ", ".join(VARIANTS)), file=sys.stderr)
+        return 2
+    if "keras" in variants and args.arch not in KERAS_ARCHS:
+        print("benchmark.py: error: the keras variant is written for %s, not %s"
+              % (", ".join(KERAS_ARCHS), args.arch), file=sys.stderr)
+        return 2
+    rounds = []
+    for i in range(args.rounds):
+        results = {}
+        for variant in variants:
+            results[variant] = measure(variant, args)
+            print("round %d/%d  %-16s %7.0f steps/s" % (i + 1, args.rounds, variant,
+                                                       results[variant]["steps_per_s"]),
+                  file=sys.stderr)
+        rounds.append(results)
+    summary = summarise(rounds, variants, args.batch_size)
+    if args.json:
+        print(json.dumps({"batch_size": args.batch_size, "arch": args.arch, "steps": args.steps,
+                          "rounds": args.rounds, "cpu_count": os.cpu_count(),
+                          "variants": summary}, indent=2))
+    else:
+        print(format_table(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

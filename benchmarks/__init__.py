@@ -1,0 +1,1 @@
+"""Yardsticks kept beside the package: python scripts/benchmark.py runs them."""
