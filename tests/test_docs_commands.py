@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import re
+import time
 
 import numpy as np
 
@@ -199,7 +200,9 @@ def test_every_command_of_the_docs_works_as_written(clone):
             done.add(command)
             if "fashion-mnist" in command and not fashion:
                 continue
+            started = time.time()
             code, out, err = run(shortened(command), clone, timeout=600)
+            print("%6.1f s  %s: %s" % (time.time() - started, doc, shortened(command)))
             assert code == 0 and "Traceback" not in err, \
                 (doc, command, out[-2000:], err[-2000:])
             assert "training the mnist classifier" not in err  # the shipped one is used
