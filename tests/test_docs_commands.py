@@ -249,4 +249,4 @@ def check_quick_start(root):
     assert (root / "digits.png").exists()
     report = json.loads((root / "output" / "evaluation.json").read_text())
     assert report["n"] == 500 and report["step"] == published_step(root)
-    assert 0 < report["generated"]["fid"] and report["real"]["fid"] < 5
+    assert report["generated"]["fid"] > report["real"]["fid"] > 0  # a few hundred steps of training
