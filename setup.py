@@ -10,18 +10,21 @@ with open(os.path.join(HERE, "gan_mnist", "__init__.py")) as f:
 setup(
     name="gan_mnist",
     version=__version__,
-    description="A small, fast, measured GAN for MNIST digits in TensorFlow 1.x graph mode",
+    description="A small, fast, measured GAN for MNIST digits in TensorFlow 1.x-style graph mode",
     packages=find_packages(include=["gan_mnist", "gan_mnist.*"]),
     # The evaluation classifiers shipped with the package (float16 weights and their SHA-256).
     package_data={"gan_mnist": ["assets/*.npz", "assets/SHA256SUMS"]},
     python_requires=">=3.9",
+    # Written against TensorFlow's tf.compat.v1 graph API; CI tests the newest versions these
+    # bounds allow and the oldest (requirements-oldest.txt). Keep them equal to requirements.txt,
+    # which says why each lower bound is where it is.
     install_requires=[
         "tensorflow>=2.12,<3",
-        "numpy>=1.23,<3",
+        "numpy>=1.23.2,<3",
         "tqdm>=4.60",
-        "pillow>=9.0",
-        "matplotlib>=3.5",
-        "scipy>=1.9",
+        "pillow>=9.2",
+        "matplotlib>=3.6",
+        "scipy>=1.9.2",
     ],
     extras_require={"test": ["pytest>=7.0", "pytest-xdist>=3.0"], "sweep": ["ray>=2.9,<3"]},
     # One command with subcommands (gan-mnist train|sample|evaluate|plot|benchmark|export|

@@ -5,7 +5,6 @@ others TF1 graph mode, and a process cannot have both), on the same model, batch
 Variants are run alternately, round after round, because these shared machines drift by tens of
 percent from minute to minute; the report gives medians of per-round ratios to the feed_dict loop.
 """
-import argparse
 import collections
 import json
 import os
@@ -17,7 +16,6 @@ import sys
 import tempfile
 import time
 
-from gan_mnist.config import PRESETS
 
 WARMUP_STEPS = 100
 FeedDictGraph = collections.namedtuple("FeedDictGraph", "graph real z d_step g_step init")
@@ -250,7 +248,8 @@ def run_keras(args):
 
 def _keras_config(args):
     """The recipe's numbers without importing gan_mnist.tf_compat (which disables TF2)."""
-    from gan_mnist.config import PRESETS, Config
+    from gan_mnist.config import Config
+    from gan_mnist.recipes import PRESETS
 
     values = dict(vars(Config()), **PRESETS[args.arch])
     if args.hidden:
@@ -275,7 +274,7 @@ def worker_main(args):
 # ---------------------------------------------------------------- the orchestrator
 
 def measure(variant, args):
-    command = [sys.executable, "-m", "gan_mnist.benchmark", "--worker", variant,
+    command = [sys.executable, "-m", "gan_mnist.commands.benchmark", "--worker", variant,
                "--steps", str(args.steps), "--batch-size", str(args.batch_size),
                "--arch", args.arch]
     if args.hidden:
@@ -314,68 +313,3 @@ def format_table(summary):
         lines.append("%-16s %8.0f %9.0f %12s %8.0f" % (variant, e["steps_per_s"],
                                                        e["images_per_s"], ratio, e["peak_mb"]))
     return "\n".join(lines)
-
-
-def parser():
-    from gan_mnist.cli import _Parser, positive_int
-
-    p = _Parser(prog="benchmark.py", description="Time training variants of the same model "
-                "alternately in one run; report steps/s, images/s, the ratio to the seeds' "
-                "feed_dict loop and peak memory.")
-    p.add_argument("--variants", help="comma-separated, from: %s (default: all that fit the "
-                   "recipe; keras only for %s)" % (", ".join(VARIANTS), ", ".join(KERAS_ARCHS)))
-    p.add_argument("--rounds", type=positive_int, default=3,
-                   help="alternating rounds; medians are reported (default 3)")
-    p.add_argument("--steps", type=positive_int, default=2000,
-                   help="timed steps per measurement, after %d warm-up steps (default 2000)"
-                   % WARMUP_STEPS)
-    p.add_argument("--batch-size", type=positive_int,
-                   help="default: the recipe's (fc: 128)")
-    p.add_argument("--hidden", type=positive_int, help="hidden units (default: the recipe's)")
-    p.add_argument("--arch", default="fc", choices=sorted(PRESETS), help="recipe (default fc)")
-    p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--worker", choices=sorted(VARIANTS), dest="variant",
-                   help=argparse.SUPPRESS)
-    return p
-
-
-def main(argv=None):
-    args = parser().parse_args(argv)
-    args.batch_size = args.batch_size or PRESETS[args.arch]["batch_size"]
-    if args.variant:
-        return worker_main(args)
-    if args.variants is None:
-        variants = [v for v in VARIANTS if v != "keras" or args.arch in KERAS_ARCHS]
-    else:
-        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown or not variants:
-        print("benchmark.py: error: unknown variant(s) %s; choose from %s"
-              % (", ".join(unknown) or "(none)", ", ".join(VARIANTS)), file=sys.stderr)
-        return 2
-    if "keras" in variants and args.arch not in KERAS_ARCHS:
-        print("benchmark.py: error: the keras variant is written for %s, not %s"
-              % (", ".join(KERAS_ARCHS), args.arch), file=sys.stderr)
-        return 2
-    rounds = []
-    for i in range(args.rounds):
-        results = {}
-        for variant in variants:
-            results[variant] = measure(variant, args)
-            print("round %d/%d  %-16s %7.0f steps/s" % (i + 1, args.rounds, variant,
-                                                       results[variant]["steps_per_s"]),
-                  file=sys.stderr)
-        rounds.append(results)
-    summary = summarise(rounds, variants, args.batch_size)
-    if args.json:
-        print(json.dumps({"batch_size": args.batch_size, "arch": args.arch, "steps": args.steps,
-                          "rounds": args.rounds, "cpu_count": os.cpu_count(),
-                          "variants": summary}, indent=2))
-    else:
-        print(format_table(summary))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,128 +1,205 @@
-"""Hyper-parameters: one dataclass, the recipe presets, and config.json beside the checkpoints.
+"""Hyper-parameters: every field declared once, with what the command line and a resume need.
+
+Each ``Config`` field carries its help text, how a typed value is checked, its choices, and its
+*kind*: fixed by the checkpoint (``MODEL``: the saved variables only fit a model that agrees),
+carried over when a run resumes (``CARRIED``), or this invocation's only (``INVOCATION``). The
+train command's parser, ``resolve()``, sweeps and ``docs/flags.md`` are all made from these
+declarations (see ``gan_mnist.commands.train`` and ``gan_mnist.flags_doc``).
 
 Precedence when a run starts: a flag the user typed > the saved config.json (when resuming) >
-the recipe's preset > the dataclass default.
+the recipe (``gan_mnist.recipes``) > the dataclass default.
 """
 import dataclasses
 import json
 import os
 
 from gan_mnist import GanError, atomic_write
+from gan_mnist.checks import (at_least, between, non_negative_int, positive_float,
+                              positive_int)
+from gan_mnist.recipes import DEFAULT_RECIPE, PRESETS, RECIPES, recipe_values
 
 CONFIG_FILE = "config.json"
+MODEL, CARRIED, INVOCATION = "model", "carried", "invocation"
+KINDS = {MODEL: "fixed by the checkpoint", CARRIED: "kept on resume unless typed again",
+         INVOCATION: "this run only"}
 
-# Each recipe's defaults live here and nowhere else. Keys are Config field names.
-# fc: the classic fully connected GAN tutorials; mlp256: two hidden layers of 256 at batch 32;
-# dcgan: TensorFlow's DCGAN tutorial (Adam 1e-4 with default beta1, no label smoothing);
-# cnn: the convolutional MNIST GAN tutorial with a 56x56 generator and D pre-training.
-PRESETS = {
-    "fc": dict(z_dim=100, hidden=128, batch_size=128, lr_d=2e-4, lr_g=2e-4, beta1=0.5,
-               label_smoothing=0.1, d_pretrain_steps=0),
-    "mlp256": dict(z_dim=64, hidden=256, batch_size=32, lr_d=2e-4, lr_g=2e-4, beta1=0.5,
-                   label_smoothing=0.1, d_pretrain_steps=0),
-    "dcgan": dict(z_dim=100, hidden=0, batch_size=64, lr_d=1e-4, lr_g=1e-4, beta1=0.9,
-                  label_smoothing=0.0, d_pretrain_steps=0),
-    "cnn": dict(z_dim=100, hidden=0, batch_size=50, lr_d=3e-4, lr_g=1e-4, beta1=0.9,
-                label_smoothing=0.0, d_pretrain_steps=300),
-    # fast: a small DCGAN-style pair tuned for quality per CPU-minute; hidden is its channel width.
-    "fast": dict(z_dim=64, hidden=64, batch_size=64, lr_d=2e-4, lr_g=2e-4, beta1=0.5,
-                 label_smoothing=0.0, d_pretrain_steps=0),
-}
 
-# Fields that decide the shapes of the saved variables: a checkpoint only fits a model that agrees
-# on all of them.
-ARCHITECTURE_FIELDS = ("arch", "dataset", "z_dim", "hidden", "conditional", "clusters")
+def _field(default, kind, help, check=None, choices=None, preset=False):
+    """A Config field and its declaration. ``check`` turns typed text into a value or refuses
+    it; ``preset``: the recipe decides the default (see gan_mnist.recipes)."""
+    return dataclasses.field(default=default, metadata=dict(
+        kind=kind, help=help, check=check, choices=choices, preset=preset))
 
 
 @dataclasses.dataclass
 class Config:
-    arch: str = "fc"
-    dataset: str = "mnist"
-    steps: int = 100000
-    minutes: float = 0.0  # a time budget for this invocation (0: none); never carried over
-    batch_size: int = 128
-    z_dim: int = 100
-    hidden: int = 128
-    lr_d: float = 2e-4
-    lr_g: float = 2e-4
-    beta1: float = 0.5
-    label_smoothing: float = 0.1
-    d_pretrain_steps: int = 0
-    sample_every: int = 500
-    checkpoint_every: int = 1000
-    log_every: int = 100
-    eval_every: int = 5000
-    classifier_dir: str = ""
-    data_dir: str = ""  # empty: the dataset's default folder (see data.default_data_dir)
-    checkpoint_dir: str = "checkpoints"
-    output_dir: str = "output"
-    seed: int = 0
-    fresh: bool = False
-    keep: int = 5
-    on_nan: str = "stop"
-    ema: float = 0.0  # decay of the moving average of G's weights used for samples (0: off)
-    loss: str = "ns"  # ns (non-saturating) or hinge
-    spectral_norm: bool = False  # divide D's weights by their largest singular value
-    r1: float = 0.0  # gamma of the R1 gradient penalty on real digits (0: off)
-    r1_every: int = 16  # lazy R1: the penalty (times this) on every r1_every-th D step
-    conditional: bool = False  # G and D see the class label (shapes the model)
-    clusters: int = 0  # G and D see a k-means cluster of the digits instead (0: off; shapes it)
+    recipe: str = _field(
+        DEFAULT_RECIPE, MODEL, "a named set of defaults for any of these fields; an explicit "
+        "flag still wins", choices=tuple(RECIPES))
+    arch: str = _field("fc", MODEL, "the networks (see the recipes table in the README)",
+                       choices=tuple(PRESETS))
+    dataset: str = _field("mnist", MODEL, "training data", choices=("mnist", "fashion-mnist"))
+    steps: int = _field(
+        100000, INVOCATION, "train until the global step reaches N; with --minutes and no "
+        "--steps, there is no step limit (0 here means none)", check=positive_int)
+    minutes: float = _field(
+        0.0, INVOCATION, "stop after M minutes of training, saving a checkpoint (a time budget "
+        "for this run; running again continues); 0: no limit", check=positive_float)
+    batch_size: int = _field(128, CARRIED, "images per step", check=positive_int, preset=True)
+    z_dim: int = _field(100, MODEL, "noise size", check=positive_int, preset=True)
+    hidden: int = _field(
+        128, MODEL, "hidden units of fc and mlp256; channel width of fast; the other recipes "
+        "have fixed layer sizes", check=positive_int, preset=True)
+    lr_d: float = _field(2e-4, CARRIED, "discriminator Adam learning rate", check=positive_float,
+                         preset=True)
+    lr_g: float = _field(2e-4, CARRIED, "generator Adam learning rate", check=positive_float,
+                         preset=True)
+    beta1: float = _field(0.5, CARRIED, "Adam beta1", check=between(0.0, 1.0), preset=True)
+    label_smoothing: float = _field(
+        0.1, CARRIED, "real labels become 1 - s (ns loss only)", check=between(0.0, 1.0),
+        preset=True)
+    d_pretrain_steps: int = _field(
+        0, CARRIED, "the first N steps train only the discriminator", check=non_negative_int,
+        preset=True)
+    sample_every: int = _field(500, CARRIED, "write the fixed-noise grid every N steps",
+                               check=positive_int)
+    checkpoint_every: int = _field(
+        1000, CARRIED, "save every N steps, and always at the end and on Ctrl-C",
+        check=positive_int)
+    log_every: int = _field(100, CARRIED, "log losses and scores every N steps",
+                            check=positive_int)
+    eval_every: int = _field(
+        5000, CARRIED, "quick FID and Inception Score on 2,000 samples every N steps, keeping "
+        "the best-FID checkpoint as best.ckpt; 0 turns it off", check=non_negative_int)
+    classifier_dir: str = _field(
+        "", INVOCATION, "train (once) or use the evaluation classifier in this folder instead "
+        "of the one shipped with the package")
+    data_dir: str = _field(
+        "", INVOCATION, "data folder (empty: MNIST $MNIST_DATA_DIR or MNIST_data/; "
+        "Fashion-MNIST $FASHION_MNIST_DATA_DIR, /usr/share/datasets/fashion-mnist or "
+        "MNIST_data/fashion/)")
+    checkpoint_dir: str = _field("checkpoints", INVOCATION, "checkpoint folder; the same "
+                                 "folder again resumes")
+    output_dir: str = _field("output", INVOCATION, "samples and logs folder")
+    seed: int = _field(0, CARRIED, "makes a run repeatable on CPU", check=non_negative_int)
+    fresh: bool = _field(False, INVOCATION, "start over: move an existing checkpoint aside "
+                         "instead of resuming")
+    keep: int = _field(5, CARRIED, "how many of the newest checkpoints to keep",
+                       check=positive_int)
+    on_nan: str = _field(
+        "stop", CARRIED, "when a loss or weight becomes NaN/Inf: stop, or roll back to the last "
+        "good checkpoint with both learning rates halved", choices=("stop", "rollback"))
+    ema: float = _field(
+        0.0, CARRIED, "keep a moving average of G's weights with this decay (e.g. 0.999) and "
+        "draw every grid, sample, evaluation and export from it; 0 is off (on or off is fixed "
+        "by the checkpoint)", check=between(0.0, 1.0))
+    loss: str = _field("ns", CARRIED, "ns: non-saturating, hinge: hinge loss (no label "
+                       "smoothing)", choices=("ns", "hinge"))
+    spectral_norm: bool = _field(
+        False, MODEL, "divide each of D's weight matrices by its largest singular value (power "
+        "iteration, one step per training step)")
+    r1: float = _field(0.0, CARRIED, "R1 gradient penalty on real digits with this gamma "
+                       "(e.g. 1); 0 is off", check=at_least(0.0))
+    r1_every: int = _field(16, CARRIED, "lazy R1: apply the penalty, scaled by K, on every "
+                           "K-th D step", check=positive_int)
+    conditional: bool = _field(
+        False, MODEL, "G and D see the class label, so sample.py --label can ask for a digit")
+    clusters: int = _field(
+        0, MODEL, "self-conditioning: split the training digits into K groups by k-means on "
+        "their pixels (no labels) and condition G and D on the group; sampling picks groups "
+        "as often as they occur; 0 is off", check=between(0, 256, int))
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
 
+    @property
+    def step_limit(self):
+        """The step a run stops at, or infinity for a time budget with no step limit."""
+        return self.steps or float("inf")
 
-FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Config))
+
+FIELDS = dataclasses.fields(Config)
+FIELD_NAMES = tuple(f.name for f in FIELDS)
+MODEL_FIELDS = tuple(f.name for f in FIELDS if f.metadata["kind"] == MODEL)
+CARRIED_FIELDS = tuple(f.name for f in FIELDS if f.metadata["kind"] != INVOCATION)
+# Fields that decide the shapes of the saved variables (the recipe only names them).
+ARCHITECTURE_FIELDS = tuple(n for n in MODEL_FIELDS if n not in ("recipe", "spectral_norm"))
+
+
+def flag_name(field_name):
+    return "--" + field_name.replace("_", "-")
+
+
+def _why_fixed(name, held):
+    """Why a model field cannot change on resume, when the plain 'holds a model with' says too
+    little."""
+    if name == "spectral_norm":
+        return ("the checkpoint folder holds a model trained %s --spectral-norm, and its "
+                "discriminator only makes sense that way" % ("with" if held else "without"))
+    return None
+
+
+def _check_against_saved(explicit, recipe_asked, saved):
+    """Refuse values that contradict the saved model: a typed flag, or a typed --recipe whose
+    model fields differ from the folder's."""
+    for name in MODEL_FIELDS:
+        held = saved.get(name, getattr(Config, name))  # missing from an older config.json:
+        if name == "recipe":                            # it had the default then
+            held = saved.get("recipe") or saved.get("arch", Config.arch)
+        if name in explicit:
+            wanted, source = explicit[name], "you asked for"
+        elif recipe_asked is not None and name in recipe_asked and name != "recipe":
+            wanted, source = recipe_asked[name], "--recipe %s asks for" % explicit["recipe"]
+        else:
+            continue
+        if name == "recipe" and recipe_asked is not None:
+            continue  # judged by its fields: a recipe that fits the folder's model may resume it
+        if wanted != held:
+            why = _why_fixed(name, held) or ("the checkpoint folder holds a model with %s=%s but "
+                                             "%s %s=%s" % (name, held, source, name, wanted))
+            raise GanError(why + "; use --fresh to start over there, or another --checkpoint-dir")
+    ema = explicit.get("ema", (recipe_asked or {}).get("ema"))
+    if ema is not None and bool(ema) != bool(saved.get("ema", 0)):
+        raise GanError(
+            "the checkpoint folder holds a model trained %s --ema, so its weights' moving "
+            "average %s; use --fresh to start over there, or another --checkpoint-dir"
+            % (("with", "cannot be turned off") if saved.get("ema") else
+               ("without", "does not exist")))
 
 
 def resolve(explicit, saved=None):
     """Build the Config for a run.
 
     ``explicit`` holds only the values the user typed; ``saved`` is the checkpoint's config.json
-    (or None). Refuses an explicit architecture value that contradicts the saved one, because its
-    variables could not be restored.
+    (or None). Refuses an explicit value of a model field that contradicts the saved one, because
+    its variables could not be restored.
     """
     unknown = set(explicit) - set(FIELD_NAMES)
     if unknown:
         raise ValueError("unknown config fields: %s" % ", ".join(sorted(unknown)))
-    saved = dict(saved or {})
+    saved = {k: v for k, v in (saved or {}).items() if k in CARRIED_FIELDS}
+    for name, value in (("recipe", explicit.get("recipe")), ("arch", explicit.get("arch"))):
+        if value is not None and value not in (RECIPES if name == "recipe" else PRESETS):
+            raise GanError("unknown --%s %r; choose one of: %s" % (
+                name, value, ", ".join(RECIPES if name == "recipe" else PRESETS)))
+    # A typed --recipe is held to what it names itself (its architecture and techniques), not
+    # to its architecture's presets, which a folder may have overridden by flags.
+    recipe_asked = dict(RECIPES[explicit["recipe"]]) if "recipe" in explicit else None
     if saved:
-        for name in ARCHITECTURE_FIELDS:
-            # A field missing from an older config.json had its default value then.
-            held = saved.get(name, getattr(Config, name))
-            if name in explicit and explicit[name] != held:
-                raise GanError(
-                    "the checkpoint folder holds a model with %s=%s but you asked for %s=%s; "
-                    "use --fresh to start over there, or another --checkpoint-dir"
-                    % (name, held, name, explicit[name]))
-        if ("spectral_norm" in explicit
-                and explicit["spectral_norm"] != saved.get("spectral_norm", False)):
-            raise GanError(
-                "the checkpoint folder holds a model trained %s --spectral-norm, and its "
-                "discriminator only makes sense that way; use --fresh to start over there, or "
-                "another --checkpoint-dir" % ("with" if saved.get("spectral_norm") else "without"))
-        if "ema" in explicit and bool(explicit["ema"]) != bool(saved.get("ema", 0)):
-            raise GanError(
-                "the checkpoint folder holds a model trained %s --ema, so its weights' moving "
-                "average %s; use --fresh to start over there, or another --checkpoint-dir"
-                % (("with", "cannot be turned off") if saved.get("ema") else
-                   ("without", "does not exist")))
-    arch = explicit.get("arch", saved.get("arch", Config.arch))
-    if arch not in PRESETS:
-        raise GanError("unknown --arch %r; choose one of: %s" % (arch, ", ".join(sorted(PRESETS))))
-    if explicit.get("hidden") and not PRESETS[arch]["hidden"]:
+        _check_against_saved(explicit, recipe_asked, saved)
+    name = (explicit.get("recipe") or saved.get("recipe") or explicit.get("arch")
+            or saved.get("arch") or DEFAULT_RECIPE)
+    arch = explicit.get("arch") or saved.get("arch")
+    if explicit.get("hidden") and not PRESETS[arch or RECIPES[name]["arch"]]["hidden"]:
         raise GanError("--hidden sizes the fully connected recipes (fc, mlp256) and the width of "
-                       "fast; --arch %s has its own fixed layer sizes" % arch)
-    values = dict(PRESETS[arch])
-    # Only what shapes the model, and the run's settings, carry over from the saved config; the
-    # folders and --steps of this invocation are always this invocation's.
-    carried = ARCHITECTURE_FIELDS + ("batch_size", "lr_d", "lr_g", "beta1", "label_smoothing",
-                                     "d_pretrain_steps",
-                                     "seed", "log_every", "sample_every", "checkpoint_every",
-                                     "eval_every", "keep", "on_nan", "ema", "loss", "spectral_norm",
-                                     "r1", "r1_every")
-    values.update({k: v for k, v in saved.items() if k in carried})
+                       "fast; --arch %s has its own fixed layer sizes"
+                       % (arch or RECIPES[name]["arch"]))
+    values = recipe_values(name, arch)
+    values["recipe"] = name
+    values.update(saved)
     values.update(explicit)
+    if "minutes" in explicit and "steps" not in explicit:
+        values["steps"] = 0  # a time budget alone: no step limit
     config = Config(**values)
     if config.clusters == 1 or config.clusters < 0:
         raise GanError("--clusters %d: split the digits into at least 2 clusters, or pass 0 for "
@@ -137,7 +214,11 @@ def resolve(explicit, saved=None):
 
 
 def load_saved(checkpoint_dir):
-    """The config.json in ``checkpoint_dir`` as a dict, or None when there is none."""
+    """The config.json in ``checkpoint_dir`` as a dict, or None when there is none.
+
+    A file that is not a JSON object, or that switches on a field this version does not know
+    (a technique since removed), is refused with one line: guessing could resume the wrong
+    model. Unknown fields that are off (false, 0, empty) are ignored."""
     path = os.path.join(checkpoint_dir, CONFIG_FILE)
     if not os.path.exists(path):
         return None
@@ -148,6 +229,12 @@ def load_saved(checkpoint_dir):
         raise GanError("cannot read %s (%s); fix or remove it, or use --fresh" % (path, e))
     if not isinstance(saved, dict):
         raise GanError("%s is not a JSON object; fix or remove it, or use --fresh" % path)
+    unknown = sorted("%s=%s" % (k, json.dumps(v)) for k, v in saved.items()
+                     if k not in FIELD_NAMES and v)
+    if unknown:
+        raise GanError("%s turns on settings this version does not know (%s); it was written by "
+                       "another version or by hand: use that version, or --fresh"
+                       % (path, ", ".join(unknown)))
     return {k: v for k, v in saved.items() if k in FIELD_NAMES}
 
 

@@ -13,8 +13,6 @@ import numpy as np
 from gan_mnist import GanError, atomic_write, data, metrics
 from gan_mnist import classifier as classifier_lib
 
-DEFAULT_N = 10000
-QUICK_N = 2000
 REPORT_FILE = "evaluation.json"
 
 

@@ -8,6 +8,8 @@ import numpy as np
 from scipy import linalg
 
 MODE_SHARE = 0.05  # a digit class "appears" when at least 5% of the samples fall in it
+EVAL_N = 10000  # digits a full evaluation (evaluate.py, sweeps) draws
+QUICK_N = 2000  # digits the quick evaluation during training draws
 
 
 def inception_score(probs, splits=10):

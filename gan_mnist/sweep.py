@@ -9,15 +9,15 @@ checkpoints. Ray is imported only to run trials; reports need only the folders.
 """
 import contextlib
 import itertools
-import json
 import os
 import sys
 import threading
 import time
 
-from gan_mnist import GanError, atomic_write
+from gan_mnist import GanError
+from gan_mnist.trials import is_finished, read_trial, write_trial
+from gan_mnist.metrics import EVAL_N
 
-TRIAL_FILE = "trial.json"
 LOG_FILE = "train.log"
 # Flags a sweep sets itself for every trial; the user sets them through the sweep's own flags.
 RESERVED = {"checkpoint-dir": "each trial has its own", "output-dir": "each trial has its own",
@@ -79,43 +79,13 @@ def train_argv(settings, seed, folder, budget, flags, trained_seconds=0.0):
              "--output-dir", os.path.join(folder, "output")]
     if budget.get("minutes"):
         left = budget["minutes"] - trained_seconds / 60.0
-        argv += ["--minutes", "%.4f" % max(left, 1e-4),
-                 "--steps", str(budget.get("steps") or 10 ** 9)]
-    else:
+        argv += ["--minutes", "%.4f" % max(left, 1e-4)]
+    if budget.get("steps"):
         argv += ["--steps", str(budget["steps"])]
     return argv
 
 
-def train_flags():
-    """train.py's flags: name -> whether it takes a value."""
-    from gan_mnist import cli
-
-    return {a.option_strings[0][2:]: a.nargs != 0 for a in cli.train_parser()._actions
-            if a.option_strings and a.option_strings[0].startswith("--")
-            and a.option_strings[0] not in ("--help", "--verbose")}
-
-
 # ---------------------------------------------------------------- one trial (in a Ray worker)
-
-def read_trial(folder):
-    try:
-        with open(os.path.join(folder, TRIAL_FILE)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def write_trial(folder, record):
-    path = os.path.join(folder, TRIAL_FILE)
-    with atomic_write(path) as f:
-        json.dump(record, f, indent=2, sort_keys=True)
-
-
-def is_finished(folder, budget):
-    record = read_trial(folder)
-    return bool(record and record.get("status") == "finished" and record.get("budget") == budget
-                and os.path.exists(os.path.join(folder, "evaluation.json")))
-
 
 class _Heartbeat:
     """Adds the seconds this trial trains to trial.json every few seconds, so a trial resumed
@@ -183,7 +153,7 @@ def run_trial(folder, settings, seed, budget, eval_n, threads):
     record = dict(settings=dict(settings), seed=seed, budget=budget, status="running",
                   error=None, trained_seconds=trained, host=os.uname().nodename)
     write_trial(folder, record)
-    from gan_mnist import cli
+    from gan_mnist.commands import evaluate, train
 
     log_path = os.path.join(folder, LOG_FILE)
     with open(log_path, "a", buffering=1) as log, contextlib.redirect_stdout(log), \
@@ -192,15 +162,15 @@ def run_trial(folder, settings, seed, budget, eval_n, threads):
         status = 0
         left = budget.get("minutes", 0) * 60 - trained
         if not budget.get("minutes") or left > 1:
-            argv = train_argv(settings, seed, folder, budget, train_flags(), trained)
+            argv = train_argv(settings, seed, folder, budget, train.flags(), trained)
             print("train.py " + " ".join(argv))
             with _Heartbeat(folder, record):
-                status = _call(cli.train_main, argv)
+                status = _call(train.main, argv)
         if status == 0:
             argv = ["--checkpoint-dir", os.path.join(folder, "checkpoints"), "--output-dir",
                     folder, "--n", str(eval_n)]
             print("evaluate.py " + " ".join(argv))
-            status = _call(cli.evaluate_main, argv)
+            status = _call(evaluate.main, argv)
     record = read_trial(folder) or record
     if status == 0:
         record.update(status="finished", error=None)
@@ -241,9 +211,11 @@ def _ray_init(ray, address):
     ray.init(**kwargs)
 
 
-def run(out, sets, seeds, budget, address=None, cpus_per_trial=1, eval_n=10000):
+def run(out, sets, seeds, budget, address=None, cpus_per_trial=1, eval_n=EVAL_N):
     """Run every unfinished trial; return the process exit status (1 when a trial failed)."""
-    flags = train_flags()
+    from gan_mnist.commands import train
+
+    flags = train.flags()
     out = os.path.abspath(out)
     trials = grid(sets, seeds)
     folders = [os.path.join(out, trial_name(settings, seed)) for settings, seed in trials]

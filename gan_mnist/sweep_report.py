@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from gan_mnist import GanError, atomic_write
+from gan_mnist.trials import TRIAL_FILE, read_trial
 
 METRICS = (("inception_score", "IS"), ("fid", "FID"), ("modes_covered", "digits >= 5%"),
            ("precision", "precision"), ("recall", "recall"))
@@ -17,8 +18,6 @@ CSV_NAME, MD_NAME, PLOT_NAME = "results.csv", "results.md", "fid.png"
 
 def collect(out):
     """One dict per trial folder under ``out``: its settings, seed, state and scores."""
-    from gan_mnist.sweep import TRIAL_FILE, read_trial
-
     if not os.path.isdir(out):
         raise GanError("no sweep folder %s" % out)
     rows = []

@@ -1,7 +1,7 @@
 """One place that imports TensorFlow in TF1 graph mode, quietly.
 
-Every module that builds graphs does ``from gan_mnist.tf_compat import tf``. This works the same on
-TensorFlow 1.15 (which ships ``tensorflow.compat.v1``) and on current 2.x.
+Every module that builds graphs does ``from gan_mnist.tf_compat import tf``. CI tests it on the
+oldest and the newest TensorFlow that requirements.txt allows (TensorFlow 1.x was never tried).
 
 TensorFlow's native start-up prints half a dozen lines to stderr (the oneDNN note, "Could not find
 cuda drivers", "failed call to cuInit" on a machine without a GPU) before its own log level

@@ -10,11 +10,12 @@ import time
 
 import numpy as np
 
-from gan_mnist import (GanError, check_writable, checkpoints, clusters, data, images, models,
-                       sampling)
+from gan_mnist import (GanError, check_writable, checkpoints, clusters, data, images, metrics,
+                       models, run_folder, sampling)
 from gan_mnist import config as config_lib
 from gan_mnist.logs import MetricsLog
 from gan_mnist.pipeline import build_inputs
+from gan_mnist.progress import Progress
 from gan_mnist import tf_compat
 from gan_mnist.tf_compat import tf
 from gan_mnist.train_ops import build_train_ops, op_for_step
@@ -143,12 +144,12 @@ def train(config):
     """
     check_writable(config.checkpoint_dir, "checkpoint")
     check_writable(config.output_dir, "output")
-    with checkpoints.Lock(config.checkpoint_dir):
+    with run_folder.Lock(config.checkpoint_dir):
         if config.fresh:
-            moved = checkpoints.move_aside(config.checkpoint_dir)
+            moved = run_folder.move_aside(config.checkpoint_dir)
             if moved:
                 print("--fresh: moved the previous checkpoint to %s" % moved)
-        checkpoints.repair(config.checkpoint_dir, config.keep)
+        run_folder.repair(config.checkpoint_dir, config.keep)
         train_images, train_labels = data.load_split(config.data_dir or None, "train",
                                           dataset=config.dataset)
         for rollbacks in range(MAX_ROLLBACKS + 1):
@@ -182,7 +183,7 @@ def _train_from_newest_checkpoint(config, train_images, train_labels):
         if step:
             print("resumed from step %d" % step)
         config_lib.save(config, config.checkpoint_dir)
-        if step >= config.steps:
+        if step >= config.step_limit:
             print("the checkpoint is already at step %d (--steps %d): nothing to do"
                   % (step, config.steps))
             return 0
@@ -193,7 +194,7 @@ def _evaluator_if_needed(config, step):
     """The quick evaluator, only when this run will reach an evaluation step (with
     --classifier-dir it may have to train that classifier first, a couple of minutes once)."""
     every = config.eval_every
-    if not every or (step // every + 1) * every > config.steps:
+    if not every or (step // every + 1) * every > config.step_limit:
         return None
     from gan_mnist.evaluate import Evaluator
 
@@ -208,12 +209,11 @@ class _Loop:
         noise, labels, self.grid_columns = grid_inputs(config)
         self.grid_feed = self.feed(noise, labels)
         if evaluator:
-            from gan_mnist.evaluate import QUICK_N
-
             eval_noise = np.random.RandomState(config.seed + EVAL_NOISE_SEED_OFFSET).uniform(
-                -1, 1, (QUICK_N, config.z_dim)).astype(np.float32)
+                -1, 1, (metrics.QUICK_N, config.z_dim)).astype(np.float32)
             # Conditional: every class equally often, so label accuracy covers all ten.
-            self.eval_labels = sampling.labels_in_turn(QUICK_N) if config.conditional else None
+            self.eval_labels = (sampling.labels_in_turn(metrics.QUICK_N) if config.conditional
+                                else None)
             self.eval_feed = self.feed(eval_noise, None if self.eval_labels is None
                                        else sampling.one_hot(self.eval_labels))
         self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
@@ -225,12 +225,9 @@ class _Loop:
         tg.graph.finalize()  # nothing may add ops inside the loop (a classic TF1 slowdown)
 
     def run(self, step):
-        from tqdm import tqdm
-
         config, session = self.config, self.session
         self.log = MetricsLog(config.output_dir, session.graph, resume_step=step)
-        self.bar = tqdm(total=config.steps, initial=step, unit="step", dynamic_ncols=True,
-                        desc="training")
+        self.bar = Progress(config, step)
         if step == 0:
             self.write_grid(0)  # the untrained generator, for comparison
         saved_at = sampled_at = first_step = step
@@ -238,11 +235,10 @@ class _Loop:
         deadline = start_time + config.minutes * 60 if config.minutes else float("inf")
         try:
             with _StopRequest() as stop:
-                while step < config.steps and stop.signum is None and time.time() < deadline:
+                while (step < config.step_limit and stop.signum is None
+                       and time.time() < deadline):
                     pretraining = step < config.d_pretrain_steps
                     op = op_for_step(self.tg.ops, config, step)
-                    self.bar.set_description("pre-training D" if pretraining else "training",
-                                             refresh=False)
                     log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
                     if log_now:
                         logged = self.pretrain_logged if pretraining else self.logged
@@ -250,7 +246,7 @@ class _Loop:
                     else:
                         session.run(op)
                     step += 1
-                    self.bar.update(1)
+                    self.bar.advance(step, pretraining)
                     if log_now:
                         self.record(step, values)
                     if self.evaluator and step % config.eval_every == 0:
@@ -273,7 +269,7 @@ class _Loop:
             print("stopped at step %d; checkpoint saved in %s. Run the same command to resume."
                   % (step, config.checkpoint_dir))
             return 128 + stop.signum
-        if step < config.steps:
+        if step < config.step_limit:
             print("time budget of %g minutes used up at step %d (%.1f steps/s); checkpoint saved "
                   "in %s. Run the same command to continue." % (config.minutes, step, rate,
                                                                 config.checkpoint_dir))
@@ -292,7 +288,7 @@ class _Loop:
             raise Diverged(step, " and ".join(bad))
         self.log.scalars(step, **values)
         self.status.update(values)
-        self.bar.set_postfix_str(_status_line(self.status), refresh=False)
+        self.bar.status(_status_line(self.status))
 
     def check_weights(self, step):
         """Before anything is written from the current weights: are they all finite?"""
@@ -324,7 +320,7 @@ class _Loop:
         scores = self.evaluator.quick(digits, self.eval_labels)
         self.log.scalars(step, **scores)
         self.status.update(scores)
-        self.bar.set_postfix_str(_status_line(self.status), refresh=False)
+        self.bar.status(_status_line(self.status))
         if self.best_fid is None or scores["fid"] < self.best_fid:
             self.best_fid = scores["fid"]
             checkpoints.save_best(self.session, self.tg.best_saver, self.config.checkpoint_dir,

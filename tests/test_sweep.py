@@ -13,10 +13,11 @@ import time
 
 import pytest
 
-from gan_mnist import GanError, sweep, sweep_report
+from gan_mnist import GanError, sweep, sweep_report, trials
+from gan_mnist.commands import train as train_command
 from tests.conftest import REPO
 
-FLAGS = sweep.train_flags()
+FLAGS = train_command.flags()  # from the Config field declarations
 
 
 def test_sets_are_parsed_and_bad_ones_refused_with_one_line():
@@ -47,7 +48,7 @@ def test_grid_names_and_train_flags_of_each_trial():
     assert "--spectral-norm" not in sweep.train_argv(off, 0, "/s/t", {"steps": 50}, FLAGS)
     # A --minutes trial resumed after a crash gets only what is left of its time.
     argv = sweep.train_argv(off, 1, "/s/t", {"minutes": 2}, FLAGS, trained_seconds=30)
-    assert argv[argv.index("--minutes") + 1] == "1.5000" and "--steps" in argv
+    assert argv[argv.index("--minutes") + 1] == "1.5000" and "--steps" not in argv
 
 
 def sweep_command(out, *args):
@@ -61,8 +62,8 @@ def run_sweep(out, *args, timeout=600):
 
 
 def trial_records(out):
-    return {name: sweep.read_trial(os.path.join(out, name)) for name in os.listdir(out)
-            if os.path.exists(os.path.join(out, name, sweep.TRIAL_FILE))}
+    return {name: trials.read_trial(os.path.join(out, name)) for name in os.listdir(out)
+            if os.path.exists(os.path.join(out, name, trials.TRIAL_FILE))}
 
 
 def runs_of(out, name):
@@ -169,7 +170,7 @@ def test_a_failing_trial_is_reported_and_the_others_finish(tmp_path):
 
 def test_without_ray_the_sweep_says_how_to_install_it(tmp_path):
     code = ("import sys; sys.modules['ray'] = None; sys.argv[0] = 'sweep.py';"
-            "from gan_mnist.cli import sweep_main; sys.exit(sweep_main(sys.argv[1:]))")
+            "from gan_mnist.commands.sweep import main; sys.exit(main(sys.argv[1:]))")
     result = subprocess.run([sys.executable, "-c", code, "--out", str(tmp_path / "s"),
                              "--set", "arch=fc", "--steps", "10"], capture_output=True,
                             text=True, cwd=REPO)

@@ -1,0 +1,65 @@
+"""What every command shares: a parser that answers a bad flag in one line, and ``run``, which
+turns a problem the user can fix into one line on stderr and a non-zero exit.
+
+Flags are parsed and checked before TensorFlow is imported, so a typo is answered at once.
+"""
+import argparse
+import os
+import sys
+
+from gan_mnist import GanError
+
+# The subcommand, when run as the installed gan-mnist command (set by gan_mnist.cli).
+installed_command = None
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag gets one line (not the whole usage) and exit status 2; every
+    command takes --verbose."""
+
+    def __init__(self, *args, **kwargs):
+        if installed_command:  # say "gan-mnist train: error ...", not "train.py: error ..."
+            kwargs["prog"] = "gan-mnist " + installed_command
+        super().__init__(*args, **kwargs)
+        self.add_argument("--verbose", action="store_true", default=False,
+                          help="show all of TensorFlow's start-up messages (also: "
+                          "GAN_MNIST_VERBOSE=1)")
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s (see --help)\n" % (self.prog, message))
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        if parsed.verbose:  # read by gan_mnist.tf_compat when TensorFlow is imported
+            os.environ["GAN_MNIST_VERBOSE"] = "1"
+        del parsed.verbose
+        return parsed
+
+
+DATASETS = ("mnist", "fashion-mnist")
+
+
+def add_checkpoint_dir(parser, what="the newest checkpoint here"):
+    parser.add_argument("--checkpoint-dir", default="checkpoints",
+                        help="%s (default checkpoints/)" % what)
+
+
+def add_data_dir(parser):
+    parser.add_argument("--data-dir", help="data folder (default: the dataset's, as for "
+                        "train.py)")
+
+
+def run(action):
+    """Run ``action``; turn a GanError or an OS error into one line on stderr and exit 1."""
+    try:
+        return action()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except GanError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 1
+    except OSError as e:
+        print("error: %s%s" % (e.strerror or e, ": %s" % e.filename if e.filename else ""),
+              file=sys.stderr)
+        return 1

@@ -1,0 +1,44 @@
+"""``evaluate.py`` / ``gan-mnist evaluate``: how good are the digits (gan_mnist.report)."""
+from gan_mnist.checks import non_negative_int, number
+from gan_mnist.commands.common import DATASETS, Parser, add_checkpoint_dir, add_data_dir, run
+from gan_mnist.metrics import EVAL_N
+
+
+def parser():
+    p = Parser(prog="evaluate.py", description="Measure generated digits: Inception Score, FID, "
+               "mode coverage, precision/recall and memorisation, beside real digits.")
+    add_checkpoint_dir(p, "evaluate the newest checkpoint here")
+    p.add_argument("--samples", help="evaluate the digits in this .npy file instead (uint8, "
+                   "(N, 28, 28), as written by sample.py --npy)")
+    p.add_argument("--n", type=number(int, 10, maximum=60001), default=EVAL_N,
+                   help="how many digits to generate, 10 to 60000 (default %d)" % EVAL_N)
+    p.add_argument("--output-dir", default="output",
+                   help="where evaluation.json and the figures go (default output/)")
+    p.add_argument("--classifier-dir", help="train (once) or use the classifier in this folder "
+                   "instead of the one shipped with the package")
+    p.add_argument("--dataset", choices=DATASETS,
+                   help="what the digits imitate (default: the checkpoint's, or mnist)")
+    add_data_dir(p)
+    p.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
+    return p
+
+
+def main(argv=None):
+    return run(lambda: _evaluate(parser().parse_args(argv)))
+
+
+def _evaluate(args):
+    from gan_mnist import evaluate, report  # imports TensorFlow
+
+    if args.samples:
+        digits, labels = report.digits_of_file(args.samples)
+        step, source, dataset = None, args.samples, args.dataset or "mnist"
+    else:
+        digits, labels, step, dataset = report.digits_of_checkpoint(args.checkpoint_dir, args.n,
+                                                                    args.seed)
+        source, dataset = args.checkpoint_dir, args.dataset or dataset
+    result, paths = report.write(digits, args.output_dir, labels, step, source, dataset,
+                                 args.classifier_dir, args.data_dir, args.seed)
+    print(evaluate.format_table(result))
+    print("wrote " + ", ".join(paths))
+    return 0

@@ -1,0 +1,65 @@
+"""``sweep.py`` / ``gan-mnist sweep``: settings x seeds as Ray tasks (gan_mnist.sweep)."""
+import argparse
+
+from gan_mnist import GanError, check_writable
+from gan_mnist.checks import number, positive_float, positive_int
+from gan_mnist.commands import train
+from gan_mnist.commands.common import Parser, run
+from gan_mnist.metrics import EVAL_N
+
+
+def parser():
+    p = Parser(prog="sweep.py", description="Train and evaluate every combination of --set "
+               "values for each of --seeds, as Ray tasks (a local Ray unless --address is "
+               "given). Running the same command again skips finished trials and resumes the "
+               "others from their checkpoints.")
+    p.add_argument("--out", required=True, help="the sweep's folder: one folder per trial, "
+                   "results.csv, results.md, fid.png (on a cluster: a path every node sees)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
+                   help="a train.py flag and the values to try (repeatable); on/off for "
+                   "switches such as spectral-norm=on,off")
+    p.add_argument("--seeds", type=seed_list, default=[0],
+                   help="comma-separated seeds, each setting runs once per seed (default 0)")
+    p.add_argument("--minutes", type=positive_float,
+                   help="training time per trial (a trial resumed after a crash gets what is left)")
+    p.add_argument("--steps", type=positive_int, help="training steps per trial")
+    p.add_argument("--eval-n", type=number(int, 10, maximum=60001), default=EVAL_N,
+                   help="samples for each trial's evaluate.py (default %d)" % EVAL_N)
+    p.add_argument("--cpus-per-trial", type=positive_int, default=1,
+                   help="CPUs Ray reserves for each trial, and the threads its TensorFlow uses "
+                   "(default 1)")
+    p.add_argument("--address", help="an existing Ray cluster: auto, or ray://HOST:10001 "
+                   "(default: start a local Ray on this machine)")
+    p.add_argument("--report", action="store_true",
+                   help="only rewrite results.csv/md and fid.png from the trial folders")
+    return p
+
+
+def seed_list(text):
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected seeds like 0,1,2, got %r" % text)
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError("expected distinct seeds >= 0 like 0,1,2, got %r" % text)
+    return seeds
+
+
+def main(argv=None):
+    return run(lambda: _sweep(parser().parse_args(argv)))
+
+
+def _sweep(args):
+    from gan_mnist import sweep, sweep_report
+
+    if args.report:
+        paths = sweep_report.write(args.out)
+        print("results: %s" % ", ".join(paths))
+        return 0
+    if not args.minutes and not args.steps:
+        raise GanError("say how long each trial trains: --minutes M or --steps N")
+    budget = {k: v for k, v in (("minutes", args.minutes), ("steps", args.steps)) if v}
+    sets = sweep.parse_sets(args.set, train.flags())
+    check_writable(args.out, "sweep")
+    return sweep.run(args.out, sets, args.seeds, budget, args.address, args.cpus_per_trial,
+                     args.eval_n)

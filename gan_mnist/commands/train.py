@@ -1,0 +1,71 @@
+"""``train.py`` / ``gan-mnist train``: its flags are the Config fields (gan_mnist.config)."""
+import argparse
+import dataclasses
+
+from gan_mnist import config as config_lib
+from gan_mnist.commands.common import Parser, run
+from gan_mnist.recipes import DEFAULT_RECIPE, RECIPES, recipe_values
+
+
+def recipe_defaults(name):
+    """Field ``name``'s value in each recipe, in RECIPES order."""
+    return {recipe: recipe_values(recipe).get(name, getattr(config_lib.Config, name))
+            for recipe in RECIPES}
+
+
+def describe_default(field):
+    """'default 500', or, where recipes differ, the default recipe's value and the others'."""
+    if field.name == "recipe":
+        return "default %s" % field.default
+    if field.name == "arch":
+        return "default: the recipe's"
+    if field.name == "minutes":
+        return "default: no limit"
+    values = recipe_defaults(field.name)
+    common = values[DEFAULT_RECIPE]
+    text = "default %s" % _shown(common, field.name)
+    others = ["%s %s" % (r, _shown(v, field.name)) for r, v in values.items() if v != common]
+    return text + ("; recipe " + ", ".join(others) if others else "")
+
+
+def _shown(value, name):
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if name == "hidden" and value == 0:
+        return "fixed"
+    return value if value != "" else "none"
+
+
+def parser():
+    p = Parser(prog="train.py", description="Train a GAN on MNIST. Running it again with the "
+               "same --checkpoint-dir resumes from the newest checkpoint.",
+               argument_default=argparse.SUPPRESS)
+    for field in config_lib.FIELDS:
+        meta = field.metadata
+        help_text = "%s (%s)" % (meta["help"], describe_default(field))
+        if field.type is bool:
+            p.add_argument(config_lib.flag_name(field.name), action="store_true", help=help_text)
+        else:
+            p.add_argument(config_lib.flag_name(field.name), type=meta["check"],
+                           choices=meta["choices"], help=help_text)
+    return p
+
+
+def main(argv=None):
+    explicit = vars(parser().parse_args(argv))
+    explicit.setdefault("checkpoint_dir", config_lib.Config.checkpoint_dir)
+    return run(lambda: _train(explicit))
+
+
+def _train(explicit):
+    saved = None if explicit.get("fresh") else config_lib.load_saved(explicit["checkpoint_dir"])
+    config = config_lib.resolve(explicit, saved)
+    from gan_mnist import trainer  # imports TensorFlow
+
+    return trainer.train(config)
+
+
+def flags():
+    """Each train flag's name (without dashes) and whether it takes a value: what sweeps need."""
+    return {config_lib.flag_name(f.name)[2:]: f.type is not bool
+            for f in dataclasses.fields(config_lib.Config)}

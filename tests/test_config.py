@@ -1,0 +1,176 @@
+"""Recipes, the field declarations and what they generate, config.json on resume, and the house
+rules of the package (no import cycles, no module over 350 lines)."""
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from gan_mnist import GanError, config as config_lib, flags_doc
+from gan_mnist.commands import train as train_command
+from gan_mnist.recipes import PRESETS, RECIPES
+from tests.conftest import REPO
+
+TRAIN = os.path.join(REPO, "scripts", "train.py")
+resolve = config_lib.resolve
+
+
+def test_recipes_set_any_field_and_flags_win():
+    best = resolve({"recipe": "best"})
+    assert (best.recipe, best.arch, best.clusters, best.spectral_norm, best.beta1, best.ema,
+            best.hidden, best.batch_size) == ("best", "fast", 40, True, 0.0, 0.999, 64, 64)
+    conditional = resolve({"recipe": "best-conditional"})
+    assert conditional.conditional and conditional.clusters == 0 and conditional.beta1 == 0.5
+    assert resolve({"recipe": "best", "beta1": 0.5, "clusters": 20}).beta1 == 0.5
+    assert resolve({"recipe": "best", "arch": "fc"}).hidden == 128  # fc's presets, best's rest
+    for arch in PRESETS:  # --arch X alone is the seed recipe X
+        assert resolve({"arch": arch}) == resolve({"recipe": arch})
+    assert resolve({}).recipe == "fc" and resolve({}).arch == "fc"
+
+
+def test_config_json_wins_over_the_recipe_and_a_fitting_recipe_resumes():
+    saved = json.loads(resolve({"recipe": "best", "beta1": 0.3}).to_json())
+    assert resolve({}, saved).beta1 == 0.3 and resolve({"recipe": "best"}, saved).beta1 == 0.3
+    assert resolve({}, saved).recipe == "best"
+    with pytest.raises(GanError, match="holds a model with conditional=False but --recipe "
+                       "best-conditional asks for conditional=True"):
+        resolve({"recipe": "best-conditional"}, saved)
+    with pytest.raises(GanError, match="trained with --spectral-norm"):
+        resolve({"recipe": "fast", "spectral_norm": False}, saved)
+
+
+def test_changing_the_loss_or_r1_on_resume_applies_from_then_on():
+    """--loss and --r1 are carried: typed again on resume, the new value trains from the
+    resumed step on (and is saved); not typed, the folder's value stays."""
+    saved = json.loads(resolve({"arch": "fast", "r1": 1.0}).to_json())
+    assert resolve({}, saved).loss == "ns" and resolve({}, saved).r1 == 1.0
+    changed = resolve({"loss": "hinge", "r1": 0.0}, saved)
+    assert changed.loss == "hinge" and changed.r1 == 0.0
+
+
+def test_minutes_alone_has_no_step_limit():
+    budget = resolve({"minutes": 15})
+    assert budget.steps == 0 and budget.step_limit == float("inf")
+    both = resolve({"minutes": 15, "steps": 500})
+    assert both.steps == 500 and both.step_limit == 500
+    assert resolve({}).step_limit == 100000
+
+
+def test_minutes_alone_on_the_command_line_shows_the_time_left(tmp_path, mnist_dir):
+    """As a user types it, default folders: the bar counts down the budget, not 10^8 steps."""
+    result = subprocess.run([sys.executable, TRAIN, "--recipe", "fc", "--minutes", "0.05"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, MNIST_DATA_DIR=mnist_dir))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"time budget of 0\.05 minutes used up at step \d+", result.stdout)
+    assert re.search(r"of 00:03, 00:00 left", result.stderr), result.stderr[-500:]
+    assert json.loads((tmp_path / "checkpoints" / "config.json").read_text())["recipe"] == "fc"
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"arch": "fc", "z_d', "cannot read .*config.json"),
+    ("not json at all", "cannot read .*config.json"),
+    ('["fc"]', "is not a JSON object"),
+    ('{"arch": "fast", "minibatch_std": true}', "turns on settings this version does not know "
+                                                 r"\(minibatch_std=true\)"),
+])
+def test_a_damaged_config_json_gets_one_line_and_nothing_is_touched(tmp_path, content, message):
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    (folder / "config.json").write_text(content)
+    (folder / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-5"\n')
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    result = subprocess.run([sys.executable, TRAIN, "--steps", "10"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.search(message, lines[0]), result.stderr
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()} == before
+    assert not (tmp_path / "output").exists() or not os.listdir(tmp_path / "output")
+
+
+def test_an_old_unknown_field_that_is_off_is_ignored(tmp_path):
+    (tmp_path / "config.json").write_text('{"arch": "fast", "minibatch_std": false}')
+    assert config_lib.load_saved(tmp_path) == {"arch": "fast"}
+
+
+def test_every_field_is_a_train_flag_with_its_declared_check():
+    parser = train_command.parser()
+    parsed = parser.parse_args(["--recipe", "best", "--lr-d", "1e-3", "--spectral-norm"])
+    assert vars(parsed) == {"recipe": "best", "lr_d": 1e-3, "spectral_norm": True}
+    flags = train_command.flags()
+    assert set(flags) == {f.name.replace("_", "-") for f in config_lib.FIELDS}
+    assert flags["lr-d"] and not flags["spectral-norm"]
+    for field in config_lib.FIELDS:
+        assert field.metadata["kind"] in config_lib.KINDS and field.metadata["help"], field.name
+    assert set(RECIPES) >= set(PRESETS) | {"best", "best-conditional"}
+
+
+def test_docs_flags_md_is_generated_and_current():
+    with open(flags_doc.PATH) as f:
+        written = f.read()
+    assert written == flags_doc.markdown(), (
+        "docs/flags.md is stale: run python -m gan_mnist.flags_doc")
+    for field in config_lib.FIELDS:
+        assert "`%s" % config_lib.flag_name(field.name) in written
+
+
+# ---- the house ---------------------------------------------------------------------------------
+
+PACKAGE = os.path.join(REPO, "gan_mnist")
+
+
+def _modules():
+    """Module name -> path of every module in the package."""
+    found = {}
+    for folder, _, files in os.walk(PACKAGE):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                parts = os.path.relpath(path, REPO)[:-3].split(os.sep)
+                if parts[-1] == "__init__":
+                    parts = parts[:-1]
+                found[".".join(parts)] = path
+    return found
+
+
+def _imports(path, modules):
+    """The package modules a file imports, at any depth (function-level imports included)."""
+    tree = ast.parse(open(path).read())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update("%s.%s" % (node.module, a.name) for a in node.names)
+    return {n for n in names if n in modules}
+
+
+def test_no_import_cycles():
+    modules = _modules()
+    graph = {m: _imports(p, modules) - {m} for m, p in modules.items()}
+    graph = {m: {d for d in deps if not m.startswith(d + ".")} for m, deps in graph.items()}
+    state, cycles = {}, []
+
+    def visit(node, path):
+        state[node] = "open"
+        for dep in graph[node]:
+            if state.get(dep) == "open":
+                cycles.append(path[path.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep, path + [dep])
+        state[node] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, "import cycles: %s" % [" -> ".join(c) for c in cycles]
+
+
+def test_no_module_is_over_350_lines():
+    long = {m: n for m, p in _modules().items() if (n := len(open(p).readlines())) > 350}
+    assert not long, long
