@@ -62,7 +62,7 @@ SIDE_RUN_MINUTES = 0.05
 SHORT_N = {"sample.py": 500, "evaluate.py": 500}  # digits to draw (default/docs: 10,000)
 SHORT_ROUNDS = {"benchmark.py": 1}  # timed rounds per variant (default/docs: 3)
 SWEEP_SEEDS, SWEEP_EVAL_N = "0", 100  # one seed per setting, 100 digits evaluated per trial
-SHELL_FENCES = ("", "sh", "bash", "shell", "console")
+SHELL_FENCES = ("sh", "bash", "shell", "console")
 
 
 def doc_paths(root):
@@ -73,8 +73,9 @@ def doc_paths(root):
 
 
 def code_blocks(text):
-    """The indented code blocks, and fenced blocks marked as shell (or not marked), each a list of
-    lines. Fenced blocks marked otherwise (```text, ```python) are not commands."""
+    """The indented code blocks, and fenced blocks marked as shell (```sh, ```bash, ...), each a
+    list of lines. Other fenced blocks (```text, a bare ``` around --help output) are not
+    commands."""
     blocks, previous_blank, in_block, fence = [], True, False, None
     for line in text.splitlines():
         if fence is not None:
@@ -179,7 +180,7 @@ def test_shortened_changes_only_counts():
                      "--minutes 5") == \
         "python scripts/sweep.py --out s --set arch=fast --seeds 0 --minutes 0.05 --eval-n 100"
     assert shell_commands("text\n\n    a \\\n        b\n    c\n\n```text\nx\n```\n\n"
-                          "```bash\nd\n```\n") == ["a b", "c", "d"]
+                          "```bash\nd\n```\n\n```\nusage: e\n```\n") == ["a b", "c", "d"]
 
 
 def test_every_command_of_the_docs_works_as_written(clone):
