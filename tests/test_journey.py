@@ -1,13 +1,12 @@
 """The product as a user types it: a scratch copy of the repository, the current directory at its
 root, default relative folders (checkpoints/, output/, MNIST_data/), no folder flags, Ctrl-C and
-SIGKILL, and every command of the README's code blocks run as written (only --steps, the
-number of digits, --n, and the benchmark's --rounds shortened).
+SIGKILL, and a real `pip install .`. Every command of the README's and docs/*.md's code blocks
+runs as written in tests/test_docs_commands.py, in the same kind of copy (the `clone` fixture).
 
 A bug that broke resuming with the default checkpoints/ folder once passed every other test,
 because they all passed absolute temporary paths. These tests pass none.
 """
 import csv
-import json
 import os
 import re
 import shutil
@@ -16,7 +15,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 from tests.conftest import REPO
@@ -128,143 +126,6 @@ def test_keep_leaves_the_newest_five(clone):
     assert code == 0, err
     assert checkpoints_on_disk(clone) == [400, 500, 600, 700, 800]
     assert not [n for n in os.listdir(clone) if n.startswith("model.ckpt")]
-
-
-# ---- the README's code blocks, as written -----------------------------------------------------
-
-# Commands of the README not run here, each with its reason. A command listed here that the
-# README no longer has fails the test, so this list cannot silently go stale.
-NOT_RUN = {
-    "python3 -m venv .venv && . .venv/bin/activate": "CI makes the environment this way itself",
-    "pip install -r requirements.txt          # or: pip install -e .": "as above",
-    "MNIST_DATA_DIR=../shared/MNIST_data python -m pytest": "that is this test suite",
-    "for a in fc mlp256 dcgan cnn; do": "the hour-long study behind the recipe table; its pieces "
-                                        "(--arch, --minutes, evaluate.py) run below",
-    "python scripts/train.py --arch $a --minutes 15 --steps 10000000 --eval-every 0 "
-    "--checkpoint-dir budget/$a --output-dir budget/$a-out": "part of that loop",
-    "python scripts/evaluate.py --checkpoint-dir budget/$a --output-dir budget/$a-out":
-        "part of that loop",
-    "done": "part of that loop",
-    "python scripts/benchmark.py                       # all five variants on fc, 3 alternating "
-    "rounds": "15 timed processes; tests/test_benchmark.py runs the benchmark script",
-    "python scripts/benchmark.py --arch cnn --rounds 2 --steps 100   # a convolutional recipe "
-    "(no keras variant)": "as above",
-    "gan-mnist train --steps 100000": "the installed command: test_pip_install_gives_one_quiet_"
-                                      "command runs it after a real pip install",
-    "gan-mnist sample --n 64 --png digits.png": "as above",
-    "gan-mnist --version": "as above",
-    "python scripts/sweep.py --out sweeps/sn --set arch=fast --set spectral-norm=off,on --seeds "
-    "0,1,2 --minutes 5": "half an hour of training; tests/test_sweep.py runs real sweeps on a "
-                         "local Ray with a few steps per trial",
-    "python scripts/plot.py --compare fast=runs/fast-out fc=runs/fc-out --out "
-    "fid_vs_minutes.png": "needs two runs with quick FIDs; tests/test_evaluate.py runs --compare",
-    "python scripts/classifier.py --dataset mnist     # writes gan_mnist/assets/classifier-mnist.npz"
-    " and its SHA-256": "three minutes of training; tests/test_evaluate.py runs the script on a "
-                        "classifier trained in a folder",
-}
-SHORT_STEPS = {"train.py": 1200, "benchmark.py": 20}
-SIDE_RUN_STEPS = 200  # train commands into folders of their own (not checkpoints/) need fewer
-SHORT_N = {"sample.py": 2000, "evaluate.py": 2000}  # digits to draw (default/README: 10,000)
-SHORT_ROUNDS = {"benchmark.py": 1}  # timed rounds per variant (default/README: 3)
-
-
-def readme_blocks(readme):
-    """The README's indented code blocks, each a list of lines (indentation removed)."""
-    blocks, previous_blank, in_block = [], True, False
-    for line in readme.splitlines():
-        if line.startswith("    ") and (in_block or previous_blank):
-            if not in_block:
-                blocks.append([])
-            in_block = True
-            blocks[-1].append(line[4:])
-        elif line.strip():
-            in_block = False
-        previous_blank = not line.strip()
-    return blocks
-
-
-def is_python(block):
-    return block[0].startswith(("import ", "from "))
-
-
-def readme_commands(readme):
-    """Each shell command of the README's code blocks, continuation lines joined."""
-    commands, pending = [], ""
-    for block in readme_blocks(readme):
-        if is_python(block):
-            continue
-        for line in block:
-            text = pending + line.strip()
-            if text.endswith("\\"):
-                pending = text[:-1].rstrip() + " "
-                continue
-            pending = ""
-            commands.append(text)
-    return commands
-
-
-def shortened(command):
-    """The command with a small --steps (added where it would run 100,000 steps by default), at
-    most SHORT_N digits drawn and SHORT_ROUNDS benchmark rounds."""
-    script = re.search(r"scripts/(\w+\.py)", command).group(1)
-    rounds = SHORT_ROUNDS.get(script)
-    if rounds and "--rounds " in command:
-        command = re.sub(r"--rounds (\d+)", "--rounds %d" % rounds, command)
-    elif rounds:
-        command += " --rounds %d" % rounds
-    n = SHORT_N.get(script)
-    if n and "--samples" not in command:
-        if "--n " in command:
-            command = re.sub(r"--n (\d+)", lambda m: "--n %d" % min(int(m.group(1)), n), command)
-        elif script == "evaluate.py":
-            command += " --n %d" % n
-    short = SHORT_STEPS.get(script)
-    if script == "train.py" and "--checkpoint-dir" in command:
-        short = SIDE_RUN_STEPS
-    if short is None:
-        return command
-    if "--steps" in command:
-        return re.sub(r"--steps (\d+)", lambda m: "--steps %d" % min(int(m.group(1)), short),
-                      command)
-    return command + " --steps %d" % short
-
-
-def test_every_readme_command_works_as_written(clone):
-    commands = readme_commands((clone / "README.md").read_text())
-    stale = [c for c in NOT_RUN if c not in commands]
-    assert not stale, "NOT_RUN names commands the README no longer has: %s" % stale
-    to_run = [c for c in commands if c not in NOT_RUN]
-    assert all("scripts/" in c for c in to_run), to_run
-    fashion = os.path.isdir("/usr/share/datasets/fashion-mnist") or \
-        os.environ.get("FASHION_MNIST_DATA_DIR")
-    ran = []
-    for command in to_run:
-        if "fashion-mnist" in command and not fashion:
-            continue
-        code, out, err = run(shortened(command), clone, timeout=600)
-        assert code == 0 and "Traceback" not in err, (command, out[-2000:], err[-2000:])
-        assert "training the mnist classifier" not in err  # the shipped one is used
-        ran.append(command)
-    assert len(ran) >= 9, ran
-    # The README's Python programs (the export example), run as a user pastes them.
-    programs = [b for b in readme_blocks((clone / "README.md").read_text()) if is_python(b)]
-    assert programs
-    for program in programs:
-        (clone / "program.py").write_text("\n".join(program) + "\n")
-        code, out, err = run("python program.py", clone)
-        assert code == 0, (program, err[-2000:])
-        if "generator_model" in "\n".join(program):
-            assert "(16, 28, 28) uint8" in out
-    # What those commands promise to leave behind.
-    assert published_step(clone) == 1200
-    digits = np.load(clone / "digits.npy")
-    assert digits.shape == (2000, 28, 28) and digits.dtype == np.uint8
-    assert (clone / "digits.png").exists()
-    report = json.loads((clone / "output" / "evaluation.json").read_text())
-    assert report["generated"]["fid"] > 0
-    for name in ("curves.png", "progress.gif", "interpolation.png", "real_vs_fake.png",
-                 "nearest_neighbours.png", "closest_pairs.png", "memorisation.png"):
-        assert (clone / "output" / name).exists(), name
 
 
 # ---- the installed command --------------------------------------------------------------------
