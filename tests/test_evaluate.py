@@ -163,6 +163,37 @@ def test_samples_with_wrong_shape_or_dtype(tmp_path, array, message):
         "error: " + str(error.value)]
 
 
+def test_a_samples_file_that_is_not_npy_gets_one_clear_line(tmp_path):
+    path = tmp_path / "digits.txt"
+    np.savetxt(path, np.zeros((20, 784), np.uint8), fmt="%d")
+    result = run(EVALUATE, "--samples", str(path), "--output-dir", str(tmp_path / "o"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: %s is not a NumPy .npy file; write the digits with scripts/sample.py --npy, or "
+        "np.save(path, uint8 array of shape (N, 28, 28))" % path]
+    assert not (tmp_path / "o" / evaluate.REPORT_FILE).exists()
+    with pytest.raises(GanError, match="cannot read .*missing.npy"):
+        evaluate.load_samples(str(tmp_path / "missing.npy"))
+
+
+def test_real_digits_score_as_real_digits(mnist_dir):
+    """2000 training digits measured as if generated, with the shipped classifier, against the
+    test digits: realistic (precision), covering (recall), every class, a small FID, and each
+    one a copy of a training digit (distance 0), while the real digits drawn beside them are
+    measured against the *other* training digits."""
+    evaluator = evaluate.Evaluator(None, mnist_dir)
+    index = np.random.RandomState(1).choice(len(evaluator.train_images), 2000, replace=False)
+    report, _, _ = evaluator.full(evaluator.train_images[index], seed=1)
+    for side in ("generated", "real"):
+        scores = report[side]
+        assert scores["precision"] >= 0.6 and scores["recall"] >= 0.6, (side, scores)
+        assert scores["modes_covered"] == 10, (side, scores)
+        assert scores["fid"] < 2, (side, scores)  # 2000 digits: about 1.3
+        assert scores["inception_score"] > 9, (side, scores)
+    assert report["generated"]["nearest_train_l2"]["mean"] == pytest.approx(0, abs=1e-3)
+    assert report["real"]["nearest_train_l2"]["median"] > 2
+
+
 def test_plot_script_regenerates_all_figures(short_run, mnist_dir):
     result = run(PLOT, "--output-dir", short_run.output_dir, "--checkpoint-dir",
                  short_run.checkpoint_dir, "--data-dir", mnist_dir)
