@@ -48,7 +48,7 @@ def test_shapes_ranges_and_scopes(recipe):
     low, high = models.pixel_range(config)
     assert fake.shape == (16, 784) and real.shape == (16, 784)
     assert low <= fake.min() and fake.max() <= high and low <= real.min() and real.max() <= high
-    assert real.min() == low and real.max() == high  # real digits span the recipe's range
+    assert real.min() == low and real.max() == high  # the training images span the range
     assert samples.shape == (5, 784) and -1 <= samples.min() and samples.max() <= 1
     assert real_logits.shape == (16,) and ((fake_prob > 0) & (fake_prob < 1)).all()
     with tg.graph.as_default():
