@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from gan_mnist import GanError, checkpoints, classifier, evaluate, trainer
-from tests.conftest import REPO
+from tests.conftest import REPO, says
 
 EVALUATE = os.path.join(REPO, "scripts", "evaluate.py")
 PLOT = os.path.join(REPO, "scripts", "plot.py")
@@ -101,7 +101,7 @@ def test_training_logs_quick_evaluation_and_keeps_best(short_run):
     assert best["fid"] == pytest.approx(min(fids), rel=1e-4)
     assert best["step"] == [100, 200, 300][int(np.argmin(fids))]
     index = open(os.path.join(short_run.checkpoint_dir, checkpoints.BEST_INDEX)).read()
-    assert "best.ckpt-%d" % best["step"] in index
+    assert says(index, "best.ckpt-%d" % best["step"])
     # the newest-checkpoint index still names the newest, not the best
     assert checkpoints.latest(short_run.checkpoint_dir).endswith("model.ckpt-300")
 
@@ -112,7 +112,7 @@ def test_evaluate_script_writes_every_number_and_figure(short_run, mnist_dir, tm
                  "--output-dir", str(out), "--data-dir", mnist_dir)
     assert result.returncode == 0, result.stderr
     assert "training the" not in result.stderr  # the shipped classifier, at once
-    assert "FID vs test set" in result.stdout and "step 300" in result.stdout
+    assert "FID vs test set" in result.stdout and says(result.stdout, "step 300")
     report = json.load(open(out / "evaluation.json"))
     assert report["step"] == 300 and report["n"] == 1000
     assert report["classifier_test_accuracy"] >= 0.99
