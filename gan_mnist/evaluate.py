@@ -19,6 +19,14 @@ REPORT_FILE = "evaluation.json"
 def load_samples(path):
     """Digits saved by ``sample.py --npy``: uint8 (N, 28, 28); (N, 784) is accepted too."""
     try:
+        with open(path, "rb") as f:
+            is_npy = f.read(len(np.lib.format.MAGIC_PREFIX)) == np.lib.format.MAGIC_PREFIX
+    except OSError as e:
+        raise GanError("cannot read %s (%s)" % (path, e.strerror or e))
+    if not is_npy:  # np.load would call a text file "pickled data"
+        raise GanError("%s is not a NumPy .npy file; write the digits with scripts/sample.py "
+                       "--npy, or np.save(path, uint8 array of shape (N, 28, 28))" % path)
+    try:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise GanError("cannot read %s as a NumPy .npy file (%s)" % (path, e))

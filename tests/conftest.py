@@ -1,12 +1,19 @@
 """Shared fixtures. Tests that need the real digits read MNIST_DATA_DIR (CI sets it to
 ../shared/MNIST_data); outside CI they are skipped when it is unset."""
 import os
+import re
 import sys
 
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+
+
+def says(text, phrase):
+    """How often ``text`` holds ``phrase`` as whole words and numbers: "resumed from step 40"
+    is not found in "resumed from step 400", nor "ckpt-4" in "model.ckpt-40" (0, falsy)."""
+    return len(re.findall(r"(?<!\w)%s(?!\w)" % re.escape(phrase), text))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import pytest
 
 from gan_mnist import checkpoints, config as config_lib, sampling, trainer
 from gan_mnist.tf_compat import tf
+from tests.conftest import says
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def test_every_spelling_of_the_folder_resumes(workdir, mnist_dir, capsys, spelli
     capsys.readouterr()
     assert train(mnist_dir, spelling, 60) == 0
     captured = capsys.readouterr()
-    assert "resumed from step 40" in captured.out and "repaired" not in captured.err
+    assert says(captured.out, "resumed from step 40") and "repaired" not in captured.err
     assert on_disk(spelling) == [20, 40, 60]
     # Nothing was written beside the folder, where a misread index would point.
     assert not [n for n in os.listdir(os.path.dirname(os.path.abspath(spelling)))
@@ -65,7 +66,7 @@ def test_a_moved_and_renamed_folder_resumes(workdir, mnist_dir, capsys):
     shutil.rmtree("a")
     capsys.readouterr()
     assert train(mnist_dir, str(workdir / "b" / "renamed"), 60) == 0
-    assert "resumed from step 40" in capsys.readouterr().out
+    assert says(capsys.readouterr().out, "resumed from step 40")
     assert checkpoints.step_of(checkpoints.latest("b/renamed")) == 60
 
 
@@ -102,7 +103,7 @@ def test_a_folder_written_by_the_old_version_is_repaired_and_pruned(workdir, mni
             "'../model.ckpt-80'): it now names the newest 5 checkpoints, up to model.ckpt-80"
             in captured.err)
     assert "removed 3 checkpoints (model.ckpt-*)" in captured.err
-    assert "resumed from step 80" in captured.out
+    assert says(captured.out, "resumed from step 80")
     assert on_disk("checkpoints") == [60, 70, 80, 90, 100]
     assert on_disk("checkpoints", checkpoints.BEST_PREFIX) == [50]
     assert index_lines("checkpoints", checkpoints.BEST_INDEX) == [
@@ -115,7 +116,7 @@ def test_a_repaired_folder_already_at_its_target_is_pruned_too(workdir, mnist_di
     capsys.readouterr()
     assert train(mnist_dir, "ck", 80) == 0
     captured = capsys.readouterr()
-    assert "already at step 80" in captured.out and "repaired" in captured.err
+    assert says(captured.out, "already at step 80") and "repaired" in captured.err
     assert on_disk("ck") == [40, 50, 60, 70, 80]
 
 
@@ -127,7 +128,7 @@ def test_a_missing_index_is_rebuilt_from_the_files(workdir, mnist_dir, capsys):
     assert train(mnist_dir, "ck", 80) == 0
     captured = capsys.readouterr()
     assert "(it was missing or unreadable)" in captured.err
-    assert "resumed from step 60" in captured.out
+    assert says(captured.out, "resumed from step 60")
 
 
 def test_checkpoints_beyond_keep_are_removed_and_damaged_files_left_alone(workdir, mnist_dir):

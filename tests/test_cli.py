@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO
+from tests.conftest import REPO, says
 
 TRAIN = os.path.join(REPO, "scripts", "train.py")
 SAMPLE = os.path.join(REPO, "scripts", "sample.py")
@@ -100,12 +100,12 @@ def test_stop_saves_and_the_same_command_resumes(tmp_path, mnist_dir, signum):
     step = int(stopped[0].split()[3].rstrip(";"))
     assert step >= 30
     with open(tmp_path / "c" / "checkpoint") as f:
-        assert "model.ckpt-%d" % step in f.readline()
+        assert says(f.readline(), "model.ckpt-%d" % step)
 
     result = run(TRAIN, "--steps", str(step + 20), *args)
     assert result.returncode == 0, result.stderr
-    assert "resumed from step %d" % step in result.stdout
-    assert "done: step %d" % (step + 20) in result.stdout
+    assert says(result.stdout, "resumed from step %d" % step)
+    assert says(result.stdout, "done: step %d" % (step + 20))
 
 
 def test_sample_png_and_npy(tmp_path, mnist_dir):
@@ -116,7 +116,7 @@ def test_sample_png_and_npy(tmp_path, mnist_dir):
     png, npy, npy2 = (str(tmp_path / n) for n in ("d.png", "d.npy", "d2.npy"))
     result = run(SAMPLE, "--checkpoint-dir", ckpt, "--n", "10", "--png", png, "--npy", npy)
     assert result.returncode == 0, result.stderr
-    assert "from step 30" in result.stdout
+    assert says(result.stdout, "from step 30")
     digits = np.load(npy)
     assert digits.shape == (10, 28, 28) and digits.dtype == np.uint8
     assert digits.max() > 0

@@ -43,6 +43,21 @@ def test_the_first_noise_coordinate_picks_clusters_by_their_shares():
     assert ends.tolist() == [0, 2, 2]  # -1 -> 0 (share 0); 0 -> 0.5, the third cluster's start
 
 
+def test_kmeans_groups_of_real_digits_are_mostly_one_digit(mnist_dir):
+    """Purity: the share of digits that belong to their cluster's most common class. Chance
+    (clusters unrelated to the digits) is about 0.11-0.13; k-means on pixels, K=20, reaches
+    0.70 on these 10000 training digits (3 s; 0.70 on all 60000 too, in 16 s)."""
+    from gan_mnist import data
+
+    images, labels = data.load_split(mnist_dir, "train")
+    images, labels = images[:10000], labels[:10000]
+    assignment = clusters.kmeans(images, 20, seed=0)
+    counts = np.zeros((20, 10), np.int64)
+    np.add.at(counts, (assignment, labels), 1)
+    purity = counts.max(axis=1).sum() / float(len(labels))
+    assert purity >= 0.6, "purity %.3f; digits of each class per cluster:\n%s" % (purity, counts)
+
+
 def test_a_clusters_run_keeps_its_clusters_and_resumes_bit_identically(run_config, tmp_path):
     config = run_config(arch="fast", clusters=4, steps=20, ema=0.9, sample_every=20,
                         checkpoint_every=20, eval_every=0)
@@ -76,12 +91,18 @@ def test_a_clusters_run_keeps_its_clusters_and_resumes_bit_identically(run_confi
     np.testing.assert_allclose(a.get_tensor("generator/cluster_edges"), shares, rtol=1e-6)
     np.testing.assert_allclose(a.get_tensor("generator/ema/cluster_edges"), shares, rtol=1e-6)
 
-    # Sampling is from noise alone; moving the first coordinate across a share moves the digit.
+    # Sampling is from noise alone. Within one cluster's share of [0, 1) the first coordinate
+    # only picks the cluster: its start and its end give the same digit. Across an edge, the
+    # cluster (and so the digit) changes.
     generator = sampling.Generator(config.checkpoint_dir)
+    starts, ends = np.concatenate([[0.0], shares]), np.concatenate([shares, [1.0]])
     noise = np.tile(generator.noise(1, seed=3), (4, 1))
-    noise[:, 0] = 2 * (np.concatenate([[0.0], shares]) + 0.001) - 1  # the start of each cluster
+    noise[:, 0] = 2 * (starts + 0.001) - 1  # the start of each cluster
     digits = generator(noise)
     assert digits.shape == (4, 28, 28) and digits.dtype == np.uint8
+    at_ends = noise.copy()
+    at_ends[:, 0] = 2 * (ends - 0.001) - 1  # the end of each cluster
+    np.testing.assert_array_equal(generator(at_ends), digits)
     assert all((digits[i] != digits[j]).any() for i in range(4) for j in range(i))
     with pytest.raises(GanError, match="this model is unconditional"):
         generator(noise, labels=[1, 2, 3, 0])

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_mnist import GanError, checkpoints, models, sampling, trainer
+from gan_mnist import GanError, checkpoints, classifier, models, sampling, trainer
 from gan_mnist import config as config_lib
 from gan_mnist.tf_compat import tf
-from tests.conftest import REPO
+from tests.conftest import REPO, says
 
 SCRIPTS = os.path.join(REPO, "scripts")
 
@@ -52,12 +52,17 @@ def test_unconditional_models_have_no_label_inputs():
         assert not [v for v in tf.global_variables() if "projection" in v.op.name]
 
 
+STEPS = 1000  # fast --conditional: about 25 s; the shipped classifier reads about 2/3 of its
+# digits as the asked class (0.45 at step 250, 0.66 at 1000, 0.87 at 1500)
+
+
 @pytest.fixture(scope="module")
 def conditional_run(tmp_path_factory, mnist_dir):
-    """300 real steps of fc --conditional from the command line, with a quick evaluation."""
+    """STEPS real steps of fast --conditional from the command line, with a quick evaluation."""
     root = tmp_path_factory.mktemp("conditional")
-    result = script("train.py", "--arch", "fc", "--conditional", "--steps", "300",
-                    "--eval-every", "300", "--sample-every", "300", "--data-dir", mnist_dir,
+    result = script("train.py", "--arch", "fast", "--conditional", "--steps", str(STEPS),
+                    "--eval-every", str(STEPS), "--sample-every", str(STEPS),
+                    "--data-dir", mnist_dir,
                     "--checkpoint-dir", str(root / "c"), "--output-dir", str(root / "o"))
     assert result.returncode == 0, result.stderr
     return root
@@ -65,7 +70,7 @@ def conditional_run(tmp_path_factory, mnist_dir):
 
 def test_grids_have_one_row_per_class_and_the_quick_evaluation_logs_label_accuracy(
         conditional_run):
-    grid = np.array(Image.open(conditional_run / "o" / "samples_step_000300.png"))
+    grid = np.array(Image.open(conditional_run / "o" / ("samples_step_%06d.png" % STEPS)))
     assert grid.shape == (10 * 30 + 2, 8 * 30 + 2)  # 10 rows (classes) x 8 noise vectors
     # Down a column the noise is the same and the class changes: the rows differ.
     cells = [grid[2 + 30 * r:30 * (r + 1), 2:30] for r in range(10)]
@@ -76,7 +81,7 @@ def test_grids_have_one_row_per_class_and_the_quick_evaluation_logs_label_accura
     scored = [r for r in rows if r.split(",")[header.split(",").index("label_accuracy")]]
     assert len(scored) == 1
     accuracy = float(scored[0].split(",")[header.split(",").index("label_accuracy")])
-    assert 0.0 <= accuracy <= 1.0
+    assert accuracy >= 0.5  # the shipped classifier mostly reads the asked class
     saved = json.load(open(conditional_run / "c" / "config.json"))
     assert saved["conditional"] is True
 
@@ -100,6 +105,18 @@ def test_sample_label_writes_only_the_asked_classes(conditional_run, tmp_path):
     # The same noise and class give the same digit: the labels file tells the truth.
     generator = sampling.Generator(folder)
     np.testing.assert_array_equal(generator(generator.noise(30), labels.astype(int)), digits)
+
+
+def test_sample_label_3_draws_mostly_threes(conditional_run, tmp_path):
+    """Read by the shipped classifier, not by the generator that drew them: a class mapping
+    off by one anywhere (training labels, one-hot rows, --label) shows here."""
+    result = script("sample.py", "--checkpoint-dir", str(conditional_run / "c"), "--label", "3",
+                    "--n", "200", "--npy", str(tmp_path / "threes.npy"))
+    assert result.returncode == 0, result.stderr
+    assert np.load(tmp_path / "threes.labels.npy").tolist() == [3] * 200
+    probs, _ = classifier.shipped().predict(np.load(tmp_path / "threes.npy"))
+    read = np.bincount(probs.argmax(axis=1), minlength=10)
+    assert read[3] >= 100, "the classifier reads these as 0-9: %s" % read.tolist()
 
 
 def test_bad_labels_and_labels_for_unconditional_models_get_one_line(conditional_run,
@@ -133,7 +150,7 @@ def test_evaluation_reports_label_accuracy_and_intra_fid(conditional_run, tmp_pa
     assert result.returncode == 0, result.stderr
     report = json.load(open(tmp_path / "e" / "evaluation.json"))
     generated, real = report["generated"], report["real"]
-    assert 0 <= generated["label_accuracy"] <= 1 and real["label_accuracy"] > 0.95
+    assert generated["label_accuracy"] >= 0.5 and real["label_accuracy"] > 0.95
     assert sorted(generated["intra_fid"], key=int) == [str(c) for c in range(10)]
     assert generated["mean_intra_fid"] == pytest.approx(np.mean(list(
         generated["intra_fid"].values())))
@@ -198,7 +215,7 @@ def test_a_conditional_run_resumes_bit_identically_from_default_folders(tmp_path
         return result.stdout
 
     train(tmp_path / "a", "--arch", "fc", "--conditional", "--steps", "60")
-    assert "resumed from step 60" in train(tmp_path / "a", "--steps", "120")
+    assert says(train(tmp_path / "a", "--steps", "120"), "resumed from step 60")
     train(tmp_path / "b", "--arch", "fc", "--conditional", "--steps", "120")
     a = checkpoints.latest(str(tmp_path / "a" / "checkpoints"))
     b = checkpoints.latest(str(tmp_path / "b" / "checkpoints"))

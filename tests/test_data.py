@@ -64,10 +64,39 @@ def test_load_file_reads_gz_and_raw(tmp_path, gz):
     assert images.shape == (4, 28, 28) and images.dtype == np.uint8
 
 
-def test_load_file_rejects_wrong_checksum(tmp_path):
-    sums = write_fake_mnist(str(tmp_path), corrupt="train-images-idx3-ubyte")
-    with pytest.raises(GanError, match="wrong content"):
-        data.load_file(str(tmp_path), "train-images-idx3-ubyte", checksums=sums)
+def real_file(mnist_dir, stem):
+    """The decompressed bytes of a real MNIST file."""
+    with gzip.open(os.path.join(mnist_dir, stem + ".gz"), "rb") as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("stem", ["t10k-labels-idx1-ubyte", "t10k-images-idx3-ubyte"])
+@pytest.mark.parametrize("gz", [True, False])
+def test_a_real_file_with_one_byte_flipped_fails_the_sha256_table(tmp_path, mnist_dir, stem, gz):
+    """The real file passes data.MNIST_FILES; the same file with one bit of one pixel (or label)
+    changed - still a valid IDX file - is refused, gzipped or not."""
+    raw = real_file(mnist_dir, stem)
+    assert hashlib.sha256(raw).hexdigest() == data.MNIST_FILES[stem]
+    middle = len(raw) // 2  # past the header: the file still parses
+    flipped = raw[:middle] + bytes([raw[middle] ^ 0x01]) + raw[middle + 1:]
+    assert data.parse_idx(flipped).shape == data.parse_idx(raw).shape
+
+    def write(content):
+        path = tmp_path / (stem + (".gz" if gz else ""))
+        if gz:
+            with gzip.open(path, "wb", compresslevel=1) as f:
+                f.write(content)
+        else:
+            path.write_bytes(content)
+        return path
+
+    write(raw)
+    np.testing.assert_array_equal(data.load_file(str(tmp_path), stem, download_missing=False),
+                                  data.parse_idx(raw))
+    path = write(flipped)
+    with pytest.raises(GanError, match="wrong content \\(SHA-256 mismatch\\)") as error:
+        data.load_file(str(tmp_path), stem, download_missing=False)
+    assert str(path) in str(error.value)
 
 
 def test_truncated_gzip_is_a_clear_error(tmp_path):

@@ -1,5 +1,7 @@
 """Downloads from a real HTTP server on 127.0.0.1 that serves the real MNIST files."""
 import functools
+import gzip
+import hashlib
 import http.server
 import os
 import shutil
@@ -58,10 +60,24 @@ def test_file_url_mirror(mnist_dir, tmp_path):
     assert os.listdir(tmp_path) == [STEM + ".gz"]
 
 
-def test_wrong_bytes_fail_with_clear_error_and_leave_nothing(server, mnist_dir, tmp_path):
-    url, root = server
-    # A mirror that serves another file under this name: valid gzip, wrong content.
+def one_label_changed(mnist_dir, root):
+    """The real file, decompressed, with one byte (a label) flipped, gzipped again."""
+    with gzip.open(os.path.join(mnist_dir, STEM + ".gz"), "rb") as f:
+        raw = f.read()
+    assert hashlib.sha256(raw).hexdigest() == data.MNIST_FILES[STEM]
+    with gzip.open(root / (STEM + ".gz"), "wb") as f:
+        f.write(raw[:-1] + bytes([raw[-1] ^ 0x01]))
+
+
+def another_file(mnist_dir, root):
     shutil.copy(os.path.join(mnist_dir, "t10k-labels-idx1-ubyte.gz"), root / (STEM + ".gz"))
+
+
+@pytest.mark.parametrize("serve", [one_label_changed, another_file])
+def test_wrong_bytes_fail_with_clear_error_and_leave_nothing(server, mnist_dir, tmp_path, serve):
+    url, root = server
+    # A mirror that serves valid gzip with the wrong content under this name.
+    serve(mnist_dir, root)
     target = tmp_path / "data"
     with pytest.raises(GanError) as error:
         data.download(STEM, str(target), mirrors=[url])

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from gan_mnist import GanError, checkpoints, classifier, evaluate, trainer
-from tests.conftest import REPO
+from tests.conftest import REPO, says
 
 EVALUATE = os.path.join(REPO, "scripts", "evaluate.py")
 PLOT = os.path.join(REPO, "scripts", "plot.py")
@@ -101,7 +101,7 @@ def test_training_logs_quick_evaluation_and_keeps_best(short_run):
     assert best["fid"] == pytest.approx(min(fids), rel=1e-4)
     assert best["step"] == [100, 200, 300][int(np.argmin(fids))]
     index = open(os.path.join(short_run.checkpoint_dir, checkpoints.BEST_INDEX)).read()
-    assert "best.ckpt-%d" % best["step"] in index
+    assert says(index, "best.ckpt-%d" % best["step"])
     # the newest-checkpoint index still names the newest, not the best
     assert checkpoints.latest(short_run.checkpoint_dir).endswith("model.ckpt-300")
 
@@ -112,7 +112,7 @@ def test_evaluate_script_writes_every_number_and_figure(short_run, mnist_dir, tm
                  "--output-dir", str(out), "--data-dir", mnist_dir)
     assert result.returncode == 0, result.stderr
     assert "training the" not in result.stderr  # the shipped classifier, at once
-    assert "FID vs test set" in result.stdout and "step 300" in result.stdout
+    assert "FID vs test set" in result.stdout and says(result.stdout, "step 300")
     report = json.load(open(out / "evaluation.json"))
     assert report["step"] == 300 and report["n"] == 1000
     assert report["classifier_test_accuracy"] >= 0.99
@@ -161,6 +161,37 @@ def test_samples_with_wrong_shape_or_dtype(tmp_path, array, message):
     assert result.returncode == 1
     assert [l for l in result.stderr.splitlines() if l.startswith("error:")] == [
         "error: " + str(error.value)]
+
+
+def test_a_samples_file_that_is_not_npy_gets_one_clear_line(tmp_path):
+    path = tmp_path / "digits.txt"
+    np.savetxt(path, np.zeros((20, 784), np.uint8), fmt="%d")
+    result = run(EVALUATE, "--samples", str(path), "--output-dir", str(tmp_path / "o"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: %s is not a NumPy .npy file; write the digits with scripts/sample.py --npy, or "
+        "np.save(path, uint8 array of shape (N, 28, 28))" % path]
+    assert not (tmp_path / "o" / evaluate.REPORT_FILE).exists()
+    with pytest.raises(GanError, match="cannot read .*missing.npy"):
+        evaluate.load_samples(str(tmp_path / "missing.npy"))
+
+
+def test_real_digits_score_as_real_digits(mnist_dir):
+    """2000 training digits measured as if generated, with the shipped classifier, against the
+    test digits: realistic (precision), covering (recall), every class, a small FID, and each
+    one a copy of a training digit (distance 0), while the real digits drawn beside them are
+    measured against the *other* training digits."""
+    evaluator = evaluate.Evaluator(None, mnist_dir)
+    index = np.random.RandomState(1).choice(len(evaluator.train_images), 2000, replace=False)
+    report, _, _ = evaluator.full(evaluator.train_images[index], seed=1)
+    for side in ("generated", "real"):
+        scores = report[side]
+        assert scores["precision"] >= 0.6 and scores["recall"] >= 0.6, (side, scores)
+        assert scores["modes_covered"] == 10, (side, scores)
+        assert scores["fid"] < 2, (side, scores)  # 2000 digits: about 1.3
+        assert scores["inception_score"] > 9, (side, scores)
+    assert report["generated"]["nearest_train_l2"]["mean"] == pytest.approx(0, abs=1e-3)
+    assert report["real"]["nearest_train_l2"]["median"] > 2
 
 
 def test_plot_script_regenerates_all_figures(short_run, mnist_dir):

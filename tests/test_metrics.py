@@ -36,6 +36,49 @@ def test_fid_counts_a_change_of_spread():
     assert metrics.fid(x, 2 * x) == pytest.approx(4.0, rel=0.02)
 
 
+def _rotation(degrees):
+    a = np.radians(degrees)
+    return np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+
+
+def test_fid_of_gaussians_whose_covariances_do_not_commute():
+    """A = diag(4, 1) turned by 45 degrees = [[2.5, 1.5], [1.5, 2.5]], B = diag(1, 9): AB != BA.
+    For 2x2 matrices whose product has positive eigenvalues s1^2, s2^2,
+    Tr (AB)^(1/2) = s1 + s2 = sqrt(Tr AB + 2 sqrt(det A det B)) = sqrt(25 + 2 * 6) = sqrt(37),
+    so FID = |(1, 0) - (0, 2)|^2 + 5 + 10 - 2 sqrt(37) = 20 - 2 sqrt(37). The shortcuts give
+    other numbers: Tr(A^(1/2) B^(1/2)) = 6, Tr sqrt(A * B elementwise) = 6.32."""
+    a = _rotation(45).dot(np.diag([4.0, 1.0])).dot(_rotation(45).T)
+    b = np.diag([1.0, 9.0])
+    np.testing.assert_allclose(a, [[2.5, 1.5], [1.5, 2.5]])
+    assert not np.allclose(a.dot(b), b.dot(a))
+    expected = 20 - 2 * np.sqrt(37)  # 7.8345
+    fid = metrics.frechet_distance((np.array([1.0, 0.0]), a), (np.array([0.0, 2.0]), b))
+    assert fid == pytest.approx(expected, rel=1e-5)
+    naive, elementwise = 20 - 2 * 6.0, 20 - 2 * (np.sqrt(2.5) + np.sqrt(22.5))
+    assert abs(fid - naive) > 0.1 and abs(fid - elementwise) > 0.1
+    assert metrics.frechet_distance((np.zeros(2), b), (np.zeros(2), a)) == pytest.approx(
+        expected - 5, rel=1e-5)  # symmetric
+
+
+def test_fid_of_random_3d_gaussians_matches_the_symmetric_form():
+    """Tr (AB)^(1/2) = Tr (A^(1/2) B A^(1/2))^(1/2), the latter from eigendecompositions of
+    symmetric matrices only."""
+    def sqrt_spd(m):
+        values, vectors = np.linalg.eigh(m)
+        return (vectors * np.sqrt(np.maximum(values, 0))).dot(vectors.T)
+
+    rng = np.random.RandomState(3)
+    for _ in range(5):
+        x, y = rng.normal(size=(2, 3, 3))
+        a, b = x.dot(x.T) + 0.1 * np.eye(3), y.dot(y.T) + 0.1 * np.eye(3)
+        mu_a, mu_b = rng.normal(size=(2, 3))
+        root_a = sqrt_spd(a)
+        expected = (np.sum((mu_a - mu_b) ** 2) + np.trace(a) + np.trace(b)
+                    - 2 * np.trace(sqrt_spd(root_a.dot(b).dot(root_a))))
+        assert metrics.frechet_distance((mu_a, a), (mu_b, b)) == pytest.approx(expected,
+                                                                                rel=1e-4)
+
+
 def test_fid_survives_dead_features():
     x = np.random.RandomState(2).normal(size=(500, 8))
     x[:, 3] = 0  # a ReLU unit that never fires: a singular covariance

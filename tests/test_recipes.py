@@ -8,6 +8,7 @@ import pytest
 from gan_mnist import GanError, checkpoints, models, sampling, trainer
 from gan_mnist.config import PRESETS, resolve
 from gan_mnist.tf_compat import tf
+from tests.conftest import says
 
 RECIPES = ["fc", "mlp256", "dcgan", "cnn", "fast"]
 # Every recipe, plus the stabilisers on top of one: their graphs must keep the same guarantees.
@@ -48,7 +49,7 @@ def test_shapes_ranges_and_scopes(recipe):
     low, high = models.pixel_range(config)
     assert fake.shape == (16, 784) and real.shape == (16, 784)
     assert low <= fake.min() and fake.max() <= high and low <= real.min() and real.max() <= high
-    assert real.min() == low and real.max() == high  # real digits span the recipe's range
+    assert real.min() == low and real.max() == high  # the training images span the range
     assert samples.shape == (5, 784) and -1 <= samples.min() and samples.max() <= 1
     assert real_logits.shape == (16,) and ((fake_prob > 0) & (fake_prob < 1)).all()
     with tg.graph.as_default():
@@ -151,7 +152,7 @@ def test_d_pretraining_is_counted_checkpointed_and_leaves_g_alone(run_config, ca
     assert at_10.get_tensor("global_step") == 10
     capsys.readouterr()
     assert trainer.train(resolve(dict(vars(config), steps=20))) == 0
-    assert "resumed from step 10" in capsys.readouterr().out
+    assert says(capsys.readouterr().out, "resumed from step 10")
     at_20 = tf.train.load_checkpoint(checkpoints.latest(config.checkpoint_dir))
     moved = [n for n in initial if "Adam" not in n and "power" not in n
              and not np.array_equal(at_20.get_tensor(n), initial[n])]

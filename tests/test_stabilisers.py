@@ -24,6 +24,33 @@ def test_hinge_losses_on_hand_made_logits():
     assert g == pytest.approx(-(-2 + 0 + 1) / 3)
 
 
+def _cross_entropy(logits, label):
+    """Sigmoid cross-entropy of ``logits`` against a constant ``label``, in NumPy."""
+    logits = logits.astype(np.float64)
+    return np.maximum(logits, 0) - logits * label + np.log1p(np.exp(-np.abs(logits)))
+
+
+@pytest.mark.parametrize("arch", ["fc", "fast"])
+def test_loss_hinge_trains_d_and_g_on_the_hinge_losses(arch):
+    """The config's loss reaches the training graph: D's and G's losses are the hinge formulas
+    of the logits the graph computes, not the default non-saturating ones."""
+    config = config_lib.resolve({"arch": arch, "loss": "hinge", "batch_size": 16, "seed": 1,
+                                 "label_smoothing": 0.1})
+    digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
+    tg = trainer.build_training_graph(config, len(digits))
+    with trainer.start_session(tg, digits) as s:  # one run: one batch, one noise draw
+        d, g, real, fake = s.run([tg.ops.d_loss, tg.ops.g_loss, tg.model.real_logits,
+                                  tg.model.fake_logits])
+    real, fake = real.astype(np.float64), fake.astype(np.float64)
+    hinge_d = np.maximum(0, 1 - real).mean() + np.maximum(0, 1 + fake).mean()
+    hinge_g = -fake.mean()
+    ns_d = _cross_entropy(real, 0.9).mean() + _cross_entropy(fake, 0.0).mean()
+    ns_g = _cross_entropy(fake, 1.0).mean()
+    assert d == pytest.approx(hinge_d, rel=1e-5, abs=1e-6)
+    assert g == pytest.approx(hinge_g, rel=1e-5, abs=1e-6)
+    assert abs(d - ns_d) > 1e-3 and abs(g - ns_g) > 1e-3
+
+
 def test_ema_weights_equal_the_hand_computed_average():
     config = config_lib.resolve({"arch": "fast", "batch_size": 8, "ema": 0.9, "seed": 1})
     digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
@@ -222,3 +249,33 @@ def test_r1_steps_change_only_d_and_only_every_k_steps(arch):
         s.run(ops.train_step)
         without = s.run(d_vars)
     assert any(not np.allclose(a, b) for a, b in zip(with_r1, without))
+
+
+def _loss_with_penalty(graph, d_loss, penalty):
+    """The D loss of the R1 steps: the tensor that adds to ``d_loss`` something computed from
+    ``penalty`` (outside the gradient ops)."""
+    def reads(op, target, depth=4):
+        return depth > 0 and any(t.op is target or reads(t.op, target, depth - 1)
+                                 for t in op.inputs)
+    found = [op.outputs[0] for op in d_loss.consumers()
+             if "gradients" not in op.name and reads(op, penalty.op)]
+    assert len(found) == 1, [op.name for op in d_loss.consumers()]
+    return found[0]
+
+
+@pytest.mark.parametrize("r1, r1_every", [(10.0, 4), (0.5, 16)])
+def test_r1_steps_add_gamma_times_r1_every_times_the_penalty(r1, r1_every):
+    """Lazy R1: the penalty counts r1_every times on the steps that carry it, so on average it
+    weighs gamma per step."""
+    config = config_lib.resolve({"arch": "fast", "batch_size": 8, "r1": r1, "r1_every": r1_every,
+                                 "seed": 1})
+    digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
+    tg = trainer.build_training_graph(config, len(digits))
+    penalty = tg.graph.get_tensor_by_name("r1_penalty:0")
+    with_r1 = _loss_with_penalty(tg.graph, tg.ops.d_loss, penalty)
+    with trainer.start_session(tg, digits) as s:
+        plain, total, value = s.run([tg.ops.d_loss, with_r1, penalty])
+        with tg.graph.as_default():  # the same penalty, computed afresh from the same tensors
+            again = s.run(losses.r1_penalty(tg.model.real_logits, tg.model.real))
+    assert value > 0 and again == pytest.approx(value, rel=1e-5)
+    assert total == pytest.approx(plain + r1 * r1_every * value, rel=1e-5, abs=1e-6)

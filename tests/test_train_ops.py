@@ -108,7 +108,7 @@ def test_fused_step_equals_the_seeds_feed_dict_step(session):
         np.testing.assert_allclose(fused[name], value, rtol=1e-5, atol=1e-7, err_msg=name)
 
 
-def test_pipeline_batches_are_real_digits_scaled_to_unit_range(session):
+def test_pipeline_batches_are_training_images_scaled_to_unit_range(session):
     tg, s = session
     real, z = s.run([tg.inputs.real, tg.inputs.z])
     assert real.shape == (32, 784) and z.shape == (32, 100)

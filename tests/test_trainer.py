@@ -10,6 +10,7 @@ from PIL import Image
 
 from gan_mnist import GanError, checkpoints, config as config_lib, trainer
 from gan_mnist.tf_compat import tf
+from tests.conftest import says
 
 
 def checkpoint_values(checkpoint_dir):
@@ -84,7 +85,7 @@ def test_resumed_run_equals_uninterrupted_run(run_config, tmp_path, capsys):
 
     capsys.readouterr()
     assert trainer.train(config_lib.resolve(dict(vars(first), steps=300))) == 0
-    assert "resumed from step 200" in capsys.readouterr().out
+    assert says(capsys.readouterr().out, "resumed from step 200")
     assert_same(checkpoint_values(first.checkpoint_dir),
                 checkpoint_values(straight.checkpoint_dir))
     with open(os.path.join(first.output_dir, "log.csv")) as f:
@@ -138,7 +139,7 @@ def test_nothing_to_do_when_already_at_target(run_config, capsys):
     config = run_config(steps=20)
     assert trainer.train(config) == 0
     assert trainer.train(config) == 0
-    assert "already at step 20" in capsys.readouterr().out
+    assert says(capsys.readouterr().out, "already at step 20")
 
 
 def test_time_budget_stops_saves_and_is_not_carried_over(run_config, capsys):
@@ -148,7 +149,7 @@ def test_time_budget_stops_saves_and_is_not_carried_over(run_config, capsys):
     out = capsys.readouterr().out
     step = checkpoints.step_of(checkpoints.latest(config.checkpoint_dir))
     assert 0 < step < config.steps
-    assert "time budget of 0.05 minutes used up at step %d" % step in out
+    assert says(out, "time budget of 0.05 minutes used up at step %d" % step)
     assert os.path.exists(os.path.join(config.output_dir, "samples_step_%06d.png" % step))
     saved = config_lib.load_saved(config.checkpoint_dir)
     resumed = config_lib.resolve({"steps": step + 5, "checkpoint_dir": config.checkpoint_dir,
@@ -156,5 +157,5 @@ def test_time_budget_stops_saves_and_is_not_carried_over(run_config, capsys):
                                  saved)
     assert resumed.minutes == 0  # a budget belongs to one invocation
     assert trainer.train(resumed) == 0
-    assert "resumed from step %d" % step in capsys.readouterr().out
+    assert says(capsys.readouterr().out, "resumed from step %d" % step)
     assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == step + 5
