@@ -79,7 +79,7 @@ def build_feed_dict_graph(config):
     """
     from gan_mnist import models
     from gan_mnist.tf_compat import tf
-    from gan_mnist.train_ops import build_train_ops
+    from gan_mnist.train_ops import Phase, build_train_ops
 
     graph = tf.Graph()
     with graph.as_default():
@@ -89,7 +89,7 @@ def build_feed_dict_graph(config):
         model = models.build_gan(real, z, config)
         ops = build_train_ops(model, config, tf.train.get_or_create_global_step())
         init = tf.global_variables_initializer()
-    return FeedDictGraph(graph, real, z, ops.d_step, ops.g_step, init)
+    return FeedDictGraph(graph, real, z, ops.steps[Phase.D], ops.steps[Phase.G], init)
 
 
 def run_feed_dict(args):
@@ -129,13 +129,14 @@ def run_feed_dict(args):
 
 def run_fused(args, tuned_threads=True):
     from gan_mnist import trainer
+    from gan_mnist.train_ops import Phase
 
     config = _config(args)
     images = _mnist_images(args.data_dir)
     tg = trainer.build_training_graph(config, len(images))
     session = trainer.start_session(tg, images,
                                     trainer.session_config(config) if tuned_threads else None)
-    return _timed(lambda: session.run(tg.ops.train_step), args.steps)
+    return _timed(lambda: session.run(tg.ops.steps[Phase.TRAIN]), args.steps)
 
 
 def run_train_py(args):

@@ -1,5 +1,16 @@
-"""GAN losses as plain functions of the discriminator's logits (no variables, no model)."""
+"""GAN losses as plain functions of the discriminator's logits (no variables, no model).
+
+``gan_loss`` is the stage's contract, as TF-GAN hands a GANModel to its loss: one value holding
+D's loss, G's loss and D's regulariser, chosen by the Config (--loss, --r1).
+"""
+import collections
+
 from gan_mnist.tf_compat import tf
+
+GANLoss = collections.namedtuple("GANLoss", "d_loss g_loss d_regulariser generator_loss")
+GANLoss.__doc__ = """D's and G's losses on the model's logits; ``d_regulariser``: what R1 adds
+to D's loss on a step that carries it (gamma times the penalty), or None without --r1;
+``generator_loss``: G's loss as a function of logits, for a G step against an updated D."""
 
 
 def discriminator_loss(real_logits, fake_logits, label_smoothing=0.1):
@@ -51,3 +62,12 @@ LOSSES = {  # --loss: (D loss of (real_logits, fake_logits, label_smoothing), G 
     "hinge": (lambda real, fake, smoothing: hinge_discriminator_loss(real, fake),
               hinge_generator_loss),
 }
+
+
+def gan_loss(model, config):
+    """The losses of a GANModel (gan_mnist.models.build_gan) for this config."""
+    discriminator_loss, generator_loss = LOSSES[config.loss]
+    d_loss = discriminator_loss(model.real_logits, model.fake_logits, config.label_smoothing)
+    g_loss = generator_loss(model.fake_logits)
+    regulariser = config.r1 * r1_penalty(model.real_logits, model.real) if config.r1 else None
+    return GANLoss(d_loss, g_loss, regulariser, generator_loss)

@@ -11,13 +11,13 @@ masks are drawn from a stateless seed, so a resumed run repeats an uninterrupted
 """
 import collections
 
+from gan_mnist.ema import read_averages
 from gan_mnist.layers import (batch_norm, conv2d, conv2d_transpose, dense, dropout,
                               leaky_relu, spectral_norm_getter)
+from gan_mnist.scopes import (DISCRIMINATOR_SCOPE, GENERATOR_SCOPE,  # noqa: F401 (re-exported)
+                              scope_update_ops, scope_variables)
 from gan_mnist.tf_compat import tf
 
-GENERATOR_SCOPE = "generator"
-DISCRIMINATOR_SCOPE = "discriminator"
-EMA_SCOPE = GENERATOR_SCOPE + "/ema"  # the moving averages of G's weights (--ema)
 IMAGE_PIXELS = 28 * 28
 NUM_CLASSES = 10
 
@@ -147,12 +147,8 @@ def generator(z, config, reuse=False, training=True, averaged=False, labels=None
     batch's clusters), otherwise picked by the first noise coordinate (see ``cluster_of_noise``);
     ``cluster_edges`` (training only) are the clusters' cumulative shares, kept as a variable."""
     build, _ = ARCHITECTURES[config.arch]
-
-    def read_average(getter, name, *args, **kwargs):
-        return getter(ema_name(name), *args, **kwargs)
-
     with tf.variable_scope(GENERATOR_SCOPE, reuse=reuse or averaged,
-                           custom_getter=read_average if averaged else None):
+                           custom_getter=read_averages if averaged else None):
         if config.clusters:
             edges = tf.get_variable(
                 "cluster_edges", trainable=False, initializer=tf.constant(
@@ -170,27 +166,6 @@ def cluster_of_noise(z, edges):
     uniformly from [-1, 1) picks each cluster as often as it holds training digits."""
     position = (z[:, 0] + 1.0) / 2.0
     return tf.reduce_sum(tf.cast(position[:, None] >= edges[None, :], tf.int32), axis=1)
-
-
-def ema_name(name):
-    """``generator/x/weights`` -> ``generator/ema/x/weights``: where its moving average lives."""
-    return EMA_SCOPE + name[len(GENERATOR_SCOPE):]
-
-
-def averaged_variables(variables=None):
-    """The generator's variables whose moving average --ema keeps: its weights and batch-norm
-    statistics (not Adam's slots, not the averages themselves)."""
-    if variables is None:
-        variables = scope_variables(GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES)
-    return [v for v in variables if not v.op.name.startswith(EMA_SCOPE + "/")
-            and "/Adam" not in v.op.name and not v.op.name.endswith("_power")]
-
-
-def sampling_variables(config, variables):
-    """For a Saver that loads a generator built with raw names: checkpoint name -> variable,
-    reading the moving averages when the run kept them (--ema)."""
-    return {(ema_name(v.op.name) if config.ema else v.op.name): v
-            for v in averaged_variables(variables)}
 
 
 def label_width(config):
@@ -252,15 +227,3 @@ def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None, clus
                                            labels=labels)
     return GANModel(real, z, fake, real_logits, real_prob, fake_logits, fake_prob, fake_seed,
                     labels)
-
-
-def scope_variables(scope, collection=None):
-    """Trainable variables (or those of ``collection``) whose names start with ``scope/``."""
-    collection = collection or tf.GraphKeys.TRAINABLE_VARIABLES
-    return [v for v in tf.get_collection(collection) if v.op.name.startswith(scope + "/")]
-
-
-def scope_update_ops(scope):
-    """Batch-norm moving-average updates created inside ``scope``."""
-    return [op for op in tf.get_collection(tf.GraphKeys.UPDATE_OPS)
-            if op.name.startswith(scope + "/")]

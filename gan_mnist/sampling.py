@@ -1,7 +1,7 @@
 """Generating digits from a trained checkpoint (scripts/sample.py, evaluation and figures)."""
 import numpy as np
 
-from gan_mnist import GanError, checkpoints, config as config_lib, data, images, models
+from gan_mnist import GanError, checkpoints, config as config_lib, data, ema, images, models
 from gan_mnist.tf_compat import session_config, tf
 
 BATCH = 1000  # generate in chunks so a large --n does not build one huge batch
@@ -21,7 +21,7 @@ def newest_model(checkpoint_dir):
 def generator_variables(config):
     """For a Saver of a generator built in this graph: checkpoint name -> variable (its weights'
     moving averages when the run kept them)."""
-    return models.sampling_variables(config, models.scope_variables(
+    return ema.sampling_variables(config, models.scope_variables(
         models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES))
 
 

@@ -73,7 +73,7 @@ def build_training_graph(config, num_images, cluster_edges=None):
         samples = models.to_tanh_range(  # the weights' moving averages with --ema
             models.generator(sample_z, config, reuse=True, training=False,
                              averaged=bool(config.ema), labels=sample_labels), config)
-        logged = {"d_loss": ops.d_loss, "g_loss": ops.fused_g_loss,
+        logged = {"d_loss": ops.loss.d_loss, "g_loss": ops.fused_g_loss,
                   "d_real": tf.reduce_mean(model.real_prob),
                   "d_fake": tf.reduce_mean(model.fake_prob)}
         all_finite = tf.reduce_all([tf.reduce_all(tf.is_finite(v)) for v in tf.global_variables()
@@ -220,7 +220,7 @@ class _Loop:
         self.names = list(tg.logged)
         self.logged = [tg.logged[n] for n in self.names]
         # While D pre-trains, G is not updated: log its plain loss instead of the fused one.
-        self.pretrain_logged = [dict(tg.logged, g_loss=tg.ops.g_loss)[n] for n in self.names]
+        self.pretrain_logged = [dict(tg.logged, g_loss=tg.ops.loss.g_loss)[n] for n in self.names]
         self.status = {}
         tg.graph.finalize()  # nothing may add ops inside the loop (a classic TF1 slowdown)
 

@@ -8,6 +8,7 @@ import pytest
 from gan_mnist import GanError, checkpoints, models, sampling, trainer
 from gan_mnist.config import PRESETS, resolve
 from gan_mnist.tf_compat import tf
+from gan_mnist.train_ops import Phase
 from tests.conftest import says
 
 RECIPES = ["fc", "mlp256", "dcgan", "cnn", "fast"]
@@ -61,11 +62,11 @@ def test_shapes_ranges_and_scopes(recipe):
 def test_each_step_moves_only_its_own_network(recipe):
     config, tg, s = recipe
     before = values(tg.graph, s)
-    s.run(tg.ops.d_step)
+    s.run(tg.ops.steps[Phase.D])
     after_d = values(tg.graph, s)
     moved = {n for n in before if not np.array_equal(before[n], after_d[n])}
     assert moved and all(n.startswith("discriminator/") for n in moved), moved
-    s.run(tg.ops.g_step)
+    s.run(tg.ops.steps[Phase.G])
     after_g = values(tg.graph, s)
     moved = {n for n in before if not np.array_equal(after_d[n], after_g[n])}
     assert all(n.startswith("generator/") or n == "global_step" for n in moved), moved
@@ -78,13 +79,13 @@ def test_each_step_moves_only_its_own_network(recipe):
 def test_fused_step_equals_two_calls_for_every_recipe(recipe):
     config, tg, s = recipe
     start = values(tg.graph, s)
-    s.run(tg.ops.d_step)
-    s.run(tg.ops.g_step)
+    s.run(tg.ops.steps[Phase.D])
+    s.run(tg.ops.steps[Phase.G])
     two_calls = values(tg.graph, s)
     with tg.graph.as_default():
         for v in tf.global_variables():
             v.load(start[v.op.name], s)
-    s.run(tg.ops.train_step)
+    s.run(tg.ops.steps[Phase.TRAIN])
     fused = values(tg.graph, s)
     for name in start:
         np.testing.assert_allclose(fused[name], two_calls[name], rtol=2e-5, atol=2e-6,

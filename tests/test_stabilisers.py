@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_mnist import GanError, checkpoints, images, layers, losses, models, sampling, trainer
+from gan_mnist import GanError, checkpoints, ema, images, layers, losses, models, sampling, trainer
 from gan_mnist import config as config_lib
 from gan_mnist.tf_compat import tf
-from gan_mnist.train_ops import op_for_step
+from gan_mnist.train_ops import Phase, op_for_step
 
 
 def test_hinge_losses_on_hand_made_logits():
@@ -39,7 +39,7 @@ def test_loss_hinge_trains_d_and_g_on_the_hinge_losses(arch):
     digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
     tg = trainer.build_training_graph(config, len(digits))
     with trainer.start_session(tg, digits) as s:  # one run: one batch, one noise draw
-        d, g, real, fake = s.run([tg.ops.d_loss, tg.ops.g_loss, tg.model.real_logits,
+        d, g, real, fake = s.run([tg.ops.loss.d_loss, tg.ops.loss.g_loss, tg.model.real_logits,
                                   tg.model.fake_logits])
     real, fake = real.astype(np.float64), fake.astype(np.float64)
     hinge_d = np.maximum(0, 1 - real).mean() + np.maximum(0, 1 + fake).mean()
@@ -56,8 +56,8 @@ def test_ema_weights_equal_the_hand_computed_average():
     digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
     tg = trainer.build_training_graph(config, len(digits))
     with tg.graph.as_default():
-        raw = models.averaged_variables()
-        shadows = [tf.global_variables(models.ema_name(v.op.name))[0] for v in raw]
+        raw = ema.averaged_variables()
+        shadows = [tf.global_variables(ema.ema_name(v.op.name))[0] for v in raw]
     assert len(raw) == len(shadows) > 0 and all(
         s.op.name.startswith("generator/ema/") and s not in tf.trainable_variables()
         for s in shadows)
@@ -65,11 +65,11 @@ def test_ema_weights_equal_the_hand_computed_average():
         expected = s.run(raw)  # the averages start at the initial weights
         for average, value in zip(s.run(shadows), expected):
             np.testing.assert_array_equal(average, value)
-        s.run(tg.ops.d_step)  # a D step leaves G and its averages alone
+        s.run(tg.ops.steps[Phase.D])  # a D step leaves G and its averages alone
         for average, value in zip(s.run(shadows), expected):
             np.testing.assert_array_equal(average, value)
         for step in range(1, 6):
-            s.run(tg.ops.train_step)
+            s.run(tg.ops.steps[Phase.TRAIN])
             d = min(0.9, (1.0 + step) / (10.0 + step))
             expected = [d * e + (1 - d) * w for e, w in zip(expected, s.run(raw))]
             for variable, average, value in zip(raw, s.run(shadows), expected):
@@ -185,7 +185,7 @@ def test_spectral_norm_keeps_the_top_singular_value_near_one():
         for before, after in zip(initial_u, s.run(us)):
             np.testing.assert_array_equal(before, after)
         for _ in range(100):
-            s.run(tg.ops.train_step)
+            s.run(tg.ops.steps[Phase.TRAIN])
         for weight, u in zip(s.run(weights), s.run(us)):
             assert _top_singular_value_after_normalising(weight, u) == pytest.approx(1, abs=0.05)
         assert not np.allclose(initial_u[1], s.run(us[1]))
@@ -196,7 +196,7 @@ def test_spectral_norm_makes_d_blind_to_the_scale_of_its_weights():
     (without the flag they would grow about 1000-fold through three layers)."""
     config, tg, digits, us, weights = _spectral_norm_graph()
     with trainer.start_session(tg, digits) as s:
-        s.run(tg.ops.train_step)
+        s.run(tg.ops.steps[Phase.TRAIN])
         real, logits = s.run([tg.model.real, tg.model.real_logits])
         for w in weights:
             w.load(s.run(w) * 10, s)
@@ -231,7 +231,7 @@ def test_r1_steps_change_only_d_and_only_every_k_steps(arch):
     tg = trainer.build_training_graph(config, len(digits))
     ops = tg.ops
     assert [op_for_step(ops, config, s) for s in (0, 1, 3, 4, 8)] == [
-        ops.r1_train_step, ops.train_step, ops.train_step, ops.r1_train_step, ops.r1_train_step]
+        ops.steps[Phase.TRAIN_REG], ops.steps[Phase.TRAIN], ops.steps[Phase.TRAIN], ops.steps[Phase.TRAIN_REG], ops.steps[Phase.TRAIN_REG]]
     with tg.graph.as_default():
         penalty = tg.graph.get_tensor_by_name("r1_penalty:0")
         g_vars = models.scope_variables(models.GENERATOR_SCOPE)
@@ -241,26 +241,14 @@ def test_r1_steps_change_only_d_and_only_every_k_steps(arch):
     with trainer.start_session(tg, digits) as s:
         start = s.run(d_vars)
         assert np.isfinite(s.run(penalty)) and s.run(penalty) > 0
-        s.run(ops.r1_train_step)
+        s.run(ops.steps[Phase.TRAIN_REG])
         with_r1 = s.run(d_vars)
         for v, value in zip(d_vars, start):
             v.load(value, s)
         s.run(tg.ops.global_step.initializer)
-        s.run(ops.train_step)
+        s.run(ops.steps[Phase.TRAIN])
         without = s.run(d_vars)
     assert any(not np.allclose(a, b) for a, b in zip(with_r1, without))
-
-
-def _loss_with_penalty(graph, d_loss, penalty):
-    """The D loss of the R1 steps: the tensor that adds to ``d_loss`` something computed from
-    ``penalty`` (outside the gradient ops)."""
-    def reads(op, target, depth=4):
-        return depth > 0 and any(t.op is target or reads(t.op, target, depth - 1)
-                                 for t in op.inputs)
-    found = [op.outputs[0] for op in d_loss.consumers()
-             if "gradients" not in op.name and reads(op, penalty.op)]
-    assert len(found) == 1, [op.name for op in d_loss.consumers()]
-    return found[0]
 
 
 @pytest.mark.parametrize("r1, r1_every", [(10.0, 4), (0.5, 16)])
@@ -272,9 +260,9 @@ def test_r1_steps_add_gamma_times_r1_every_times_the_penalty(r1, r1_every):
     digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
     tg = trainer.build_training_graph(config, len(digits))
     penalty = tg.graph.get_tensor_by_name("r1_penalty:0")
-    with_r1 = _loss_with_penalty(tg.graph, tg.ops.d_loss, penalty)
+    with_r1 = tg.ops.d_reg_loss  # what the regularised phases minimise
     with trainer.start_session(tg, digits) as s:
-        plain, total, value = s.run([tg.ops.d_loss, with_r1, penalty])
+        plain, total, value = s.run([tg.ops.loss.d_loss, with_r1, penalty])
         with tg.graph.as_default():  # the same penalty, computed afresh from the same tensors
             again = s.run(losses.r1_penalty(tg.model.real_logits, tg.model.real))
     assert value > 0 and again == pytest.approx(value, rel=1e-5)

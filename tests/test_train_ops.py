@@ -4,6 +4,7 @@ import pytest
 from gan_mnist import trainer
 from gan_mnist.config import resolve
 from gan_mnist.tf_compat import tf
+from gan_mnist.train_ops import Phase
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def changed(before, after):
 def test_discriminator_step_moves_only_discriminator(session):
     tg, s = session
     before = values(tg, s)
-    s.run(tg.ops.d_step)
+    s.run(tg.ops.steps[Phase.D])
     moved = changed(before, values(tg, s))
     weights = {n for n in before if n.startswith("discriminator/") and "Adam" not in n
                and "power" not in n}
@@ -41,7 +42,7 @@ def test_discriminator_step_moves_only_discriminator(session):
 def test_generator_step_moves_only_generator_and_counts_the_step(session):
     tg, s = session
     before = values(tg, s)
-    s.run(tg.ops.g_step)
+    s.run(tg.ops.steps[Phase.G])
     moved = changed(before, values(tg, s))
     weights = {n for n in before if n.startswith("generator/") and "Adam" not in n
                and "power" not in n}
@@ -55,14 +56,14 @@ def test_fused_step_equals_d_step_then_g_step(session):
     tg, s = session
     initial = values(tg, s)
     for _ in range(3):
-        s.run(tg.ops.d_step)
-        s.run(tg.ops.g_step)
+        s.run(tg.ops.steps[Phase.D])
+        s.run(tg.ops.steps[Phase.G])
     two_calls = values(tg, s)
     with tg.graph.as_default():
         for v in tf.global_variables():
             v.load(initial[v.op.name], s)
     for _ in range(3):
-        s.run(tg.ops.train_step)
+        s.run(tg.ops.steps[Phase.TRAIN])
     fused = values(tg, s)
     assert fused["global_step"] == two_calls["global_step"] == 3
     for name in initial:
@@ -88,7 +89,7 @@ def test_fused_step_equals_the_seeds_feed_dict_step(session):
     tg, s = session
     initial = values(tg, s)
     real, z = s.run([tg.inputs.real, tg.inputs.z])  # what the pipeline draws for step 0
-    s.run(tg.ops.train_step)
+    s.run(tg.ops.steps[Phase.TRAIN])
     fused = values(tg, s)
 
     config = resolve({"batch_size": 32, "seed": 1})
