@@ -18,6 +18,7 @@ import shutil
 import tempfile
 
 from gan_mnist import GanError, checkpoints, models, sampling
+from gan_mnist import conditioning as conditioning_lib
 from gan_mnist.tf_compat import tf, without_native_noise
 
 TFLITE_FILE = "generator.tflite"
@@ -33,7 +34,8 @@ def _as_uint8(images):
 
 
 def _digits(z, config, reuse, label=None):
-    labels = models.one_hot(label) if config.conditional else None
+    classes = conditioning_lib.of(config).classes
+    labels = tf.one_hot(label, classes, dtype=tf.float32) if classes else None
     return _as_uint8(models.to_tanh_range(
         models.generator(z, config, reuse=reuse, training=False, labels=labels), config))
 
@@ -50,20 +52,21 @@ def export(checkpoint_dir, out_dir, tflite=False):
     graph = tf.Graph()
     with graph.as_default():
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
-        label = tf.placeholder(tf.int32, [None], name="label") if config.conditional else None
+        classes = conditioning_lib.of(config).classes
+        label = tf.placeholder(tf.int32, [None], name="label") if classes else None
         digits = _digits(z, config, reuse=False, label=label)
         seed = tf.placeholder(tf.int64, [], name="seed")
         n = tf.placeholder(tf.int32, [], name="n")
         drawn = tf.random.stateless_uniform(tf.stack([n, config.z_dim]),
                                             seed=tf.stack([seed, tf.constant(0, tf.int64)]),
                                             minval=-1.0, maxval=1.0)
-        in_turn = tf.math.floormod(tf.range(n), models.NUM_CLASSES)
+        in_turn = tf.math.floormod(tf.range(n), max(classes, 1))
         sampled = _digits(drawn, config, reuse=True, label=in_turn)
         variables = sampling.generator_variables(config)  # --ema: the averages
         saver = tf.train.Saver(variables)
     signature = tf.saved_model.signature_def_utils.predict_signature_def
     generate_inputs, sample_outputs = {"z": z}, {"digits": sampled, "z": drawn}
-    if config.conditional:
+    if classes:
         generate_inputs["label"], sample_outputs["label"] = label, in_turn
     generate = signature(inputs=generate_inputs, outputs={"digits": digits})
     with tf.Session(graph=graph) as session:

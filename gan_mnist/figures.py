@@ -99,8 +99,8 @@ def interpolation(output_dir, generator, rows=8, columns=10, seed=0):
     from gan_mnist.sampling import interpolation_noise
 
     labels = None
-    if generator.config.conditional:
-        rows = 10
+    if generator.conditioning.classes:
+        rows = generator.conditioning.classes
         labels = np.repeat(np.arange(rows), columns)
     digits = generator(interpolation_noise(generator.config.z_dim, rows, columns, seed), labels)
     out = os.path.join(output_dir, "interpolation.png")
@@ -111,9 +111,9 @@ def interpolation(output_dir, generator, rows=8, columns=10, seed=0):
 def label_interpolation(output_dir, generator, columns=10, seed=0):
     """Conditional models: each row keeps one noise vector and blends the class asked for from
     r to r + 1 (a soft label between the two one-hot rows): how G moves between digits."""
-    from gan_mnist.sampling import one_hot
+    from gan_mnist.conditioning import one_hot
 
-    rows = 10
+    rows = generator.conditioning.classes
     noise = np.repeat(generator.noise(rows, seed), columns, axis=0)
     t = np.tile(np.linspace(0, 1, columns), rows)[:, None]
     start = one_hot(np.repeat(np.arange(rows), columns))
@@ -130,8 +130,8 @@ def real_vs_fake(output_dir, generator, untrained, real_digits, n=10, seed=0,
     For a conditional model the columns are the classes 0-9, real digits of those classes too."""
     noise = generator.noise(n, seed)
     labels = None
-    if generator.config.conditional and real_labels is not None:
-        labels = np.arange(n) % 10
+    if generator.conditioning.classes and real_labels is not None:
+        labels = np.arange(n) % generator.conditioning.classes
         real_digits = real_digits[[np.flatnonzero(real_labels == c)[0] for c in labels]]
     rows = [real_digits[:n], untrained(noise, labels), generator(noise, labels)]
     out = os.path.join(output_dir, "real_vs_fake.png")
@@ -182,7 +182,7 @@ def make_all(output_dir, checkpoint_dir, data_dir=None):
     train_images, _ = data.load_split(data_dir, "train", dataset=dataset)
     test_images, test_labels = data.load_split(data_dir, "test", dataset=dataset)
     written.append(interpolation(output_dir, generator))
-    if generator.config.conditional:
+    if generator.conditioning.classes:
         written.append(label_interpolation(output_dir, generator))
     written.append(real_vs_fake(output_dir, generator, Generator(checkpoint_dir, trained=False),
                                 test_images, real_labels=test_labels))

@@ -11,6 +11,8 @@ masks are drawn from a stateless seed, so a resumed run repeats an uninterrupted
 """
 import collections
 
+from gan_mnist import conditioning as conditioning_lib
+from gan_mnist.conditioning import NUM_CLASSES, cluster_of_noise  # noqa: F401 (re-exported)
 from gan_mnist.ema import read_averages
 from gan_mnist.layers import (batch_norm, conv2d, conv2d_transpose, dense, dropout,
                               leaky_relu, spectral_norm_getter)
@@ -19,7 +21,6 @@ from gan_mnist.scopes import (DISCRIMINATOR_SCOPE, GENERATOR_SCOPE,  # noqa: F40
 from gan_mnist.tf_compat import tf
 
 IMAGE_PIXELS = 28 * 28
-NUM_CLASSES = 10
 
 GANModel = collections.namedtuple(
     "GANModel", "real z fake real_logits real_prob fake_logits fake_prob fake_seed labels")
@@ -136,54 +137,24 @@ def to_tanh_range(images, config):
 
 
 def generator(z, config, reuse=False, training=True, averaged=False, labels=None,
-              cluster_edges=None):
+              conditioning=None):
     """Flat images (batch, 784) in the recipe's pixel range, from noise z (batch, z_dim).
 
     ``averaged``: the same network reading the moving averages of its weights (--ema) instead of
     the weights themselves; they must exist already (made by the train ops).
-    ``labels``: for a --conditional model, the classes asked for as one-hot rows (batch, 10);
-    they join the noise at G's input (Mirza & Osindero 2014). Soft rows blend classes.
-    A --clusters model joins its cluster instead: given as ``labels`` while training (the real
-    batch's clusters), otherwise picked by the first noise coordinate (see ``cluster_of_noise``);
-    ``cluster_edges`` (training only) are the clusters' cumulative shares, kept as a variable."""
+    ``conditioning`` (gan_mnist.conditioning, default: the config's) says what joins the noise
+    at G's input (Mirza & Osindero 2014): for a --conditional model, ``labels``, the classes
+    asked for as one-hot rows (batch, 10) (soft rows blend classes); for a --clusters model its
+    group, given as ``labels`` while training (the real batch's groups), otherwise picked by the
+    first noise coordinate."""
     build, _ = ARCHITECTURES[config.arch]
+    conditioning = conditioning or conditioning_lib.of(config)
     with tf.variable_scope(GENERATOR_SCOPE, reuse=reuse or averaged,
                            custom_getter=read_averages if averaged else None):
-        if config.clusters:
-            edges = tf.get_variable(
-                "cluster_edges", trainable=False, initializer=tf.constant(
-                    [0.0] * (config.clusters - 1) if cluster_edges is None else cluster_edges,
-                    tf.float32))
-            if labels is None:
-                labels = one_hot(cluster_of_noise(z, edges), config.clusters)
-            z = z[:, 1:]  # the first coordinate chose the cluster; the rest shape the digit
-        z = _with_labels(z, config, labels)
-        return build(z, config, training)
-
-
-def cluster_of_noise(z, edges):
-    """--clusters: the cluster whose share of [0, 1) holds (z[:, 0] + 1) / 2, so noise drawn
-    uniformly from [-1, 1) picks each cluster as often as it holds training digits."""
-    position = (z[:, 0] + 1.0) / 2.0
-    return tf.reduce_sum(tf.cast(position[:, None] >= edges[None, :], tf.int32), axis=1)
-
-
-def label_width(config):
-    """How many classes G and D are conditioned on: the K clusters of a --clusters model, the
-    10 classes of a --conditional one, 0 for a plain unconditional model."""
-    if config.clusters:
-        return config.clusters
-    return NUM_CLASSES if config.conditional else 0
-
-
-def _with_labels(z, config, labels):
-    if not label_width(config):
+        z, labels = conditioning.generator_input(z, labels)
         if labels is not None:
-            raise ValueError("labels given to an unconditional model")
-        return z
-    if labels is None:
-        raise ValueError("a conditional model needs labels")
-    return tf.concat([z, labels], axis=1)
+            z = tf.concat([z, labels], axis=1)
+        return build(z, config, training)
 
 
 def discriminator(x, config, reuse=False, training=True, seed=None, labels=None):
@@ -200,7 +171,7 @@ def discriminator(x, config, reuse=False, training=True, seed=None, labels=None)
     with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse, custom_getter=getter):
         features = build(x, config, training, seed)
         logits = dense(features, 1, "logit")
-        if label_width(config):
+        if conditioning_lib.of(config).width:
             if labels is None:
                 raise ValueError("a conditional model needs labels")
             embedded = dense(labels, int(features.shape[-1]), "projection", bias=False)
@@ -209,19 +180,13 @@ def discriminator(x, config, reuse=False, training=True, seed=None, labels=None)
     return logits, tf.sigmoid(logits)
 
 
-def one_hot(labels, num_classes=NUM_CLASSES):
-    """int class (or cluster) labels (batch,) -> float one-hot rows (batch, num_classes), the
-    form G and D read."""
-    return tf.one_hot(labels, num_classes, dtype=tf.float32)
-
-
-def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None, cluster_edges=None):
+def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None, conditioning=None):
     """The generator on z and the discriminator on real and fake images (shared weights).
 
     ``labels`` (one-hot, conditional and --clusters models only): the real batch's classes or
     clusters; G is asked for the same ones, so D sees the same mix in real and generated
     images."""
-    fake = generator(z, config, labels=labels, cluster_edges=cluster_edges)
+    fake = generator(z, config, labels=labels, conditioning=conditioning)
     real_logits, real_prob = discriminator(real, config, seed=real_seed, labels=labels)
     fake_logits, fake_prob = discriminator(fake, config, reuse=True, seed=fake_seed,
                                            labels=labels)

@@ -10,7 +10,7 @@ def digits_of_checkpoint(checkpoint_dir, n=metrics.EVAL_N, seed=0):
     """``n`` digits from the newest checkpoint, class-balanced for a conditional model:
     (digits, labels or None, step, dataset)."""
     generator = sampling.Generator(checkpoint_dir)
-    labels = sampling.labels_in_turn(n) if generator.config.conditional else None
+    labels = generator.conditioning.user_labels(n)  # class-balanced when it takes classes
     digits = generator(generator.noise(n, seed), labels)
     return digits, labels, generator.step, generator.config.dataset
 

@@ -2,6 +2,8 @@
 import numpy as np
 
 from gan_mnist import GanError, checkpoints, config as config_lib, data, ema, images, models
+from gan_mnist import conditioning as conditioning_lib
+from gan_mnist.conditioning import labels_in_turn, one_hot  # noqa: F401 (the sampler's words)
 from gan_mnist.tf_compat import session_config, tf
 
 BATCH = 1000  # generate in chunks so a large --n does not build one huge batch
@@ -39,8 +41,10 @@ class Generator:
         with graph.as_default():
             tf.set_random_seed(self.config.seed)
             self._z = tf.placeholder(tf.float32, [None, self.config.z_dim], name="z")
-            self._labels = (tf.placeholder(tf.float32, [None, models.NUM_CLASSES], name="labels")
-                            if self.config.conditional else None)
+            self.conditioning = conditioning_lib.of(self.config)
+            classes = self.conditioning.classes
+            self._labels = (tf.placeholder(tf.float32, [None, classes], name="labels")
+                            if classes else None)
             self._fake = models.to_tanh_range(
                 models.generator(self._z, self.config, training=False, labels=self._labels),
                 self.config)
@@ -61,8 +65,9 @@ class Generator:
         """uint8 digits (N, 28, 28) for noise (N, z_dim). A conditional model also takes the
         classes: int labels (N,), or one-hot / soft rows (N, 10); by default classes in turn."""
         rows = None
-        if self.config.conditional:
-            labels = labels_in_turn(len(noise)) if labels is None else np.asarray(labels)
+        if self.conditioning.classes:
+            labels = (self.conditioning.user_labels(len(noise)) if labels is None
+                      else np.asarray(labels))
             rows = one_hot(labels) if labels.ndim == 1 else labels.astype(np.float32)
         elif labels is not None:
             raise GanError("this model is unconditional: it cannot be asked for a class "
@@ -76,24 +81,13 @@ class Generator:
         return data.to_uint8(np.concatenate(out).reshape(len(noise), 28, 28))
 
 
-def labels_in_turn(n, classes=None):
-    """``n`` labels cycling through ``classes`` (default 0..9): 0, 1, ..., 9, 0, 1, ..."""
-    classes = np.arange(models.NUM_CLASSES) if classes is None else np.asarray(classes)
-    return classes[np.arange(n) % len(classes)].astype(np.int64)
-
-
-def one_hot(labels):
-    """int labels (N,) -> float32 one-hot rows (N, 10)."""
-    return np.eye(models.NUM_CLASSES, dtype=np.float32)[np.asarray(labels)]
-
-
 def generate(checkpoint_dir, n, seed=0, classes=None):
     """``n`` digits as uint8 (n, 28, 28) from the newest checkpoint, that checkpoint's step, and
     the label of each digit (None for an unconditional model). A conditional model draws
     ``classes`` in turn (default all ten). The same seed always gives the same digits."""
     generator = Generator(checkpoint_dir)
     labels = None  # asking an unconditional model for classes is refused by the generator
-    if generator.config.conditional or classes is not None:
+    if generator.conditioning.classes or classes is not None:
         labels = labels_in_turn(n, classes)
     return generator(generator.noise(n, seed), labels), generator.step, labels
 

@@ -10,8 +10,9 @@ import time
 
 import numpy as np
 
-from gan_mnist import (GanError, check_writable, checkpoints, clusters, data, images, metrics,
-                       models, run_folder, sampling)
+from gan_mnist import (GanError, check_writable, checkpoints, data, images, metrics, models,
+                       run_folder)
+from gan_mnist import conditioning as conditioning_lib
 from gan_mnist import config as config_lib
 from gan_mnist.logs import MetricsLog
 from gan_mnist.pipeline import build_inputs
@@ -44,35 +45,37 @@ def grid_inputs(config):
     """(noise, one-hot labels or None, columns) of the sample grids. Unconditional: 64 noise
     vectors, 8x8. Conditional: row r asks for class r, the same 8 noise vectors in every row,
     so each column shows one 'handwriting' writing every digit."""
-    if not config.conditional:
+    classes = conditioning_lib.of(config).classes
+    if not classes:
         return fixed_noise(config), None, None
     columns = GRID_COLUMNS_CONDITIONAL
-    noise = np.tile(fixed_noise(config, columns), (models.NUM_CLASSES, 1))
-    labels = np.repeat(np.arange(models.NUM_CLASSES), columns)
-    return noise, sampling.one_hot(labels), columns
+    noise = np.tile(fixed_noise(config, columns), (classes, 1))
+    labels = np.repeat(np.arange(classes), columns)
+    return noise, conditioning_lib.one_hot(labels), columns
 
 
-def build_training_graph(config, num_images, cluster_edges=None):
-    """Everything a training session needs, in a new graph. ``cluster_edges``: a --clusters
-    model's cumulative cluster shares (see clusters.edges)."""
+def build_training_graph(config, num_images, conditioning=None):
+    """Everything a training session needs, in a new graph. ``conditioning``: the config's
+    (gan_mnist.conditioning), prepared on the training digits when it needs to be."""
+    conditioning = conditioning or conditioning_lib.of(config)
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)  # fixes the initial weights
         global_step = tf.train.get_or_create_global_step()
-        label_width = models.label_width(config)
+        width = conditioning.width
         inputs = build_inputs(num_images, config.batch_size, config.z_dim, config.seed,
-                              global_step, models.pixel_range(config),
-                              with_labels=bool(label_width))
-        labels = models.one_hot(inputs.labels, label_width) if label_width else None
+                              global_step, models.pixel_range(config), with_labels=bool(width))
+        labels = tf.one_hot(inputs.labels, width, dtype=tf.float32) if width else None
         model = models.build_gan(inputs.real, inputs.z, config, inputs.real_seed,
-                                 inputs.fake_seed, labels, cluster_edges)
+                                 inputs.fake_seed, labels, conditioning)
         ops = build_train_ops(model, config, global_step)
         sample_z = tf.placeholder(tf.float32, [None, config.z_dim], name="sample_z")
-        sample_labels = (tf.placeholder(tf.float32, [None, models.NUM_CLASSES],
-                                        name="sample_labels") if config.conditional else None)
+        sample_labels = (tf.placeholder(tf.float32, [None, conditioning.classes],
+                                        name="sample_labels") if conditioning.classes else None)
         samples = models.to_tanh_range(  # the weights' moving averages with --ema
             models.generator(sample_z, config, reuse=True, training=False,
-                             averaged=bool(config.ema), labels=sample_labels), config)
+                             averaged=bool(config.ema), labels=sample_labels,
+                             conditioning=conditioning), config)
         logged = {"d_loss": ops.loss.d_loss, "g_loss": ops.fused_g_loss,
                   "d_real": tf.reduce_mean(model.real_prob),
                   "d_fake": tf.reduce_mean(model.fake_prob)}
@@ -151,10 +154,15 @@ def train(config):
                 print("--fresh: moved the previous checkpoint to %s" % moved)
         run_folder.repair(config.checkpoint_dir, config.keep)
         train_images, train_labels = data.load_split(config.data_dir or None, "train",
-                                          dataset=config.dataset)
+                                                     dataset=config.dataset)
+        # Before any graph: what the pipeline draws beside each digit (--clusters: k-means).
+        conditioning = conditioning_lib.of(config)
+        pipeline_labels = conditioning.prepare(config.checkpoint_dir, train_images, train_labels,
+                                               config.seed)
         for rollbacks in range(MAX_ROLLBACKS + 1):
             try:
-                return _train_from_newest_checkpoint(config, train_images, train_labels)
+                return _train_from_newest_checkpoint(config, train_images, pipeline_labels,
+                                                     conditioning)
             except Diverged as diverged:
                 last = checkpoints.latest(config.checkpoint_dir)
                 last_good = ("the last good checkpoint (step %d)" % checkpoints.step_of(last)
@@ -171,13 +179,8 @@ def train(config):
                       % (diverged, last_good or "to the start", config.lr_d, config.lr_g))
 
 
-def _train_from_newest_checkpoint(config, train_images, train_labels):
-    edges = None
-    if config.clusters:  # the clusters stand in for the labels
-        train_labels = clusters.load_or_make(config.checkpoint_dir, train_images, config.clusters,
-                                             config.seed)
-        edges = clusters.edges(train_labels, config.clusters)
-    tg = build_training_graph(config, len(train_images), edges)
+def _train_from_newest_checkpoint(config, train_images, train_labels, conditioning):
+    tg = build_training_graph(config, len(train_images), conditioning)
     with start_session(tg, train_images, session_config(config), train_labels) as session:
         step = checkpoints.restore(session, tg.saver, config.checkpoint_dir)
         if step:
@@ -212,10 +215,9 @@ class _Loop:
             eval_noise = np.random.RandomState(config.seed + EVAL_NOISE_SEED_OFFSET).uniform(
                 -1, 1, (metrics.QUICK_N, config.z_dim)).astype(np.float32)
             # Conditional: every class equally often, so label accuracy covers all ten.
-            self.eval_labels = (sampling.labels_in_turn(metrics.QUICK_N) if config.conditional
-                                else None)
+            self.eval_labels = conditioning_lib.of(config).user_labels(metrics.QUICK_N)
             self.eval_feed = self.feed(eval_noise, None if self.eval_labels is None
-                                       else sampling.one_hot(self.eval_labels))
+                                       else conditioning_lib.one_hot(self.eval_labels))
         self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
         self.names = list(tg.logged)
         self.logged = [tg.logged[n] for n in self.names]
