@@ -257,8 +257,11 @@ def _run_on_ray(todo, budget, address, cpus_per_trial, eval_n, flags):
             folder = pending.pop(done[0])
             try:
                 record = ray.get(done[0])
-            except Exception as e:  # the worker died (killed, out of memory)
-                record = {"status": "failed", "error": str(e).strip().splitlines()[-1]}
+            except Exception as e:  # the worker died (killed, out of memory): say so on disk
+                lines = str(e).strip().splitlines() or [type(e).__name__]
+                record = dict(read_trial(folder) or {}, status="failed",
+                              error="its process died (%s)" % lines[-1])
+                write_trial(folder, record)
             name = os.path.basename(folder)
             if record["status"] == "finished":
                 print("finished %s (%d left)" % (name, len(pending)))

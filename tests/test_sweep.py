@@ -6,6 +6,7 @@ Ray is not installed (CI installs it: requirements-sweep.txt).
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -74,6 +75,12 @@ def runs_of(out, name):
     return log.count("=== "), resumed
 
 
+def newest_checkpoint(trial):
+    """The step the trial's checkpoint index names, as the trainer would resume it."""
+    text = open(os.path.join(trial, "checkpoints", "checkpoint")).read()
+    return int(re.search(r'^model_checkpoint_path: "model\.ckpt-(\d+)"', text, re.M).group(1))
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
@@ -106,7 +113,7 @@ def test_a_sweep_survives_a_killed_driver_and_finishes_only_what_is_missing(tmp_
     while time.time() < deadline:
         records = trial_records(out) if out.exists() else {}
         finished = [n for n, r in records.items() if r and r["status"] == "finished"]
-        checkpointed = {n: sorted(os.listdir(out / n / "checkpoints"))
+        checkpointed = {n: newest_checkpoint(out / n)
                         for n, r in records.items() if r and r["status"] == "running"
                         and (out / n / "checkpoints" / "checkpoint").exists()}
         if finished and checkpointed:
@@ -130,8 +137,9 @@ def test_a_sweep_survives_a_killed_driver_and_finishes_only_what_is_missing(tmp_
         starts, resumed = runs_of(out, name)
         if name in finished:
             assert (starts, resumed) == (1, []), name  # not run again
-        elif name in checkpointed:
-            assert starts == 2 and resumed and resumed[0] >= 100, name  # from its checkpoint
+        elif name in checkpointed:  # from its newest checkpoint (or a later one saved while
+            assert starts == 2 and resumed, name  # Ray took the worker down)
+            assert resumed[0] >= max(checkpointed[name], 100), (name, resumed, checkpointed)
         evaluation = json.load(open(out / name / "evaluation.json"))
         assert evaluation["step"] == 1500 and evaluation["n"] == 100
     with open(out / "results.csv") as f:
@@ -165,7 +173,70 @@ def test_a_failing_trial_is_reported_and_the_others_finish(tmp_path):
     os.remove(out / "results.csv")
     report = subprocess.run(sweep_command(out, "--report"), capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=str(REPO)))
-    assert report.returncode == 0 and (out / "results.csv").exists()
+    assert report.returncode == 0
+    with open(out / "results.csv") as f:
+        rows = {r["lr-d"]: r for r in csv.DictReader(f)}
+    assert sorted(rows) == ["-1", "2e-4"]
+    assert rows["2e-4"]["status"] == "finished" and float(rows["2e-4"]["fid"]) > 0
+    assert rows["2e-4"]["step"] == "20" and rows["2e-4"]["arch"] == "fc"
+    assert rows["-1"]["status"] == "failed" and message in rows["-1"]["error"]
+    assert rows["-1"]["fid"] == ""
+
+
+def test_a_trial_that_fails_mid_run_is_reported_and_only_it_runs_again(tmp_path):
+    """A divergence is the trial's own failure: reported, recorded, and the next run of the same
+    command retries that trial alone."""
+    pytest.importorskip("ray")
+    out = tmp_path / "sweep"
+    args = ["--set", "arch=fc", "--set", "lr-d=2e-4,1e30", "--steps", "300",
+            "--set", "eval-every=0", "--set", "checkpoint-every=100"]
+    first = run_sweep(out, *args)
+    assert first.returncode == 1
+    wild = "arch=fc,lr-d=1e30,eval-every=0,checkpoint-every=100,seed=0"
+    assert re.search(r"FAILED %s: error: training diverged at step \d+" % re.escape(wild),
+                     first.stderr), first.stderr
+    records = trial_records(out)
+    assert records[wild]["status"] == "failed" and "diverged" in records[wild]["error"]
+    assert sum(r["status"] == "finished" for r in records.values()) == 1
+    again = run_sweep(out, *args)
+    assert again.returncode == 1
+    assert "2 trials in %s: 1 finished already, 1 to run" % out in again.stdout
+    assert runs_of(out, wild)[0] == 2
+    assert all(runs_of(out, name)[0] == 1 for name in records if name != wild)
+
+
+def test_a_trial_whose_process_is_killed_is_reported_and_resumed_next_time(tmp_path):
+    """A trial's worker killed mid-run (out of memory, a lost machine): the sweep says so,
+    trial.json says failed (not running), and the same command resumes it from its newest
+    checkpoint."""
+    pytest.importorskip("ray")
+    out = tmp_path / "sweep"
+    args = ["--set", "arch=fc", "--steps", "4000", "--set", "eval-every=0",
+            "--set", "checkpoint-every=100"]
+    name = "arch=fc,eval-every=0,checkpoint-every=100,seed=0"
+    driver = subprocess.Popen(sweep_command(out, *args), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if (out / name / "checkpoints" / "checkpoint").exists() and _lock_owners(out):
+            break
+        time.sleep(0.2)
+    else:
+        driver.kill()
+        pytest.fail("the trial never checkpointed")
+    worker = _lock_owners(out)[0]
+    os.kill(worker, signal.SIGKILL)
+    seen = newest_checkpoint(out / name)
+    _, err = driver.communicate(timeout=120)
+    assert driver.returncode == 1
+    assert "FAILED %s: its process died" % name in err, err
+    assert trial_records(out)[name]["status"] == "failed"
+
+    result = run_sweep(out, *args)
+    assert result.returncode == 0, result.stderr
+    starts, resumed = runs_of(out, name)
+    assert starts == 2 and resumed[0] >= seen
+    assert trial_records(out)[name]["status"] == "finished"
 
 
 def test_without_ray_the_sweep_says_how_to_install_it(tmp_path):
