@@ -2,29 +2,27 @@
 evaluate.py, in its own folder), run as Ray tasks on this machine or on a cluster.
 
 A sweep sits on top of the package: each trial calls the same entry points a user types, with the
-trial's flags, in a fresh Ray worker process (``max_calls=1``), so a trial is exactly a run of
-train.py. The folders are the state: a trial whose ``trial.json`` says finished (for the same
+trial's flags, in a fresh Ray worker process (gan_mnist.sweep_trial), so a trial is exactly a run
+of train.py. The folders are the state: a trial whose ``trial.json`` says finished (for the same
 budget) is skipped, any other one is started again and the trainer resumes it from its own
-checkpoints. Ray is imported only to run trials; reports need only the folders.
+checkpoints. Ray is imported only to run trials (gan_mnist.sweep_ray); reports need only the
+folders (gan_mnist.sweep_report). ``--halving`` stops the worse trials early (gan_mnist.halving).
 """
-import contextlib
 import itertools
 import os
 import sys
-import threading
-import time
 
 from gan_mnist import GanError
-from gan_mnist.trials import is_finished, read_trial, write_trial
 from gan_mnist.metrics import EVAL_N
+from gan_mnist.sweep_trial import LOG_FILE, TRUE, run_trial, train_argv  # noqa: F401
+from gan_mnist.trials import is_finished, read_trial, write_trial  # noqa: F401
 
-LOG_FILE = "train.log"
 # Flags a sweep sets itself for every trial; the user sets them through the sweep's own flags.
 RESERVED = {"checkpoint-dir": "each trial has its own", "output-dir": "each trial has its own",
             "seed": "use --seeds", "steps": "use the sweep's --steps",
             "minutes": "use the sweep's --minutes", "fresh": "delete the trial's folder instead"}
-TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-HEARTBEAT_SECONDS = 5
+FALSE = ("0", "false", "no", "off")
+MAX_FAILURES = 2
 
 
 # ---------------------------------------------------------------- the grid
@@ -67,166 +65,27 @@ def trial_name(settings, seed):
     return ",".join(parts).replace(os.sep, "_")
 
 
-def train_argv(settings, seed, folder, budget, flags, trained_seconds=0.0):
-    """train.py's argv for a trial; with a --minutes budget, only what is left of it."""
-    argv = []
-    for key, value in settings:
-        if not flags[key]:
-            argv += ["--" + key] if value.lower() in TRUE else []
-        else:
-            argv += ["--" + key, value]
-    argv += ["--seed", str(seed), "--checkpoint-dir", os.path.join(folder, "checkpoints"),
-             "--output-dir", os.path.join(folder, "output")]
-    if budget.get("minutes"):
-        left = budget["minutes"] - trained_seconds / 60.0
-        argv += ["--minutes", "%.4f" % max(left, 1e-4)]
-    if budget.get("steps"):
-        argv += ["--steps", str(budget["steps"])]
-    return argv
-
-
-# ---------------------------------------------------------------- one trial (in a Ray worker)
-
-class _Heartbeat:
-    """Adds the seconds this trial trains to trial.json every few seconds, so a trial resumed
-    after a crash gets only what is left of a --minutes budget."""
-
-    def __init__(self, folder, record):
-        self.folder, self.record = folder, record
-        self.base = record.get("trained_seconds", 0.0)
-        self.start = time.time()
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._beat, daemon=True)
-
-    def _beat(self):
-        while not self.stopped.wait(HEARTBEAT_SECONDS):
-            self.update()
-
-    def update(self):
-        self.record["trained_seconds"] = round(self.base + time.time() - self.start, 1)
-        write_trial(self.folder, self.record)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopped.set()
-        self.thread.join()
-        self.update()
-
-
-def _last_error(log_path):
-    """The one-line error a failed command printed last."""
-    try:
-        with open(log_path, errors="replace") as f:
-            lines = [line.strip() for line in f.read().replace("\r", "\n").splitlines()]
-    except OSError:
-        return "failed (no log)"
-    errors = [line for line in lines if "error" in line.lower()]
-    return (errors or [line for line in lines if line] or ["failed"])[-1]
-
-
-def _call(main, argv):
-    """A command's exit status; a bad flag value exits through argparse, which must not take
-    the Ray worker down with it."""
-    try:
-        return main(argv)
-    except SystemExit as e:
-        return e.code if isinstance(e.code, int) else 1
-    except Exception as e:  # a bug or a TensorFlow error: the trial fails, the sweep goes on
-        import traceback
-
-        traceback.print_exc()
-        print("error: %s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e)
-                                 else ""))
-        return 1
-
-
-def run_trial(folder, settings, seed, budget, eval_n, threads):
-    """Train (or resume) and evaluate one trial; returns its trial.json record. Runs in a fresh
-    Ray worker process, with everything it prints going to the trial's train.log."""
-    os.environ["GAN_MNIST_THREADS"] = str(threads)
-    os.makedirs(folder, exist_ok=True)
-    record = read_trial(folder) or {}
-    trained = record.get("trained_seconds", 0.0)  # counts towards a new budget too
-    record = dict(settings=dict(settings), seed=seed, budget=budget, status="running",
-                  error=None, trained_seconds=trained, host=os.uname().nodename)
-    write_trial(folder, record)
-    from gan_mnist.commands import evaluate, train
-
-    log_path = os.path.join(folder, LOG_FILE)
-    with open(log_path, "a", buffering=1) as log, contextlib.redirect_stdout(log), \
-            contextlib.redirect_stderr(log):
-        print("=== %s" % time.strftime("%Y-%m-%d %H:%M:%S"))
-        status = 0
-        left = budget.get("minutes", 0) * 60 - trained
-        if not budget.get("minutes") or left > 1:
-            argv = train_argv(settings, seed, folder, budget, train.flags(), trained)
-            print("train.py " + " ".join(argv))
-            with _Heartbeat(folder, record):
-                status = _call(train.main, argv)
-        if status == 0:
-            argv = ["--checkpoint-dir", os.path.join(folder, "checkpoints"), "--output-dir",
-                    folder, "--n", str(eval_n)]
-            print("evaluate.py " + " ".join(argv))
-            status = _call(evaluate.main, argv)
-    record = read_trial(folder) or record
-    if status == 0:
-        record.update(status="finished", error=None)
-    elif status in (130, 143):  # stopped by Ctrl-C / SIGTERM, checkpoint saved
-        record.update(status="stopped", error=None)
-    else:
-        record.update(status="failed", error=_last_error(log_path))
-    write_trial(folder, record)
-    return record
-
-
 # ---------------------------------------------------------------- the driver
 
-def _import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise GanError("sweeps run on Ray, which is not installed; install it with "
-                       "pip install 'ray>=2.9' (or pip install .[sweep])")
-    return ray
-
-
-def _ray_init(ray, address):
-    import logging
-
-    env = {k: os.environ[k] for k in ("MNIST_DATA_DIR", "FASHION_MNIST_DATA_DIR",
-                                      "GAN_MNIST_VERBOSE", "MNIST_MIRRORS") if k in os.environ}
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    # Workers on this machine import the package from where the driver found it (a checkout
-    # need not be installed); on a cluster every node must have it installed.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
-    kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-                  runtime_env={"env_vars": env})
-    if address:
-        kwargs["address"] = address
-    else:
-        kwargs["object_store_memory"] = 100 * 1024 * 1024  # trials pass back only small dicts
-    ray.init(**kwargs)
-
-
-def run(out, sets, seeds, budget, address=None, cpus_per_trial=1, eval_n=EVAL_N):
+def run(out, sets, seeds, budget, address=None, cpus_per_trial=1, eval_n=EVAL_N, halving=False,
+        max_failures=MAX_FAILURES):
     """Run every unfinished trial; return the process exit status (1 when a trial failed)."""
-    from gan_mnist.commands import train
+    from gan_mnist import halving as halving_lib, sweep_report
 
-    flags = train.flags()
     out = os.path.abspath(out)
     trials = grid(sets, seeds)
-    folders = [os.path.join(out, trial_name(settings, seed)) for settings, seed in trials]
-    todo = [(t, f) for t, f in zip(trials, folders) if not is_finished(f, budget)]
-    print("%d trials in %s: %d finished already, %d to run"
-          % (len(trials), out, len(trials) - len(todo), len(todo)))
+    jobs = [(settings, seed, os.path.join(out, trial_name(settings, seed)))
+            for settings, seed in trials]
+    done = [job for job in jobs if is_finished(job[2], budget)]
+    halted = [job for job in jobs if halving and job not in done
+              and _halted_for_good(job[2], budget)]
+    todo = [job for job in jobs if job not in done and job not in halted]
+    print("%d trials in %s: %d finished already,%s %d to run"
+          % (len(jobs), out, len(done), " %d halted," % len(halted) if halted else "", len(todo)))
     failed = []
     if todo:
-        failed = _run_on_ray(todo, budget, address, cpus_per_trial, eval_n, flags)
-    from gan_mnist import sweep_report
-
+        failed = _run_on_ray(out, jobs if halving else todo, budget, address, cpus_per_trial,
+                             eval_n, halving_lib if halving else None, max_failures)
     paths = sweep_report.write(out, budget)
     print("results: %s" % ", ".join(paths))
     if failed:
@@ -235,47 +94,29 @@ def run(out, sets, seeds, budget, address=None, cpus_per_trial=1, eval_n=EVAL_N)
     return 1 if failed else 0
 
 
-def _run_on_ray(todo, budget, address, cpus_per_trial, eval_n, flags):
-    ray = _import_ray()
-    _ray_init(ray, address)
-    total_cpus = int(ray.cluster_resources().get("CPU", 1))
-    print("Ray: %d CPUs, %d per trial: up to %d trials at a time"
-          % (total_cpus, cpus_per_trial, max(total_cpus // cpus_per_trial, 1)))
-    task = ray.remote(num_cpus=cpus_per_trial, max_calls=1, max_retries=0)(run_trial)
-    pending = {}
-    for (settings, seed), folder in todo:
-        os.makedirs(folder, exist_ok=True)
-        ref = task.remote(folder, settings, seed, budget, eval_n, cpus_per_trial)
-        pending[ref] = folder
-    failed = []
-    try:
-        while pending:
-            # A short timeout, so Ctrl-C is seen at once rather than when a trial ends.
-            done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-            if not done:
-                continue
-            folder = pending.pop(done[0])
-            try:
-                record = ray.get(done[0])
-            except Exception as e:  # the worker died (killed, out of memory): say so on disk
-                lines = str(e).strip().splitlines() or [type(e).__name__]
-                record = dict(read_trial(folder) or {}, status="failed",
-                              error="its process died (%s)" % lines[-1])
-                write_trial(folder, record)
-            name = os.path.basename(folder)
-            if record["status"] == "finished":
-                print("finished %s (%d left)" % (name, len(pending)))
-            else:
-                failed.append(name)
-                print("FAILED %s: %s (%d left)" % (name, record.get("error"), len(pending)),
-                      file=sys.stderr)
-    except KeyboardInterrupt:
-        print("stopping: the running trials save a checkpoint; run the same command to resume",
-              file=sys.stderr)
-        for ref in pending:
-            ray.cancel(ref)  # a KeyboardInterrupt in the trial: the trainer saves and stops
-        ray.wait(list(pending), num_returns=len(pending), timeout=60)
-        ray.shutdown()
-        raise
-    ray.shutdown()
-    return failed
+def _halted_for_good(folder, budget):
+    """A halted trial that the same --halving sweep would halt again: its rung's FID is on
+    record (the decision is taken again from the records, so this only skips starting Ray)."""
+    from gan_mnist import halving
+
+    record = read_trial(folder)
+    return halving.is_halted(record, budget) and halving.rung_fid(record, record.get(
+        "halted_at")) is not None
+
+
+def _run_on_ray(out, jobs, budget, address, cpus_per_trial, eval_n, halving, max_failures):
+    from gan_mnist import sweep_ray
+
+    sweep_ray.import_ray()  # before any folder is made: without Ray, one line and nothing else
+    for job in jobs:
+        os.makedirs(job[2], exist_ok=True)  # and --out, where ray.log goes
+    with sweep_ray.session(out, address) as (ray, terminal):
+        total_cpus = int(ray.cluster_resources().get("CPU", 1))
+        terminal.say("Ray: %d CPUs, %d per trial: up to %d trials at a time (Ray's own messages: "
+                     "%s)" % (total_cpus, cpus_per_trial, max(total_cpus // cpus_per_trial, 1),
+                              os.path.join(out, sweep_ray.RAY_LOG)))
+        runner = sweep_ray.Runner(ray, terminal, cpus_per_trial, eval_n, max_failures)
+        if halving:
+            return halving.run(jobs, budget, lambda some, rung: runner.run(some, budget, rung),
+                               terminal.say)
+        return runner.run(jobs, budget)

@@ -29,7 +29,11 @@ def collect(out):
         row = dict(trial=name, settings=record.get("settings", {}), seed=record.get("seed"),
                    budget=record.get("budget") or {},
                    status=record.get("status"), error=record.get("error") or "",
-                   train_minutes=round(record.get("trained_seconds", 0.0) / 60.0, 2), step="")
+                   train_minutes=round(record.get("trained_seconds", 0.0) / 60.0, 2), step="",
+                   node=record.get("node") or record.get("host") or "",
+                   halted_at=record.get("halted_at") or "", lost=record.get("lost", 0),
+                   rungs=" ".join("%s:%.2f" % (step, fid) for step, fid in sorted(
+                       (record.get("rungs") or {}).items(), key=lambda kv: int(kv[0]))))
         evaluation = _read_json(os.path.join(folder, "evaluation.json"))
         if evaluation and record.get("status") == "finished":
             row["step"], row["n"] = evaluation.get("step", ""), evaluation.get("n")
@@ -100,7 +104,7 @@ def write(out, budget=None):
 def _write_csv(out, rows, keys):
     path = os.path.join(out, CSV_NAME)
     fields = (["trial"] + keys + ["seed", "status", "step", "train_minutes"]
-              + [key for key, _ in METRICS] + ["error"])
+              + [key for key, _ in METRICS] + ["halted_at", "rungs", "node", "lost", "error"])
     with atomic_write(path, newline="") as f:
         writer = csv.DictWriter(f, fields, extrasaction="ignore")
         writer.writeheader()
@@ -142,12 +146,20 @@ def _write_markdown(out, rows, budget):
     unfinished = [r for r in rows if r["status"] != "finished"]
     if unfinished:
         lines += ["", "Not finished:", ""]
-        lines += ["- %s: %s%s" % (r["trial"], r["status"], ": " + r["error"] if r["error"] else "")
+        lines += ["- %s: %s%s" % (r["trial"], _state(r), ": " + r["error"] if r["error"] else "")
                   for r in unfinished]
     path = os.path.join(out, MD_NAME)
     with atomic_write(path) as f:
         f.write("\n".join(lines) + "\n")
     return path
+
+
+def _state(row):
+    """'halted at step 100 (quick FID 80.12)' for a trial --halving stopped, else its status."""
+    if row["status"] != "halted":
+        return row["status"]
+    fid = dict(part.split(":") for part in row["rungs"].split()).get(str(row["halted_at"]))
+    return "halted at step %s%s" % (row["halted_at"], " (quick FID %s)" % fid if fid else "")
 
 
 def _plot(out, rows):

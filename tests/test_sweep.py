@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from gan_mnist import GanError, sweep, sweep_report, trials
+from gan_mnist import GanError, halving, sweep, sweep_report, trials
 from gan_mnist.commands import train as train_command
 from tests.conftest import REPO
 
@@ -168,6 +168,10 @@ def test_a_failing_trial_is_reported_and_the_others_finish(tmp_path):
     records = trial_records(out)
     assert records["arch=fc,lr-d=2e-4,eval-every=0,seed=0"]["status"] == "finished"
     assert records["arch=fc,lr-d=-1,eval-every=0,seed=0"]["status"] == "failed"
+    # The trial's own failure: reported once, never retried (--max-failures is for lost ones).
+    assert result.stderr.count("FAILED") == 1 and "retrying" not in result.stdout
+    assert runs_of(out, "arch=fc,lr-d=-1,eval-every=0,seed=0")[0] == 1
+    assert not ray_noise(result.stdout, result.stderr)
     assert message in open(out / "results.md").read()
     # --report rewrites the results from the folders alone, Ray or not.
     os.remove(out / "results.csv")
@@ -198,6 +202,8 @@ def test_a_trial_that_fails_mid_run_is_reported_and_only_it_runs_again(tmp_path)
     records = trial_records(out)
     assert records[wild]["status"] == "failed" and "diverged" in records[wild]["error"]
     assert sum(r["status"] == "finished" for r in records.values()) == 1
+    assert first.stderr.count("FAILED") == 1 and "retrying" not in first.stdout
+    assert runs_of(out, wild)[0] == 1  # not retried within the sweep
     again = run_sweep(out, *args)
     assert again.returncode == 1
     assert "2 trials in %s: 1 finished already, 1 to run" % out in again.stdout
@@ -205,38 +211,118 @@ def test_a_trial_that_fails_mid_run_is_reported_and_only_it_runs_again(tmp_path)
     assert all(runs_of(out, name)[0] == 1 for name in records if name != wild)
 
 
-def test_a_trial_whose_process_is_killed_is_reported_and_resumed_next_time(tmp_path):
-    """A trial's worker killed mid-run (out of memory, a lost machine): the sweep says so,
-    trial.json says failed (not running), and the same command resumes it from its newest
-    checkpoint."""
+def _kill_the_trial_once(out, name, driver, resumed, spare=()):
+    """SIGKILL the trial's worker (the checkpoint lock's owner, other than ``spare``) once it has
+    a checkpoint and its train.log says it resumed ``resumed`` times; return the worker's pid
+    and the newest checkpoint's step at the kill."""
+    deadline = time.time() + 300
+    while time.time() < deadline and driver.poll() is None:
+        owners = [pid for pid in _lock_owners(out) if pid not in spare and _alive(pid)
+                  ] if out.exists() else []
+        if ((out / name / "checkpoints" / "checkpoint").exists() and owners
+                and len(runs_of(out, name)[1]) >= resumed):
+            os.kill(owners[0], signal.SIGKILL)
+            return owners[0], newest_checkpoint(out / name)
+        time.sleep(0.1)
+    driver.kill()
+    pytest.fail("the trial never ran with a checkpoint: %s" % (driver.communicate(),))
+
+
+OUR_LINES = (r"\d+ trials in ", r"Ray: ", r"started \S+ on node ", r"finished \S+ \(",
+             r"retrying \S+ \(", r"results: ", r"FAILED \S+: ", r"\d+ trial\(s\) failed",
+             r"halted \S+ at step ", r"rung \d+ of \d+ ", r"\S+: quick FID ")
+
+
+def ray_noise(*texts):
+    """Lines that are not the sweep's own (Ray's messages belong in OUT/ray.log)."""
+    return [line for text in texts for line in text.splitlines()
+            if not any(re.match(p, line) for p in OUR_LINES)]
+
+
+def test_a_trial_whose_process_is_killed_is_retried_then_reported_and_resumed_next_time(
+        tmp_path):
+    """A trial's worker killed mid-run (out of memory, a lost machine) is started again from its
+    newest checkpoint, at most --max-failures times; then the sweep says so, trial.json says
+    failed (not running), and the same command resumes it from its newest checkpoint."""
     pytest.importorskip("ray")
     out = tmp_path / "sweep"
-    args = ["--set", "arch=fc", "--steps", "4000", "--set", "eval-every=0",
-            "--set", "checkpoint-every=100"]
+    args = ["--set", "arch=fc", "--steps", "600", "--set", "eval-every=0",
+            "--set", "checkpoint-every=100", "--max-failures", "1"]
     name = "arch=fc,eval-every=0,checkpoint-every=100,seed=0"
     driver = subprocess.Popen(sweep_command(out, *args), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if (out / name / "checkpoints" / "checkpoint").exists() and _lock_owners(out):
-            break
-        time.sleep(0.2)
-    else:
-        driver.kill()
-        pytest.fail("the trial never checkpointed")
-    worker = _lock_owners(out)[0]
-    os.kill(worker, signal.SIGKILL)
-    seen = newest_checkpoint(out / name)
-    _, err = driver.communicate(timeout=120)
+    first, seen_first = _kill_the_trial_once(out, name, driver, resumed=0)
+    _, seen = _kill_the_trial_once(out, name, driver, resumed=1, spare={first})
+    stdout, stderr = driver.communicate(timeout=120)
     assert driver.returncode == 1
-    assert "FAILED %s: its process died" % name in err, err
-    assert trial_records(out)[name]["status"] == "failed"
+    assert re.search(r"^retrying %s \(1 of 1 retries\): its process died \(The worker died "
+                     r"unexpectedly while executing this task\)$" % re.escape(name), stdout,
+                     re.M), stdout
+    assert "FAILED %s: its process died" % name in stderr, stderr
+    assert not ray_noise(stdout, stderr)
+    record = trial_records(out)[name]
+    assert record["status"] == "failed" and record["lost"] == 2
+    assert "its process died" in record["error"]
+    starts, resumed = runs_of(out, name)
+    assert starts == 2 and resumed[0] >= seen_first  # the retry resumed from its checkpoint
 
     result = run_sweep(out, *args)
     assert result.returncode == 0, result.stderr
     starts, resumed = runs_of(out, name)
-    assert starts == 2 and resumed[0] >= seen
+    assert starts == 3 and resumed[-1] >= seen
     assert trial_records(out)[name]["status"] == "finished"
+
+
+def test_halving_rungs_and_who_goes_on():
+    assert halving.rungs(900) == [100, 300, 900] and halving.rungs(5400) == [600, 1800, 5400]
+    assert halving.rungs(10) == [2, 4, 10] and halving.rungs(2) == [1, 2]
+    assert [halving.keep(n) for n in (0, 1, 2, 3, 4, 16, 6)] == [0, 1, 1, 1, 2, 6, 2]
+    fids = {"a": 30.0, "b": 10.0, "c": 20.0, "d": 10.0, "e": 90.0}
+    assert halving.survivors(fids) == ["b", "d"]  # the best third, rounded up; ties by name
+
+
+def test_halving_stops_the_worse_trial_and_a_later_sweep_resumes_it(tmp_path):
+    """Two trials, rungs at 100 and 300 of 900 steps: the one whose G barely learns (lr-g 1e-7)
+    is halted at step 100 with its checkpoint; the other goes on to 900 and the full evaluation.
+    The same sweep again runs nothing; without --halving it resumes the halted one from step
+    100 to the full budget."""
+    pytest.importorskip("ray")
+    out = tmp_path / "sweep"
+    base = ["--set", "arch=fc", "--steps", "900", "--set", "eval-every=0",
+            "--set", "checkpoint-every=100", "--set", "lr-g=2e-4,1e-7"]
+    first = run_sweep(out, *base, "--halving")
+    assert first.returncode == 0, first.stderr
+    assert not ray_noise(first.stdout, first.stderr)
+    good = "arch=fc,eval-every=0,checkpoint-every=100,lr-g=2e-4,seed=0"
+    slow = "arch=fc,eval-every=0,checkpoint-every=100,lr-g=1e-7,seed=0"
+    records = trial_records(out)
+    assert records[good]["status"] == "finished" and records[slow]["status"] == "halted", records
+    assert sorted(records[good]["rungs"]) == ["100", "300"]
+    assert records[slow]["halted_at"] == 100 and list(records[slow]["rungs"]) == ["100"]
+    assert records[slow]["rungs"]["100"] > records[good]["rungs"]["100"]
+    assert newest_checkpoint(out / slow) == 100 and runs_of(out, slow)[0] == 1
+    assert re.search(r"^halted %s at step 100 \(quick FID " % re.escape(slow), first.stdout, re.M)
+    assert "rung 1 of 3 (step 100): 1 of 2 trials go on" in first.stdout
+    assert "rung 2 of 3 (step 300): 1 of 1 trials go on" in first.stdout
+    assert json.load(open(out / good / "evaluation.json"))["step"] == 900
+    assert not (out / slow / "evaluation.json").exists()
+    with open(out / "results.csv") as f:
+        rows = {r["trial"]: r for r in csv.DictReader(f)}
+    assert rows[slow]["halted_at"] == "100" and rows[slow]["status"] == "halted"
+    assert rows[slow]["rungs"] == "100:%.2f" % records[slow]["rungs"]["100"]
+    assert rows[good]["halted_at"] == "" and rows[good]["rungs"].startswith("100:")
+    assert "- %s: halted at step 100 (quick FID " % slow in open(out / "results.md").read()
+
+    again = run_sweep(out, *base, "--halving")
+    assert again.returncode == 0 and "1 finished already, 1 halted, 0 to run" in again.stdout
+
+    full = run_sweep(out, *base)
+    assert full.returncode == 0, full.stderr
+    assert "2 trials in %s: 1 finished already, 1 to run" % out in full.stdout
+    assert runs_of(out, slow) == (2, [100])
+    assert trial_records(out)[slow]["status"] == "finished"
+    assert json.load(open(out / slow / "evaluation.json"))["step"] == 900
+    assert runs_of(out, good)[0] == 3  # rung 1, rung 2, the full budget; not run again
 
 
 def test_without_ray_the_sweep_says_how_to_install_it(tmp_path):
@@ -254,7 +340,10 @@ def test_without_ray_the_sweep_says_how_to_install_it(tmp_path):
 def test_sweep_flags_are_checked_before_anything_starts(tmp_path):
     for args, message in [(["--set", "arch=fc"], "--minutes M or --steps N"),
                           (["--set", "lr=1", "--steps", "5"], "train.py has no flag --lr"),
-                          (["--seeds", "0,0", "--steps", "5"], "expected distinct seeds")]:
+                          (["--seeds", "0,0", "--steps", "5"], "expected distinct seeds"),
+                          (["--set", "arch=fc", "--minutes", "1", "--halving"], "give --steps N"),
+                          (["--set", "arch=fc", "--steps", "5", "--max-failures", "-1"],
+                           "--max-failures: must be at least 0")]:
         result = run_sweep(tmp_path / "s", *args)
         assert result.returncode in (1, 2) and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1

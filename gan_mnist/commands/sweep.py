@@ -2,10 +2,11 @@
 import argparse
 
 from gan_mnist import GanError, check_writable
-from gan_mnist.checks import number, positive_float, positive_int
+from gan_mnist.checks import non_negative_int, number, positive_float, positive_int
 from gan_mnist.commands import train
 from gan_mnist.commands.common import Parser, run
 from gan_mnist.metrics import EVAL_N
+from gan_mnist.sweep import MAX_FAILURES
 
 
 def parser():
@@ -28,8 +29,17 @@ def parser():
     p.add_argument("--cpus-per-trial", type=positive_int, default=1,
                    help="CPUs Ray reserves for each trial, and the threads its TensorFlow uses "
                    "(default 1)")
-    p.add_argument("--address", help="an existing Ray cluster: auto, or ray://HOST:10001 "
-                   "(default: start a local Ray on this machine)")
+    p.add_argument("--address", help="an existing Ray cluster: HOST:PORT, auto (on a node of "
+                   "it), or ray://HOST:10001 (default: start a local Ray on this machine); see "
+                   "docs/sweeps.md for RAY_AUTH_MODE")
+    p.add_argument("--halving", action="store_true",
+                   help="successive halving: compare the trials' quick FID at 1/9 and 1/3 of "
+                   "--steps and stop all but the best third at each; halted trials keep their "
+                   "checkpoints")
+    p.add_argument("--max-failures", type=non_negative_int, default=MAX_FAILURES, metavar="N",
+                   help="start a trial again, from its checkpoint, at most N times when its "
+                   "process or node is lost (default %d); a trial's own failure (a bad flag, a "
+                   "divergence) is never retried" % MAX_FAILURES)
     p.add_argument("--report", action="store_true",
                    help="only rewrite results.csv/md and fid.png from the trial folders")
     return p
@@ -58,8 +68,10 @@ def _sweep(args):
         return 0
     if not args.minutes and not args.steps:
         raise GanError("say how long each trial trains: --minutes M or --steps N")
+    if args.halving and (args.minutes or not args.steps):
+        raise GanError("--halving compares trials at step counts: give --steps N, not --minutes")
     budget = {k: v for k, v in (("minutes", args.minutes), ("steps", args.steps)) if v}
     sets = sweep.parse_sets(args.set, train.flags())
     check_writable(args.out, "sweep")
     return sweep.run(args.out, sets, args.seeds, budget, args.address, args.cpus_per_trial,
-                     args.eval_n)
+                     args.eval_n, args.halving, args.max_failures)
