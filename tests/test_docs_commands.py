@@ -53,6 +53,14 @@ NOT_RUN = {
     " and its SHA-256": "three minutes of training, and it rewrites the shipped classifier; "
                         "tests/test_evaluate.py runs the script on a classifier trained in a "
                         "folder",
+    "export RAY_AUTH_MODE=token": "run by tests/test_sweep_cluster.py",
+    "ray get-auth-token --generate": "run by tests/test_sweep_cluster.py",
+    "ray start --head --node-ip-address 127.0.0.1 --port 6379 --num-cpus 1":
+        "run by tests/test_sweep_cluster.py",
+    "ray start --address 127.0.0.1:6379 --node-ip-address 127.0.0.1 --num-cpus 1":
+        "run by tests/test_sweep_cluster.py",
+    "python scripts/sweep.py --out sweeps/cluster --set lr-d=1e-4,2e-4 --seeds 0 --steps 2000 "
+    "--eval-n 1000 --address 127.0.0.1:6379": "run by tests/test_sweep_cluster.py",
 }
 SHORT_STEPS = {"train.py": 600, "benchmark.py": 20}
 SIDE_RUN_STEPS = 200  # train commands into folders of their own (not checkpoints/) need fewer
