@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from gan_mnist import GanError, atomic_write
-from gan_mnist.trials import TRIAL_FILE, read_trial
+from gan_mnist.trials import TRIAL_FILE, read_trial, status_of
 
 METRICS = (("inception_score", "IS"), ("fid", "FID"), ("modes_covered", "digits >= 5%"),
            ("precision", "precision"), ("recall", "recall"))
@@ -28,12 +28,14 @@ def collect(out):
             continue
         row = dict(trial=name, settings=record.get("settings", {}), seed=record.get("seed"),
                    budget=record.get("budget") or {},
-                   status=record.get("status"), error=record.get("error") or "",
+                   status=status_of(record), error=record.get("error") or "",
                    train_minutes=round(record.get("trained_seconds", 0.0) / 60.0, 2), step="",
                    node=record.get("node") or record.get("host") or "",
                    halted_at=record.get("halted_at") or "", lost=record.get("lost", 0),
                    rungs=" ".join("%s:%.2f" % (step, fid) for step, fid in sorted(
                        (record.get("rungs") or {}).items(), key=lambda kv: int(kv[0]))))
+        if row["status"] == "lost":
+            row["error"] = "its process is gone; run the sweep again to resume it"
         evaluation = _read_json(os.path.join(folder, "evaluation.json"))
         if evaluation and record.get("status") == "finished":
             row["step"], row["n"] = evaluation.get("step", ""), evaluation.get("n")

@@ -134,7 +134,7 @@ def run_trial(folder, settings, seed, budget, eval_n, threads, attempt=None, run
     record.pop("halted_at", None)
     record.update(settings=dict(settings), seed=seed, budget=budget, status="running",
                   error=None, trained_seconds=record.get("trained_seconds", 0.0),
-                  host=os.uname().nodename, node=node, node_id=node_id, attempt=attempt,
+                  host=os.uname().nodename, pid=os.getpid(), node=node, node_id=node_id, attempt=attempt,
                   nodes=record.get("nodes", []) + [node])
     write_trial(folder, record)
     from gan_mnist.commands import evaluate, train

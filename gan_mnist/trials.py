@@ -27,3 +27,17 @@ def is_finished(folder, budget):
     record = read_trial(folder)
     return bool(record and record.get("status") == "finished" and record.get("budget") == budget
                 and os.path.exists(os.path.join(folder, "evaluation.json")))
+
+
+def status_of(record):
+    """trial.json's status, except "lost" for a trial that says "running" in a process of this
+    machine that is gone (its sweep was killed before it could say so)."""
+    status = (record or {}).get("status")
+    if status == "running" and record.get("pid") and record.get("host") == os.uname().nodename:
+        try:
+            os.kill(record["pid"], 0)
+        except ProcessLookupError:
+            return "lost"
+        except PermissionError:
+            pass
+    return status

@@ -127,6 +127,16 @@ def test_a_sweep_survives_a_killed_driver_and_finishes_only_what_is_missing(tmp_
     deadline = time.time() + 60  # Ray takes the driver's workers down with it
     while any(_alive(pid) for pid in _lock_owners(out)) and time.time() < deadline:
         time.sleep(0.5)
+    # A trial.json that still says "running" (nobody was left to say otherwise; a trial may also
+    # have finished while Ray took its worker down): the report says "lost".
+    stale = [name for name, r in trial_records(out).items() if r["status"] == "running"]
+    report = run_sweep(out, "--report")
+    assert report.returncode == 0, report.stderr
+    with open(out / "results.csv") as f:
+        states = {r["trial"]: (r["status"], r["error"]) for r in csv.DictReader(f)}
+    assert "running" not in {status for status, _ in states.values()}, states
+    for name in stale:
+        assert states[name] == ("lost", "its process is gone; run the sweep again to resume it")
 
     result = run_sweep(out, *args)
     assert result.returncode == 0, result.stderr
