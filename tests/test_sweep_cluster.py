@@ -59,18 +59,25 @@ def free_port():
 
 
 def marked(marker):
-    """Process ids (of this user) whose environment holds ``marker``."""
-    pids = []
+    """Process ids whose environment holds ``marker`` (a marker and the cluster's RAY_TMPDIR), or
+    that hold a file open in that RAY_TMPDIR: Ray's agents do not inherit the environment."""
+    tag, ray_tmp = marker
+    pids = set()
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():
             continue
         try:
             with open("/proc/%s/environ" % name, "rb") as f:
-                if marker.encode() in f.read():
-                    pids.append(int(name))
+                if tag.encode() in f.read():
+                    pids.add(int(name))
+                    continue
+            for fd in os.listdir("/proc/%s/fd" % name):
+                if os.readlink("/proc/%s/fd/%s" % (name, fd)).startswith(ray_tmp + os.sep):
+                    pids.add(int(name))
+                    break
         except OSError:
             pass
-    return set(pids)
+    return pids
 
 
 def command_line(pid):
@@ -136,16 +143,17 @@ def cluster_env(tmp_path):
                PYTHONUNBUFFERED="1", RAY_USAGE_STATS_ENABLED="0")
     for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_ADDRESS"):
         env.pop(key, None)  # the doc's own lines set what they need
+    mark = (marker, ray_tmp)
     try:
-        yield env, marker
+        yield env, mark
     finally:
         for _ in range(3):
-            left = marked(marker)
+            left = marked(mark)
             if not left:
                 break
             kill_all(left)
             time.sleep(0.5)
-        assert not marked(marker), "processes left running"
+        assert not marked(mark), "processes left running"
         shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
