@@ -105,6 +105,15 @@ def figures(checkpoint_dir="checkpoints", output_dir="output", data_dir=None):
     return {os.path.splitext(os.path.basename(p))[0]: p for p in paths}
 
 
+def classify(digits, dataset="mnist"):
+    """What the shipped evaluation classifier reads in each digit (uint8 (N, 28, 28)): (the
+    class, its probability), two arrays of N."""
+    from gan_mnist import classifier  # imports TensorFlow
+
+    probs, _ = classifier.shipped(dataset).predict(digits)
+    return probs.argmax(axis=1), probs.max(axis=1)
+
+
 def grid_png(digits, path, columns=None):
     """Write digits (uint8 (N, 28, 28)) as one grid PNG, as ``sample.py --png`` does; returns
     the path."""

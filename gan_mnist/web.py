@@ -9,11 +9,11 @@ well as from any static file server, with no network: nothing comes from a CDN.
 
 How the generator gets there: ``export.export`` writes the SavedModel, and tf2onnx converts its
 ``generate`` signature (z[, label] -> uint8 digits) to ONNX. We use ONNX Runtime Web rather than
-TensorFlow.js because its converter installs and works with the TensorFlow we run: tf2onnx 1.17
-needs only onnx, protobuf and flatbuffers, and gives digits identical to TensorFlow's for every
-recipe, while the tensorflowjs 4.22 converter imports tensorflow_decision_forests (pinned to one
-TensorFlow release), jax, flax and the removed ``tensorflow.python.keras`` at import time
-(docs/web.md#why-onnx-runtime-web).
+TensorFlow.js because its converter installs beside the TensorFlow we run and converts it
+exactly: tf2onnx 1.17 needs only onnx, protobuf and flatbuffers, and its model gives the same
+uint8 digits as TensorFlow (docs/web.md). The tensorflowjs 4.22 converter imports
+tensorflow_decision_forests when it loads, whose newest release (1.12.0) requires
+tensorflow==2.19.0, and it also requires jax, jaxlib, flax and tf-keras.
 
 The tools are optional (``requirements-web.txt``: tf2onnx; npm: ``web/package.json``); without
 them the command says in one line what to install.
@@ -28,8 +28,7 @@ import subprocess
 import sys
 import tempfile
 
-from gan_mnist import GanError, export, sampling
-from gan_mnist import conditioning as conditioning_lib
+from gan_mnist import GanError
 
 RUNTIME_PACKAGE = "onnxruntime-web"
 RUNTIME_VERSION = "1.30.0"  # the version web/package.json pins
@@ -105,6 +104,8 @@ def write(checkpoint_dir, out_dir):
     """Write the page for the newest checkpoint's generator into ``out_dir`` (which must not
     exist yet); return (the checkpoint's step, the files written)."""
     runtime = check_tools()
+    from gan_mnist import conditioning as conditioning_lib, export, sampling  # imports TensorFlow
+
     config, _ = sampling.newest_model(checkpoint_dir)
     if os.path.lexists(out_dir):
         raise GanError("%s already exists; choose another --web folder or remove it first"
