@@ -16,6 +16,7 @@ import os
 from gan_mnist import GanError, atomic_write
 from gan_mnist.checks import (at_least, between, non_negative_int, positive_float,
                               positive_int)
+from gan_mnist.data import DATASETS
 from gan_mnist.recipes import DEFAULT_RECIPE, PRESETS, RECIPES, recipe_values
 
 CONFIG_FILE = "config.json"
@@ -38,7 +39,7 @@ class Config:
         "flag still wins", choices=tuple(RECIPES))
     arch: str = _field("fc", MODEL, "the networks (see the recipes table in the README)",
                        choices=tuple(PRESETS))
-    dataset: str = _field("mnist", MODEL, "training data", choices=("mnist", "fashion-mnist"))
+    dataset: str = _field("mnist", MODEL, "training data", choices=tuple(DATASETS))
     steps: int = _field(
         100000, INVOCATION, "train until the global step reaches N; with --minutes and no "
         "--steps, there is no step limit (0 here means none)", check=positive_int)
@@ -143,18 +144,16 @@ def _check_against_saved(explicit, recipe_asked, saved):
     """Refuse values that contradict the saved model: a typed flag, or a typed --recipe whose
     model fields differ from the folder's."""
     for name in MODEL_FIELDS:
-        held = saved.get(name, getattr(Config, name))  # missing from an older config.json:
-        if name == "recipe":                            # it had the default then
-            held = saved.get("recipe") or saved.get("arch", Config.arch)
+        if name == "recipe":
+            continue  # judged by its fields: a recipe that fits the folder's model may resume it
         if name in explicit:
             wanted, source = explicit[name], "you asked for"
-        elif recipe_asked is not None and name in recipe_asked and name != "recipe":
+        elif recipe_asked and name in recipe_asked:
             wanted, source = recipe_asked[name], "--recipe %s asks for" % explicit["recipe"]
         else:
             continue
-        if name == "recipe" and recipe_asked is not None:
-            continue  # judged by its fields: a recipe that fits the folder's model may resume it
-        if wanted != held:
+        held = saved.get(name, getattr(Config, name))  # missing from an older config.json: it
+        if wanted != held:                              # had the default then
             why = _why_fixed(name, held) or ("the checkpoint folder holds a model with %s=%s but "
                                              "%s %s=%s" % (name, held, source, name, wanted))
             raise GanError(why + "; use --fresh to start over there, or another --checkpoint-dir")

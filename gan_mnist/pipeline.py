@@ -6,6 +6,8 @@ stopped, and the separate D and G steps of one global step see the same batch an
 """
 import collections
 
+import numpy as np
+
 from gan_mnist.tf_compat import tf
 
 Inputs = collections.namedtuple(
@@ -23,6 +25,12 @@ def sample_noise(batch_size, z_dim, seed, step):
     """Uniform noise in [-1, 1] for the generator, shape (batch_size, z_dim)."""
     return tf.random.stateless_uniform([batch_size, z_dim], _stream_seed(seed, step, _NOISE_STREAM),
                                        minval=-1.0, maxval=1.0, name="z")
+
+
+def noise(n, z_dim, seed):
+    """Noise for the generator outside training (grids, evaluations, sampling), drawn in NumPy:
+    uniform in [-1, 1), (n, z_dim) float32, the same for the same seed on any machine."""
+    return np.random.RandomState(seed).uniform(-1, 1, (n, z_dim)).astype(np.float32)
 
 
 def build_inputs(num_images, batch_size, z_dim, seed, step, pixel_range=(-1.0, 1.0),

@@ -2,7 +2,7 @@
 import numpy as np
 
 from gan_mnist import GanError, checkpoints, config as config_lib, data, ema, images, models
-from gan_mnist import conditioning as conditioning_lib
+from gan_mnist import conditioning as conditioning_lib, pipeline
 from gan_mnist.conditioning import labels_in_turn, one_hot  # noqa: F401 (the sampler's words)
 from gan_mnist.tf_compat import session_config, tf
 
@@ -58,8 +58,7 @@ class Generator:
             self.session.run(init)
 
     def noise(self, n, seed=0):
-        return np.random.RandomState(seed).uniform(-1, 1, (n, self.config.z_dim)).astype(
-            np.float32)
+        return pipeline.noise(n, self.config.z_dim, seed)
 
     def __call__(self, noise, labels=None):
         """uint8 digits (N, 28, 28) for noise (N, z_dim). A conditional model also takes the

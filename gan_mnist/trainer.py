@@ -15,6 +15,7 @@ from gan_mnist import (GanError, check_writable, checkpoints, data, images, metr
 from gan_mnist import conditioning as conditioning_lib
 from gan_mnist import config as config_lib
 from gan_mnist.logs import MetricsLog
+from gan_mnist import pipeline
 from gan_mnist.pipeline import build_inputs
 from gan_mnist.progress import Progress
 from gan_mnist import tf_compat
@@ -38,7 +39,7 @@ GRID_COLUMNS_CONDITIONAL = 8  # a conditional grid: one row per class, 8 noise v
 
 def fixed_noise(config, n=SAMPLE_GRID_SIZE):
     """The noise batch behind every sample grid: the same for a given seed, across resumes."""
-    return np.random.RandomState(config.seed).uniform(-1, 1, (n, config.z_dim)).astype(np.float32)
+    return pipeline.noise(n, config.z_dim, config.seed)
 
 
 def grid_inputs(config):
@@ -212,8 +213,8 @@ class _Loop:
         noise, labels, self.grid_columns = grid_inputs(config)
         self.grid_feed = self.feed(noise, labels)
         if evaluator:
-            eval_noise = np.random.RandomState(config.seed + EVAL_NOISE_SEED_OFFSET).uniform(
-                -1, 1, (metrics.QUICK_N, config.z_dim)).astype(np.float32)
+            eval_noise = pipeline.noise(metrics.QUICK_N, config.z_dim,
+                                        config.seed + EVAL_NOISE_SEED_OFFSET)
             # Conditional: every class equally often, so label accuracy covers all ten.
             self.eval_labels = conditioning_lib.of(config).user_labels(metrics.QUICK_N)
             self.eval_feed = self.feed(eval_noise, None if self.eval_labels is None

@@ -8,6 +8,7 @@ import os
 import sys
 
 from gan_mnist import GanError
+from gan_mnist.data import DATASETS
 
 # The subcommand, when run as the installed gan-mnist command (set by gan_mnist.cli).
 installed_command = None
@@ -36,7 +37,7 @@ class Parser(argparse.ArgumentParser):
         return parsed
 
 
-DATASETS = ("mnist", "fashion-mnist")
+DATASETS = tuple(DATASETS)  # --dataset's choices, wherever a command takes it
 
 
 def add_checkpoint_dir(parser, what="the newest checkpoint here"):
