@@ -27,8 +27,30 @@ KMEANS_ITERATIONS = 20
 def kmeans(images, k, seed):
     """Cluster of each image (N,) uint8, by k-means (k-means++ start) on pixels in [0, 1]."""
     pixels = images.reshape(len(images), -1).astype(np.float32) / 255.0
-    _, assignment = vq.kmeans2(pixels, k, iter=KMEANS_ITERATIONS, minit="++", seed=seed)
+    _, assignment = vq.kmeans2(pixels, kmeans_plus_plus(pixels, k, seed),
+                               iter=KMEANS_ITERATIONS, minit="matrix")
     return assignment.astype(np.uint8)
+
+
+def kmeans_plus_plus(pixels, k, seed):
+    """The k starting centres SciPy's ``kmeans2(minit="++", seed=seed)`` picks, from the same
+    random numbers, in a few seconds instead of half a minute: SciPy measures every digit's
+    distance to all centres so far for each new centre (60,000 digits x 40 centres); here each
+    digit keeps its distance to the nearest one, updated by the newest centre alone."""
+    rng = np.random.RandomState(seed)
+    x = pixels.astype(np.float64)
+    norms = np.einsum("ij,ij->i", x, x)
+    centres = np.empty((k, x.shape[1]))
+    nearest = None
+    for i in range(k):
+        if i == 0:
+            index = rng.randint(len(x))
+        else:
+            index = int(np.searchsorted((nearest / nearest.sum()).cumsum(), rng.uniform()))
+        centres[i] = x[index]
+        distance = np.maximum(norms - 2.0 * x.dot(centres[i]) + norms[index], 0.0)
+        nearest = distance if nearest is None else np.minimum(nearest, distance)
+    return centres
 
 
 def edges(assignment, k):

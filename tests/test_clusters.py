@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from gan_mnist import GanError, checkpoints, clusters, models, sampling, trainer
+from gan_mnist import GanError, checkpoints, clusters, data, models, sampling, trainer
 from gan_mnist import config as config_lib
 from gan_mnist.tf_compat import tf
 from tests.test_export import PLAIN_TF, export
@@ -43,12 +43,27 @@ def test_the_first_noise_coordinate_picks_clusters_by_their_shares():
     assert ends.tolist() == [0, 2, 2]  # -1 -> 0 (share 0); 0 -> 0.5, the third cluster's start
 
 
+def test_kmeans_starts_from_the_centres_scipy_picks(mnist_dir):
+    """Our k-means++ start is SciPy's, only faster: the same centres, so the same clusters."""
+    from scipy.cluster import vq
+
+    images = data.load_split(mnist_dir, "train")[0][:3000]
+    pixels = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    for seed in (0, 1):
+        _, scipy_assignment = vq.kmeans2(pixels, 12, iter=clusters.KMEANS_ITERATIONS,
+                                         minit="++", seed=seed)
+        np.testing.assert_array_equal(clusters.kmeans(images, 12, seed), scipy_assignment)
+        # The start itself: one k-means iteration from it gives SciPy's centres after one.
+        ours, _ = vq.kmeans2(pixels, clusters.kmeans_plus_plus(pixels, 12, seed), iter=1,
+                             minit="matrix")
+        theirs, _ = vq.kmeans2(pixels, 12, iter=1, minit="++", seed=seed)
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
+
+
 def test_kmeans_groups_of_real_digits_are_mostly_one_digit(mnist_dir):
     """Purity: the share of digits that belong to their cluster's most common class. Chance
     (clusters unrelated to the digits) is about 0.11-0.13; k-means on pixels, K=20, reaches
     0.70 on these 10000 training digits (3 s; 0.70 on all 60000 too, in 16 s)."""
-    from gan_mnist import data
-
     images, labels = data.load_split(mnist_dir, "train")
     images, labels = images[:10000], labels[:10000]
     assignment = clusters.kmeans(images, 20, seed=0)

@@ -12,7 +12,7 @@ import pytest
 from gan_mnist import GanError, config as config_lib, flags_doc
 from gan_mnist.commands import train as train_command
 from gan_mnist.recipes import PRESETS, RECIPES
-from tests.conftest import REPO
+from tests.conftest import REPO, says
 
 TRAIN = os.path.join(REPO, "scripts", "train.py")
 resolve = config_lib.resolve
@@ -49,6 +49,25 @@ def test_changing_the_loss_or_r1_on_resume_applies_from_then_on():
     assert resolve({}, saved).loss == "ns" and resolve({}, saved).r1 == 1.0
     changed = resolve({"loss": "hinge", "r1": 0.0}, saved)
     assert changed.loss == "hinge" and changed.r1 == 0.0
+
+
+def test_a_loss_typed_on_resume_is_saved_and_kept_by_the_next_resume(tmp_path, mnist_dir):
+    """As a user types it, default folders: --loss/--r1 typed on resume go into config.json, and
+    the run after that, with neither typed, keeps them."""
+    env = dict(os.environ, MNIST_DATA_DIR=mnist_dir)
+
+    def train(*flags):
+        result = subprocess.run([sys.executable, TRAIN, "--log-every", "10", *flags],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout, json.loads((tmp_path / "checkpoints" / "config.json").read_text())
+
+    _, first = train("--steps", "20")
+    assert (first["loss"], first["r1"]) == ("ns", 0.0)
+    out, second = train("--steps", "40", "--loss", "hinge", "--r1", "0.5")
+    assert says(out, "resumed from step 20") and (second["loss"], second["r1"]) == ("hinge", 0.5)
+    out, third = train("--steps", "60")
+    assert says(out, "resumed from step 40") and (third["loss"], third["r1"]) == ("hinge", 0.5)
 
 
 def test_minutes_alone_has_no_step_limit():

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from tests.conftest import REPO
 from tests.test_journey import clone, published_step, run  # noqa: F401 (clone is a fixture)
 
 # The README first, then the pages in the order a reader meets them (usage.md's `sample.py
@@ -47,6 +48,13 @@ NOT_RUN = {
                                       "a real pip install",
     "gan-mnist sample --n 64 --png digits.png": "as above",
     "gan-mnist --version": "as above",
+    "pip install -r requirements-web.txt": "CI installs the optional extras itself (.ci/run)",
+    "pip install -r requirements-notebook.txt": "as above",
+    "npm ci --prefix web": ".ci/run runs it in the checkout; the scratch copy links that "
+                           "web/node_modules instead of downloading it again",
+    "pip install jupyterlab": "as above: Jupyter itself, for a person to open the notebook",
+    "jupyter lab notebooks/tour.ipynb": "opens Jupyter's web interface; tests/test_notebook.py "
+                                        "executes the notebook top to bottom with nbclient",
     "python scripts/plot.py --compare fast=runs/fast-out fc=runs/fc-out --out "
     "fid_vs_minutes.png": "needs two runs with quick FIDs; tests/test_evaluate.py runs --compare",
     "python scripts/classifier.py --dataset mnist     # writes gan_mnist/assets/classifier-mnist.npz"
@@ -198,8 +206,12 @@ def test_every_command_of_the_docs_works_as_written(clone):
     everywhere = [c for doc in docs for c in commands[doc]]
     stale = [c for c in NOT_RUN if c not in everywhere]
     assert not stale, "NOT_RUN names commands the docs no longer have: %s" % stale
+    node_modules = os.path.join(REPO, "web", "node_modules")
+    if os.path.isdir(node_modules):  # what `npm ci --prefix web` installed in the checkout
+        os.symlink(node_modules, clone / "web" / "node_modules")
     fashion = os.path.isdir("/usr/share/datasets/fashion-mnist") or \
         os.environ.get("FASHION_MNIST_DATA_DIR")
+    web_ready = not web_tools_missing()  # export.py --web: tf2onnx and onnxruntime-web
     ran, done = [], set()
     for doc in docs:
         for command in commands[doc]:
@@ -208,6 +220,8 @@ def test_every_command_of_the_docs_works_as_written(clone):
             assert "scripts/" in command, (doc, command)
             done.add(command)
             if "fashion-mnist" in command and not fashion:
+                continue
+            if "--web" in command and not web_ready:
                 continue
             started = time.time()
             code, out, err = run(shortened(command), clone, timeout=600)
@@ -231,6 +245,9 @@ def test_every_command_of_the_docs_works_as_written(clone):
         assert code == 0, (program, err[-2000:])
         if "generator_model" in "\n".join(program):
             assert "(16, 28, 28) uint8" in out
+        if "from gan_mnist import api" in program:  # usage.md: the notebook's API
+            assert "2000 runs/api-out/samples_step_002000.png" in out, out
+            assert "FID " in out and "(16, 28, 28) uint8" in out, out
     # What the rest of the commands promise to leave behind.
     assert published_step(clone) == 600
     digits = np.load(clone / "digits.npy")
@@ -239,12 +256,26 @@ def test_every_command_of_the_docs_works_as_written(clone):
                  "nearest_neighbours.png", "closest_pairs.png", "memorisation.png"):
         assert (clone / "output" / name).exists(), name
     assert (clone / "generator_model" / "generator.tflite").exists()
+    for page in ("web_page", "digits_page") if web_ready else ():  # usage.md, web.md
+        assert (clone / page / "index.html").exists() and (clone / page / "model.js").exists()
     labels = np.load(clone / "three.labels.npy")
     assert sorted(set(labels.tolist())) == [0, 3, 7] and len(labels) == 300
     assert json.loads((clone / "checkpoints-cond" / "config.json").read_text())["conditional"]
     with open(clone / "sweeps" / "sn" / "results.csv") as f:
         rows = f.read().splitlines()
     assert len(rows) == 3, rows  # a header, and spectral-norm off and on for seed 0
+
+
+def web_tools_missing():
+    """What export.py --web lacks here (its commands are skipped outside CI; CI must have it)."""
+    from gan_mnist import GanError, web
+
+    try:
+        web.check_tools()
+    except GanError as e:
+        assert not os.environ.get("CI"), "CI must install the web tools: %s" % e
+        return str(e)
+    return None
 
 
 def check_quick_start(root):

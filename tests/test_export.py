@@ -121,5 +121,5 @@ def test_bad_export_requests_get_one_line(trained, tmp_path):
         assert len(lines) == 1 and lines[0].startswith(message), result.stderr
     assert (taken / "keep.txt").read_text() == "mine"  # nothing overwritten
     result = export("--checkpoint-dir", trained["fc"])
-    assert result.returncode == 2 and "the following arguments are required: --out" in \
-        result.stderr
+    assert result.returncode == 2 and "give --out DIR (a SavedModel), --web DIR (a web page), " \
+        "or both" in result.stderr

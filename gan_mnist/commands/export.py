@@ -1,26 +1,48 @@
-"""``export.py`` / ``gan-mnist export``: the generator as a SavedModel (and TFLite)."""
+"""``export.py`` / ``gan-mnist export``: the generator as a SavedModel (and TFLite), or as a web
+page that runs it in the browser (gan_mnist.web)."""
 from gan_mnist.commands.common import Parser, add_checkpoint_dir, run
 
 
 def parser():
     p = Parser(prog="export.py", description="Export the newest checkpoint's generator as a "
                "TensorFlow SavedModel (signatures 'generate': z -> uint8 digits, and 'sample': "
-               "seed, n -> digits) that loads without this package.")
+               "seed, n -> digits) that loads without this package, and/or as a static web page "
+               "that draws digits in the browser.")
     add_checkpoint_dir(p, "export the newest checkpoint here")
-    p.add_argument("--out", required=True, help="the SavedModel folder to create (must not "
-                   "exist yet)")
+    p.add_argument("--out", help="the SavedModel folder to create (must not exist yet); "
+                   "needed unless --web is given")
     p.add_argument("--tflite", action="store_true",
                    help="also write generator.tflite (the 'generate' signature) into it")
+    p.add_argument("--web", metavar="DIR", help="write a static web page into DIR (must not "
+                   "exist yet) that runs the generator in the browser, opened from disk or any "
+                   "file server: index.html, the generator as ONNX and ONNX Runtime Web (needs "
+                   "pip install -r requirements-web.txt and npm ci --prefix web)")
     return p
 
 
 def main(argv=None):
-    return run(lambda: _export(parser().parse_args(argv)))
+    p = parser()
+    args = p.parse_args(argv)
+    if not args.out and not args.web:
+        p.error("give --out DIR (a SavedModel), --web DIR (a web page), or both")
+    if args.tflite and not args.out:
+        p.error("--tflite goes into the SavedModel folder: give --out DIR too")
+    return run(lambda: _export(args))
 
 
 def _export(args):
-    from gan_mnist import export  # imports TensorFlow
+    if args.web:
+        from gan_mnist import web
 
-    step, files = export.export(args.checkpoint_dir, args.out, args.tflite)
-    print("exported the generator of step %d: %s" % (step, ", ".join(files)))
+        web.check_tools()  # before any work: one line on what to install
+    if args.out:
+        from gan_mnist import export  # imports TensorFlow
+
+        step, files = export.export(args.checkpoint_dir, args.out, args.tflite)
+        print("exported the generator of step %d: %s" % (step, ", ".join(files)))
+    if args.web:
+        step, files = web.write(args.checkpoint_dir, args.web)
+        print("wrote a web page for the generator of step %d: %s (%.1f MB); open %s in a "
+              "browser" % (step, args.web, web.size_of(args.web) / 1e6,
+                           "/".join([args.web.rstrip("/"), "index.html"])))
     return 0

@@ -1,0 +1,123 @@
+"""The package as functions, for a notebook or a program: train, evaluate, sample, draw figures.
+
+Each call does what its command does (``train.py``, ``evaluate.py``, ``sample.py``, ``plot.py``)
+and returns what a program needs next instead of printing it: the run's folders and step, the
+evaluation report as a dict, the digits as an array. Nothing here knows any training code; it
+sits on top of the trainer, the sampler and the evaluator, like the commands.
+
+    from gan_mnist import api
+    run = api.train(recipe="fc", steps=2000, checkpoint_dir="runs/fc", output_dir="runs/fc-out")
+    run.grid                       # the newest fixed-noise grid (a PNG path)
+    run = api.train(steps=4000, checkpoint_dir="runs/fc", output_dir="runs/fc-out")  # resumes
+    report = api.evaluate("runs/fc", "runs/fc-out", n=2000)
+    report["generated"]["fid"]
+    digits = api.sample("runs/fc", n=16)   # uint8 (16, 28, 28)
+"""
+import dataclasses
+import glob
+import os
+
+from gan_mnist import checkpoints
+from gan_mnist import config as config_lib
+from gan_mnist.metrics import EVAL_N
+
+
+@dataclasses.dataclass
+class Run:
+    """Where a training run lives and how far it got."""
+    checkpoint_dir: str
+    output_dir: str
+    step: int
+    status: int  # the command's exit status: 0 done or time used up, 128 + signal when stopped
+
+    @property
+    def grid(self):
+        """The newest fixed-noise grid, ``output_dir/samples_step_NNNNNN.png`` (None if none)."""
+        return newest_grid(self.output_dir)
+
+    @property
+    def config(self):
+        return config_lib.Config(**config_lib.load_saved(self.checkpoint_dir))
+
+
+def step_of(checkpoint_dir):
+    """The step of the newest checkpoint in ``checkpoint_dir`` (0 when there is none)."""
+    path = checkpoints.latest(checkpoint_dir)
+    return checkpoints.step_of(path) if path else 0
+
+
+def newest_grid(output_dir):
+    grids = sorted(glob.glob(os.path.join(output_dir, "samples_step_*.png")))
+    return grids[-1] if grids else None
+
+
+def train(checkpoint_dir="checkpoints", output_dir="output", **flags):
+    """Train as ``train.py`` does with these flags (any Config field: ``recipe="best"``,
+    ``minutes=1``, ``steps=2000``, ``seed=1`` ...), resuming what ``checkpoint_dir`` holds, and
+    return the Run. Only the flags given here are explicit, exactly as if typed: the saved
+    config.json and the recipe decide the rest. A problem the user can fix raises GanError."""
+    explicit = dict(flags, checkpoint_dir=checkpoint_dir, output_dir=output_dir)
+    saved = None if explicit.get("fresh") else config_lib.load_saved(checkpoint_dir)
+    config = config_lib.resolve(explicit, saved)
+    from gan_mnist import trainer  # imports TensorFlow
+
+    status = trainer.train(config)
+    return Run(checkpoint_dir, output_dir, step_of(checkpoint_dir), status)
+
+
+def evaluate(checkpoint_dir="checkpoints", output_dir="output", n=EVAL_N, seed=0,
+             data_dir=None, classifier_dir=None):
+    """``evaluate.py``: score ``n`` digits of the newest checkpoint against real ones, write
+    evaluation.json and its figures into ``output_dir``, and return the report (a dict: its
+    ``generated`` and ``real`` scores, ``step`` ...; the figures' paths under ``paths``)."""
+    from gan_mnist import report as report_lib  # imports TensorFlow
+
+    digits, labels, step, dataset = report_lib.digits_of_checkpoint(checkpoint_dir, n, seed)
+    report, paths = report_lib.write(digits, output_dir, labels, step, checkpoint_dir, dataset,
+                                     classifier_dir, data_dir, seed)
+    return dict(report, paths=paths)
+
+
+def format_report(report):
+    """The table ``evaluate.py`` prints, for a report from ``evaluate``."""
+    from gan_mnist import evaluate as evaluate_lib
+
+    return evaluate_lib.format_table({k: v for k, v in report.items() if k != "paths"})
+
+
+def sample(checkpoint_dir="checkpoints", n=64, seed=0, label=None):
+    """``sample.py``: ``n`` digits as uint8 (n, 28, 28) from the newest checkpoint (its weights'
+    average when the run kept one). ``label``: a class or a list of classes to draw in turn (a
+    conditional model; by default all ten in turn)."""
+    from gan_mnist import sampling  # imports TensorFlow
+
+    classes = None if label is None else ([label] if isinstance(label, int) else list(label))
+    digits, _, _ = sampling.generate(checkpoint_dir, n, seed, classes)
+    return digits
+
+
+def figures(checkpoint_dir="checkpoints", output_dir="output", data_dir=None):
+    """``plot.py``: every figure the run's logs and newest checkpoint allow (curves, progress,
+    interpolation, real vs fake, nearest neighbours), as a dict name -> path."""
+    from gan_mnist import figures as figures_lib  # imports TensorFlow
+
+    paths = figures_lib.make_all(output_dir, checkpoint_dir, data_dir)
+    return {os.path.splitext(os.path.basename(p))[0]: p for p in paths}
+
+
+def classify(digits, dataset="mnist"):
+    """What the shipped evaluation classifier reads in each digit (uint8 (N, 28, 28)): (the
+    class, its probability), two arrays of N."""
+    from gan_mnist import classifier  # imports TensorFlow
+
+    probs, _ = classifier.shipped(dataset).predict(digits)
+    return probs.argmax(axis=1), probs.max(axis=1)
+
+
+def grid_png(digits, path, columns=None):
+    """Write digits (uint8 (N, 28, 28)) as one grid PNG, as ``sample.py --png`` does; returns
+    the path."""
+    from gan_mnist import images
+
+    images.save_png(path, images.grid(digits, columns))
+    return path
