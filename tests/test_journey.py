@@ -172,7 +172,8 @@ def test_pip_install_gives_one_quiet_command(clone, tmp_path):
     assert (run_dir / "checkpoints" / "best.json").exists()
     installed = next(prefix.glob("lib/python*/site-packages/gan_mnist/assets"))
     assert sorted(os.listdir(installed)) == ["SHA256SUMS", "classifier-fashion-mnist.npz",
-                                             "classifier-mnist.npz"]
+                                             "classifier-mnist.npz", "web"]
+    assert sorted(os.listdir(installed / "web")) == ["app.js", "index.html"]  # export --web's page
     # A typo among the subcommands gets one line and exit 2.
     typo = subprocess.run(["gan-mnist", "trian"], env=env, cwd=run_dir, capture_output=True,
                           text=True, timeout=60)
