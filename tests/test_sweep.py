@@ -240,7 +240,8 @@ def _kill_the_trial_once(out, name, driver, resumed, spare=()):
 
 OUR_LINES = (r"\d+ trials in ", r"Ray: ", r"started \S+ on node ", r"finished \S+ \(",
              r"retrying \S+ \(", r"results: ", r"FAILED \S+: ", r"\d+ trial\(s\) failed",
-             r"halted \S+ at step ", r"rung \d+ of \d+ ", r"\S+: quick FID ")
+             r"halted \S+ at step ", r"rung \d+ of \d+ ", r"\S+: quick FID ",
+             r"stopping: the running trials", r"interrupted$")
 
 
 def ray_noise(*texts):
@@ -400,3 +401,39 @@ def test_gan_mnist_threads_caps_every_session(monkeypatch):
         assert (capped.intra_op_parallelism_threads,
                 capped.inter_op_parallelism_threads) == (expected, 2)
     assert trainer.session_config(resolve({"arch": "fc"})).intra_op_parallelism_threads == 1
+
+
+def test_ctrl_c_stops_every_trial_with_a_checkpoint_and_the_same_command_resumes(tmp_path):
+    """Ctrl-C in a terminal signals the whole foreground process group: the driver and the
+    trials stop within seconds with checkpoints saved, exit 130, trial.json says stopped; the
+    same command then resumes each trial from its checkpoint and finishes."""
+    pytest.importorskip("ray")
+    out = tmp_path / "sweep"
+    args = ["--set", "arch=fc", "--set", "lr-d=1e-4,2e-4", "--steps", "4000",
+            "--set", "eval-every=0", "--set", "checkpoint-every=100"]
+    driver = subprocess.Popen(sweep_command(out, *args), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True,
+                              env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    deadline = time.time() + 300
+    while time.time() < deadline and driver.poll() is None:
+        indexes = list(out.glob("*/checkpoints/checkpoint")) if out.exists() else []
+        if len(indexes) == 2:
+            break
+        time.sleep(0.1)
+    assert driver.poll() is None, driver.communicate()
+    os.killpg(driver.pid, signal.SIGINT)
+    stdout, stderr = driver.communicate(timeout=90)
+    assert driver.returncode == 130, (stdout, stderr)
+    assert "stopping: the running trials save a checkpoint" in stderr, (stdout, stderr)
+    assert not ray_noise(stdout, stderr)
+    records = trial_records(out)
+    assert sorted(r["status"] for r in records.values()) == ["stopped", "stopped"], records
+    saved = {name: newest_checkpoint(out / name) for name in records}
+    assert all(0 < step < 4000 for step in saved.values()), saved
+
+    result = run_sweep(out, *args)
+    assert result.returncode == 0, result.stderr
+    for name, step in saved.items():
+        starts, resumed = runs_of(out, name)
+        assert starts == 2 and resumed == [step], (name, starts, resumed, step)
+        assert trial_records(out)[name]["status"] == "finished"
