@@ -48,3 +48,14 @@ def atomic_write(path, mode="w", **open_kwargs):
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+def process_alive(pid):
+    """Whether process ``pid`` still runs on this machine (one we may not signal counts too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

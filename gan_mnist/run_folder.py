@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from gan_mnist import GanError, checkpoints
+from gan_mnist import GanError, checkpoints, process_alive
 from gan_mnist.clusters import CLUSTERS_FILE
 from gan_mnist.config import CONFIG_FILE
 
@@ -80,7 +80,7 @@ class Lock:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
                 owner = self._owner()
-                if owner is not None and owner != os.getpid() and _alive(owner):
+                if owner is not None and owner != os.getpid() and process_alive(owner):
                     raise GanError("another trainer (process %d) is using %s; stop it first or "
                                    "choose another --checkpoint-dir" % (owner,
                                                                         os.path.dirname(self.path)))
@@ -106,13 +106,3 @@ class Lock:
     def __exit__(self, *exc):
         if self._owner() == os.getpid():
             os.remove(self.path)
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -4,7 +4,7 @@ trained. The folders are a sweep's state; the driver (gan_mnist.sweep) and the r
 import json
 import os
 
-from gan_mnist import atomic_write
+from gan_mnist import atomic_write, process_alive
 
 TRIAL_FILE = "trial.json"
 
@@ -33,11 +33,7 @@ def status_of(record):
     """trial.json's status, except "lost" for a trial that says "running" in a process of this
     machine that is gone (its sweep was killed before it could say so)."""
     status = (record or {}).get("status")
-    if status == "running" and record.get("pid") and record.get("host") == os.uname().nodename:
-        try:
-            os.kill(record["pid"], 0)
-        except ProcessLookupError:
-            return "lost"
-        except PermissionError:
-            pass
+    if (status == "running" and record.get("pid") and record.get("host") == os.uname().nodename
+            and not process_alive(record["pid"])):
+        return "lost"
     return status
