@@ -14,7 +14,7 @@ from PIL import Image
 from gan_mnist import GanError, checkpoints, classifier, models, sampling, trainer
 from gan_mnist import config as config_lib
 from gan_mnist.tf_compat import tf
-from tests.conftest import REPO, says
+from tests.conftest import CONDITIONAL_STEPS, REPO, says
 
 SCRIPTS = os.path.join(REPO, "scripts")
 
@@ -52,25 +52,10 @@ def test_unconditional_models_have_no_label_inputs():
         assert not [v for v in tf.global_variables() if "projection" in v.op.name]
 
 
-STEPS = 1000  # fast --conditional: about 25 s; the shipped classifier reads about 2/3 of its
-# digits as the asked class (0.45 at step 250, 0.66 at 1000, 0.87 at 1500)
-
-
-@pytest.fixture(scope="module")
-def conditional_run(tmp_path_factory, mnist_dir):
-    """STEPS real steps of fast --conditional from the command line, with a quick evaluation."""
-    root = tmp_path_factory.mktemp("conditional")
-    result = script("train.py", "--arch", "fast", "--conditional", "--steps", str(STEPS),
-                    "--eval-every", str(STEPS), "--sample-every", str(STEPS),
-                    "--data-dir", mnist_dir,
-                    "--checkpoint-dir", str(root / "c"), "--output-dir", str(root / "o"))
-    assert result.returncode == 0, result.stderr
-    return root
-
-
 def test_grids_have_one_row_per_class_and_the_quick_evaluation_logs_label_accuracy(
         conditional_run):
-    grid = np.array(Image.open(conditional_run / "o" / ("samples_step_%06d.png" % STEPS)))
+    grid = np.array(Image.open(conditional_run / "o" /
+                               ("samples_step_%06d.png" % CONDITIONAL_STEPS)))
     assert grid.shape == (10 * 30 + 2, 8 * 30 + 2)  # 10 rows (classes) x 8 noise vectors
     # Down a column the noise is the same and the class changes: the rows differ.
     cells = [grid[2 + 30 * r:30 * (r + 1), 2:30] for r in range(10)]

@@ -167,21 +167,29 @@ def test_a_sweep_survives_a_killed_driver_and_finishes_only_what_is_missing(tmp_
     assert "Ray:" not in again.stdout
 
 
-def test_a_failing_trial_is_reported_and_the_others_finish(tmp_path):
+def test_failing_trials_are_reported_the_others_finish_and_only_they_run_again(tmp_path):
+    """A trial's own failure, at the start (a flag train.py refuses) or mid-run (a divergence),
+    is reported once, recorded, never retried within the sweep (--max-failures is for lost
+    processes), and the next run of the same command runs those trials alone."""
     pytest.importorskip("ray")
     out = tmp_path / "sweep"
-    result = run_sweep(out, "--set", "arch=fc", "--set", "lr-d=2e-4,-1", "--steps", "20",
-                       "--set", "eval-every=0")
-    assert result.returncode == 1
+    args = ["--set", "arch=fc", "--set", "lr-d=2e-4,-1,1e30", "--steps", "300",
+            "--set", "eval-every=0", "--set", "checkpoint-every=100"]
+    good, refused, wild = ("arch=fc,lr-d=%s,eval-every=0,checkpoint-every=100,seed=0" % lr
+                           for lr in ("2e-4", "-1", "1e30"))
+    first = run_sweep(out, *args)
+    assert first.returncode == 1
     message = "argument --lr-d: must be greater than 0.0, got -1"
-    assert "FAILED arch=fc,lr-d=-1,eval-every=0,seed=0: train.py: error: %s" % message in result.stderr
+    assert "FAILED %s: train.py: error: %s" % (refused, message) in first.stderr, first.stderr
+    assert re.search(r"FAILED %s: error: training diverged at step \d+" % re.escape(wild),
+                     first.stderr), first.stderr
+    assert first.stderr.count("FAILED") == 2 and "retrying" not in first.stdout
+    assert not ray_noise(first.stdout, first.stderr)
     records = trial_records(out)
-    assert records["arch=fc,lr-d=2e-4,eval-every=0,seed=0"]["status"] == "finished"
-    assert records["arch=fc,lr-d=-1,eval-every=0,seed=0"]["status"] == "failed"
-    # The trial's own failure: reported once, never retried (--max-failures is for lost ones).
-    assert result.stderr.count("FAILED") == 1 and "retrying" not in result.stdout
-    assert runs_of(out, "arch=fc,lr-d=-1,eval-every=0,seed=0")[0] == 1
-    assert not ray_noise(result.stdout, result.stderr)
+    assert records[good]["status"] == "finished"
+    assert records[refused]["status"] == "failed" and message in records[refused]["error"]
+    assert records[wild]["status"] == "failed" and "diverged" in records[wild]["error"]
+    assert [runs_of(out, name)[0] for name in (good, refused, wild)] == [1, 1, 1]
     assert message in open(out / "results.md").read()
     # --report rewrites the results from the folders alone, Ray or not.
     os.remove(out / "results.csv")
@@ -190,35 +198,16 @@ def test_a_failing_trial_is_reported_and_the_others_finish(tmp_path):
     assert report.returncode == 0
     with open(out / "results.csv") as f:
         rows = {r["lr-d"]: r for r in csv.DictReader(f)}
-    assert sorted(rows) == ["-1", "2e-4"]
+    assert sorted(rows) == ["-1", "1e30", "2e-4"]
     assert rows["2e-4"]["status"] == "finished" and float(rows["2e-4"]["fid"]) > 0
-    assert rows["2e-4"]["step"] == "20" and rows["2e-4"]["arch"] == "fc"
+    assert rows["2e-4"]["step"] == "300" and rows["2e-4"]["arch"] == "fc"
     assert rows["-1"]["status"] == "failed" and message in rows["-1"]["error"]
-    assert rows["-1"]["fid"] == ""
+    assert rows["-1"]["fid"] == "" and rows["1e30"]["fid"] == ""
 
-
-def test_a_trial_that_fails_mid_run_is_reported_and_only_it_runs_again(tmp_path):
-    """A divergence is the trial's own failure: reported, recorded, and the next run of the same
-    command retries that trial alone."""
-    pytest.importorskip("ray")
-    out = tmp_path / "sweep"
-    args = ["--set", "arch=fc", "--set", "lr-d=2e-4,1e30", "--steps", "300",
-            "--set", "eval-every=0", "--set", "checkpoint-every=100"]
-    first = run_sweep(out, *args)
-    assert first.returncode == 1
-    wild = "arch=fc,lr-d=1e30,eval-every=0,checkpoint-every=100,seed=0"
-    assert re.search(r"FAILED %s: error: training diverged at step \d+" % re.escape(wild),
-                     first.stderr), first.stderr
-    records = trial_records(out)
-    assert records[wild]["status"] == "failed" and "diverged" in records[wild]["error"]
-    assert sum(r["status"] == "finished" for r in records.values()) == 1
-    assert first.stderr.count("FAILED") == 1 and "retrying" not in first.stdout
-    assert runs_of(out, wild)[0] == 1  # not retried within the sweep
     again = run_sweep(out, *args)
     assert again.returncode == 1
-    assert "2 trials in %s: 1 finished already, 1 to run" % out in again.stdout
-    assert runs_of(out, wild)[0] == 2
-    assert all(runs_of(out, name)[0] == 1 for name in records if name != wild)
+    assert "3 trials in %s: 1 finished already, 2 to run" % out in again.stdout
+    assert [runs_of(out, name)[0] for name in (good, refused, wild)] == [1, 2, 2]
 
 
 OUR_LINES = (r"\d+ trials in ", r"Ray: ", r"started \S+ on node ", r"finished \S+ \(",

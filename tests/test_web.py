@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import pytest
 
-from gan_mnist import GanError, classifier, config as config_lib, sampling, trainer, web
+from gan_mnist import GanError, classifier, sampling, web
 from tests.conftest import REPO
 
 EXPORT = os.path.join(REPO, "scripts", "export.py")
@@ -29,7 +29,6 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync"]
 UNTRAINED = os.path.join(REPO, "tests", "assets", "folders_0.1.0", "fc")  # 10 steps of fc
-STEPS = 1500  # fast --conditional: about 45 s; the shipped classifier reads most digits as asked
 SERVER_LIFETIME = 300  # seconds: the file server ends by itself even if the test dies
 
 # The grid's digits as the page drew them: every digit's 28x28 pixels, read at the centre of
@@ -169,15 +168,11 @@ def test_the_page_opened_from_disk_draws_the_generators_own_digits(untrained_pag
 
 
 @pytest.fixture(scope="module")
-def conditional_page(tools, tmp_path_factory, mnist_dir):
-    root = tmp_path_factory.mktemp("web_conditional")
-    config = config_lib.resolve(dict(arch="fast", conditional=True, steps=STEPS, eval_every=0,
-                                     sample_every=STEPS, data_dir=mnist_dir,
-                                     checkpoint_dir=str(root / "c"),
-                                     output_dir=str(root / "o")))
-    assert trainer.train(config) == 0
-    export_web(config.checkpoint_dir, str(root / "page"))
-    return root / "page"
+def conditional_page(tools, conditional_run, tmp_path_factory):
+    """export --web of the session's fast --conditional model (conftest.conditional_run)."""
+    page = tmp_path_factory.mktemp("web_conditional") / "page"
+    export_web(str(conditional_run / "c"), str(page))
+    return page
 
 
 @pytest.fixture
