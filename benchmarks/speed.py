@@ -23,11 +23,11 @@ import time
 from benchmarks import keras_rewrite
 from gan_mnist.checks import positive_int
 from gan_mnist.commands.common import Parser
-from gan_mnist.recipes import PRESETS
+from gan_mnist.recipes import PRESETS, RECIPES, recipe_values
 
 
 WARMUP_STEPS = 100
-FeedDictGraph = collections.namedtuple("FeedDictGraph", "graph real z d_step g_step init")
+FeedDictGraph = collections.namedtuple("FeedDictGraph", "graph real z rows d_step g_step init")
 VARIANTS = {
     "feed_dict": "the seeds' loop: NumPy batches and noise through feed_dict, two session.run "
                  "calls per step (D, then G)",
@@ -53,12 +53,25 @@ def _mnist_images(data_dir):
 def _config(args):
     from gan_mnist.config import resolve
 
-    values = {"arch": args.arch, "seed": 0}
+    values = {"recipe": args.recipe} if args.recipe else {"arch": args.arch}
+    values["seed"] = 0
     if args.batch_size:
         values["batch_size"] = args.batch_size
     if args.hidden:
         values["hidden"] = args.hidden
     return resolve(values)
+
+
+def _groups(config, n):
+    """Each training digit's group for a --clusters or --conditional recipe (None otherwise):
+    drawn at random, a timing stand-in for its k-means cluster or class (a step costs the same
+    whichever group a digit is in; train_py runs the real k-means, untimed)."""
+    import numpy as np
+
+    from gan_mnist import conditioning
+
+    width = conditioning.of(config).width
+    return np.random.RandomState(0).randint(0, width, n) if width else None
 
 
 def _timed(step_fn, steps):
@@ -81,15 +94,19 @@ def build_feed_dict_graph(config):
     from gan_mnist.tf_compat import tf
     from gan_mnist.train_ops import Phase, build_train_ops
 
+    from gan_mnist import conditioning
+
+    width = conditioning.of(config).width
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)
         real = tf.placeholder(tf.float32, [None, 784], name="real")
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
-        model = models.build_gan(real, z, config)
+        rows = tf.placeholder(tf.float32, [None, width], name="rows") if width else None
+        model = models.build_gan(real, z, config, labels=rows)
         ops = build_train_ops(model, config, tf.train.get_or_create_global_step())
         init = tf.global_variables_initializer()
-    return FeedDictGraph(graph, real, z, ops.steps[Phase.D], ops.steps[Phase.G], init)
+    return FeedDictGraph(graph, real, z, rows, ops.steps[Phase.D], ops.steps[Phase.G], init)
 
 
 def run_feed_dict(args):
@@ -107,7 +124,9 @@ def run_feed_dict(args):
     fd = build_feed_dict_graph(config)
     session = tf.Session(graph=fd.graph)
     session.run(fd.init)
-    real, z, d_step, g_step = fd.real, fd.z, fd.d_step, fd.g_step
+    real, z, rows, d_step, g_step = fd.real, fd.z, fd.rows, fd.d_step, fd.g_step
+    groups = _groups(config, len(train))
+    eye = None if groups is None else np.eye(int(rows.shape[1]), dtype=np.float32)
     rng = np.random.RandomState(0)
     state = {"order": rng.permutation(len(train)), "at": 0}
 
@@ -116,13 +135,16 @@ def run_feed_dict(args):
             state["order"], state["at"] = rng.permutation(len(train)), 0
         index = state["order"][state["at"]:state["at"] + config.batch_size]
         state["at"] += config.batch_size
-        return train[index]
+        return index
 
     def step():
-        batch = next_batch()
-        noise = rng.uniform(-1, 1, (config.batch_size, config.z_dim)).astype(np.float32)
-        session.run(d_step, {real: batch, z: noise})
-        session.run(g_step, {z: noise})
+        index = next_batch()
+        feed = {real: train[index], z: rng.uniform(-1, 1, (config.batch_size, config.z_dim))
+                .astype(np.float32)}
+        if rows is not None:  # the batch's groups; G is asked for the same ones
+            feed[rows] = eye[groups[index]]
+        session.run(d_step, feed)
+        session.run(g_step, {k: v for k, v in feed.items() if k is not real})
 
     return _timed(step, args.steps)
 
@@ -135,7 +157,8 @@ def run_fused(args, tuned_threads=True):
     images = _mnist_images(args.data_dir)
     tg = trainer.build_training_graph(config, len(images))
     session = trainer.start_session(tg, images,
-                                    trainer.session_config(config) if tuned_threads else None)
+                                    trainer.session_config(config) if tuned_threads else None,
+                                    train_labels=_groups(config, len(images)))
     return _timed(lambda: session.run(tg.ops.steps[Phase.TRAIN]), args.steps)
 
 
@@ -147,7 +170,7 @@ def run_train_py(args):
         # D pre-training off: every variant times adversarial (D then G) steps.
         command = [sys.executable, script, "--steps", str(args.steps), "--eval-every", "0",
                    "--d-pretrain-steps", "0",
-                   "--batch-size", str(args.batch_size), "--arch", args.arch,
+                   "--batch-size", str(args.batch_size)] + _recipe_flags(args) + [
                    "--checkpoint-dir", os.path.join(tmp, "c"), "--output-dir",
                    os.path.join(tmp, "o")]
         if args.hidden:
@@ -178,10 +201,14 @@ def worker_main(args):
 
 # ---------------------------------------------------------------- the orchestrator
 
+def _recipe_flags(args):
+    return ["--recipe", args.recipe] if args.recipe else ["--arch", args.arch]
+
+
 def measure(variant, args):
     command = [sys.executable, "-m", "benchmarks.speed", "--worker", variant,
-               "--steps", str(args.steps), "--batch-size", str(args.batch_size),
-               "--arch", args.arch]
+               "--steps", str(args.steps), "--batch-size", str(args.batch_size)
+               ] + _recipe_flags(args)
     if args.hidden:
         command += ["--hidden", str(args.hidden)]
     if args.data_dir:
@@ -236,7 +263,11 @@ def parser():
     p.add_argument("--batch-size", type=positive_int,
                    help="default: the recipe's (fc: 128)")
     p.add_argument("--hidden", type=positive_int, help="hidden units (default: the recipe's)")
-    p.add_argument("--arch", default="fc", choices=sorted(PRESETS), help="recipe (default fc)")
+    p.add_argument("--arch", default="fc", choices=sorted(PRESETS),
+                   help="a seed recipe's network (default fc)")
+    p.add_argument("--recipe", choices=sorted(RECIPES),
+                   help="a whole recipe instead, e.g. best: its network and every technique it "
+                   "switches on (clusters, spectral norm, EMA)")
     p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--worker", choices=sorted(VARIANTS), dest="variant",
@@ -246,6 +277,8 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    if args.recipe:
+        args.arch = recipe_values(args.recipe)["arch"]
     args.batch_size = args.batch_size or PRESETS[args.arch]["batch_size"]
     if args.variant:
         return worker_main(args)
@@ -273,7 +306,8 @@ def main(argv=None):
         rounds.append(results)
     summary = summarise(rounds, variants, args.batch_size)
     if args.json:
-        print(json.dumps({"batch_size": args.batch_size, "arch": args.arch, "steps": args.steps,
+        print(json.dumps({"batch_size": args.batch_size, "arch": args.arch,
+                          "recipe": args.recipe or args.arch, "steps": args.steps,
                           "rounds": args.rounds, "cpu_count": os.cpu_count(),
                           "variants": summary}, indent=2))
     else:

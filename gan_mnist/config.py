@@ -99,6 +99,10 @@ class Config:
     spectral_norm: bool = _field(
         False, MODEL, "divide each of D's weight matrices by its largest singular value (power "
         "iteration, one step per training step)")
+    lr_decay: float = _field(
+        0.0, CARRIED, "lower both learning rates linearly to zero over the last F (a fraction, "
+        "e.g. 0.3) of the run's budget: this run's --minutes, or --steps, whichever ends first; "
+        "0 is off", check=between(0.0, 1.0))
     r1: float = _field(0.0, CARRIED, "R1 gradient penalty on real digits with this gamma "
                        "(e.g. 1); 0 is off", check=at_least(0.0))
     r1_every: int = _field(16, CARRIED, "lazy R1: apply the penalty, scaled by K, on every "

@@ -118,3 +118,40 @@ def test_pipeline_batches_are_training_images_scaled_to_unit_range(session):
     images = np.random.RandomState(0).randint(0, 256, (500, 28, 28)).astype(np.uint8)
     for digit in pixels:  # every batch row is one of the training images
         assert (images == digit).all(axis=(1, 2)).any()
+
+
+# ---------------------------------------------------------------- --lr-decay
+
+def _first_update(config, phase, scale):
+    """Each trainable variable's change in one ``phase`` step from the initial weights, with
+    the learning rates' factor fed as ``scale``."""
+    images = np.random.RandomState(0).randint(0, 256, (500, 28, 28)).astype(np.uint8)
+    tg = trainer.build_training_graph(config, len(images))
+    with trainer.start_session(tg, images) as s:
+        with tg.graph.as_default():
+            weights = tf.trainable_variables()
+        before = s.run(weights)
+        s.run(tg.ops.steps[phase], {tg.ops.lr_scale: scale})
+        return {v.op.name: after - b for v, b, after in zip(weights, before, s.run(weights))}
+
+
+@pytest.mark.parametrize("phase, scope", [(Phase.D, "discriminator/"),
+                                          (Phase.G, "generator/")])
+def test_lr_decay_scales_each_update_by_the_fed_factor(phase, scope):
+    """Adam's first step is the learning rate times about sign(gradient): half the factor, half
+    the step (to float32 rounding of the weights); factor 0, no step. Only the stepped
+    network's weights move."""
+    config = resolve({"batch_size": 32, "seed": 1, "lr_decay": 0.3})
+    full, half, none = (_first_update(config, phase, scale) for scale in (1.0, 0.5, 0.0))
+    moved = [n for n in full if n.startswith(scope)]
+    assert moved and all(np.abs(full[n]).max() > 1e-6 for n in moved)
+    for name in moved:
+        np.testing.assert_allclose(half[name], 0.5 * full[name], rtol=1e-3, atol=2e-8,
+                                   err_msg=name)
+        assert not none[name].any(), name
+    assert not any(full[n].any() for n in full if not n.startswith(scope))
+
+
+def test_without_lr_decay_the_graph_has_no_schedule_to_feed():
+    tg = trainer.build_training_graph(resolve({}), 10)
+    assert tg.ops.lr_scale is None
