@@ -99,10 +99,6 @@ class Config:
     spectral_norm: bool = _field(
         False, MODEL, "divide each of D's weight matrices by its largest singular value (power "
         "iteration, one step per training step)")
-    lr_decay: float = _field(
-        0.0, CARRIED, "lower both learning rates linearly to zero over the last F (a fraction, "
-        "e.g. 0.3) of the run's budget: this run's --minutes, or --steps, whichever ends first; "
-        "0 is off", check=between(0.0, 1.0))
     r1: float = _field(0.0, CARRIED, "R1 gradient penalty on real digits with this gamma "
                        "(e.g. 1); 0 is off", check=at_least(0.0))
     r1_every: int = _field(16, CARRIED, "lazy R1: apply the penalty, scaled by K, on every "
@@ -186,8 +182,12 @@ def resolve(explicit, saved=None):
             raise GanError("unknown --%s %r; choose one of: %s" % (
                 name, value, ", ".join(RECIPES if name == "recipe" else PRESETS)))
     # A typed --recipe is held to what it names itself (its architecture and techniques), not
-    # to its architecture's presets, which a folder may have overridden by flags.
-    recipe_asked = dict(RECIPES[explicit["recipe"]]) if "recipe" in explicit else None
+    # to its architecture's presets, which a folder may have overridden by flags. The folder's
+    # own recipe typed again resumes it as it was trained, even where the recipe has changed
+    # since (best had 40 clusters until 2026-11-30): "run the same command to continue".
+    recipe_asked = (dict(RECIPES[explicit["recipe"]])
+                    if explicit.get("recipe", saved.get("recipe")) != saved.get("recipe")
+                    else None)
     if saved:
         _check_against_saved(explicit, recipe_asked, saved)
     name = (explicit.get("recipe") or saved.get("recipe") or explicit.get("arch")

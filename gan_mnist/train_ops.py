@@ -21,12 +21,10 @@ class Phase(enum.Enum):
     PRETRAIN_REG = "the same, with D's regulariser"
 
 
-TrainOps = collections.namedtuple(
-    "TrainOps", "steps loss d_reg_loss fused_g_loss global_step lr_scale")
+TrainOps = collections.namedtuple("TrainOps", "steps loss d_reg_loss fused_g_loss global_step")
 TrainOps.__doc__ = """``steps``: Phase -> op (the _REG phases only with --r1); ``loss``: the
 GANLoss the steps minimise; ``d_reg_loss``: D's loss on the regularised phases (None without
---r1); ``fused_g_loss``: G's loss in TRAIN, read against the updated D; ``lr_scale``: with
---lr-decay, a placeholder (default 1) multiplying both learning rates, else None."""
+--r1); ``fused_g_loss``: G's loss in TRAIN, read against the updated D."""
 
 
 def _then_power_iteration(d_update):
@@ -60,15 +58,10 @@ def build_train_ops(model, config, global_step):
     if loss.d_regulariser is not None:  # lazy: K times the penalty on every K-th step
         d_losses[True] = loss.d_loss + config.r1_every * loss.d_regulariser
 
-    # --lr-decay: the trainer feeds the schedule's factor (gan_mnist.schedules) on each step.
-    lr_scale = tf.placeholder_with_default(1.0, [], "lr_scale") if config.lr_decay else None
-    lr_d, lr_g = ((config.lr_d, config.lr_g) if lr_scale is None
-                  else (config.lr_d * lr_scale, config.lr_g * lr_scale))
-
     # Re-entering each model's name scope (the trailing "/") puts Adam's beta powers there too.
     d_steps, pretrain_steps = {}, {}
     with tf.name_scope(models.DISCRIMINATOR_SCOPE + "/"):
-        d_optimizer = tf.train.AdamOptimizer(lr_d, beta1=config.beta1)
+        d_optimizer = tf.train.AdamOptimizer(config.lr_d, beta1=config.beta1)
         for regularised, d_loss in d_losses.items():
             prefix = "r1_" if regularised else ""
             d_steps[regularised] = _then_power_iteration(
@@ -78,7 +71,7 @@ def build_train_ops(model, config, global_step):
                                      name=prefix + "pretrain_step"))
     g_updates = models.scope_update_ops(models.GENERATOR_SCOPE)
     with tf.name_scope(models.GENERATOR_SCOPE + "/"):
-        g_optimizer = tf.train.AdamOptimizer(lr_g, beta1=config.beta1)
+        g_optimizer = tf.train.AdamOptimizer(config.lr_g, beta1=config.beta1)
         g_step = tf.group(g_optimizer.minimize(loss.g_loss, var_list=g_vars,
                                                global_step=global_step), *g_updates,
                           name="g_step")
@@ -105,7 +98,7 @@ def build_train_ops(model, config, global_step):
                                           name="r1_train_step")
         steps[Phase.PRETRAIN_REG] = pretrain_steps[True]
     steps[Phase.G] = average(g_step)
-    return TrainOps(steps, loss, d_losses.get(True), fused_g_loss, global_step, lr_scale)
+    return TrainOps(steps, loss, d_losses.get(True), fused_g_loss, global_step)
 
 
 def phase_for_step(config, step):

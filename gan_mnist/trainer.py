@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from gan_mnist import (GanError, check_writable, checkpoints, data, images, metrics, models,
-                       run_folder, schedules)
+                       run_folder)
 from gan_mnist import conditioning as conditioning_lib
 from gan_mnist import config as config_lib
 from gan_mnist.logs import MetricsLog
@@ -243,12 +243,11 @@ class _Loop:
                     pretraining = step < config.d_pretrain_steps
                     op = op_for_step(self.tg.ops, config, step)
                     log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
-                    feed = self.schedule_feed(step, time.time() - start_time)
                     if log_now:
                         logged = self.pretrain_logged if pretraining else self.logged
-                        values = dict(zip(self.names, session.run([op] + logged, feed)[1:]))
+                        values = dict(zip(self.names, session.run([op] + logged)[1:]))
                     else:
-                        session.run(op, feed)
+                        session.run(op)
                     step += 1
                     self.bar.advance(step, pretraining)
                     if log_now:
@@ -284,13 +283,6 @@ class _Loop:
         print("done: step %d (%.1f steps/s); checkpoint in %s, samples in %s"
               % (step, rate, config.checkpoint_dir, config.output_dir))
         return 0
-
-    def schedule_feed(self, step, elapsed_seconds):
-        """With --lr-decay, the learning rates' factor for this step (gan_mnist.schedules)."""
-        if self.tg.ops.lr_scale is None:
-            return None
-        self.status["lr_scale"] = schedules.lr_scale(self.config, step, elapsed_seconds)
-        return {self.tg.ops.lr_scale: self.status["lr_scale"]}
 
     def record(self, step, values):
         bad = [title for name, title in (("d_loss", "the D loss"), ("g_loss", "the G loss"))
@@ -345,6 +337,4 @@ def _status_line(values):
         line += "  FID %.1f  IS %.2f" % (values["fid"], values["inception_score"])
     if "label_accuracy" in values:
         line += "  label acc %.3f" % values["label_accuracy"]
-    if values.get("lr_scale", 1.0) < 1.0:
-        line += "  lr x%.2f" % values["lr_scale"]
     return line

@@ -159,28 +159,3 @@ def test_time_budget_stops_saves_and_is_not_carried_over(run_config, capsys):
     assert trainer.train(resumed) == 0
     assert says(capsys.readouterr().out, "resumed from step %d" % step)
     assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == step + 5
-
-
-def test_lr_decay_trains_as_before_until_the_decay_then_takes_smaller_steps(run_config,
-                                                                            tmp_path):
-    """--steps 40 --lr-decay 0.5: the first 20 steps are bit-identical to a run without it (the
-    schedule's factor is 1 there); over the last 20 the weights move less."""
-    runs = {}
-    for decay in (0.0, 0.5):
-        config = run_config(steps=40, lr_decay=decay, checkpoint_every=20, eval_every=0,
-                            checkpoint_dir=str(tmp_path / ("c%g" % decay)),
-                            output_dir=str(tmp_path / ("o%g" % decay)))
-        assert trainer.train(config) == 0
-        runs[decay] = [checkpoint_values_at(config.checkpoint_dir, step) for step in (20, 40)]
-    assert config_lib.load_saved(str(tmp_path / "c0.5"))["lr_decay"] == 0.5
-    assert_same(runs[0.0][0], runs[0.5][0])
-    for name in runs[0.0][0]:
-        if name.startswith(("generator/", "discriminator/")) and name.endswith("/weights"):
-            plain, decayed = (np.abs(run[1][name] - run[0][name]).sum() for run in
-                              (runs[0.0], runs[0.5]))
-            assert decayed < 0.8 * plain, name  # the mean factor over steps 20-40 is 0.55
-
-
-def checkpoint_values_at(checkpoint_dir, step):
-    reader = tf.train.load_checkpoint(os.path.join(checkpoint_dir, "model.ckpt-%d" % step))
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
