@@ -17,10 +17,11 @@ def networks(arch, values):
     --conditional the models take [noise, one-hot rows] and [images, one-hot rows]."""
     width = label_width(values)
     g_inputs = values["z_dim"] - (1 if values["clusters"] else 0) + width
-    generator, discriminator = _unconditioned(arch, values, _d_layer(values), g_inputs)
+    d_layer = _d_layer(values)
+    generator, discriminator = _unconditioned(arch, values, d_layer, g_inputs)
     if not width:
         return generator, discriminator
-    return _conditioned(generator, discriminator, values, width)
+    return _conditioned(generator, discriminator, values, width, d_layer)
 
 
 def _d_layer(values):
@@ -31,13 +32,12 @@ def _d_layer(values):
     return lambda layer: layers.SpectralNormalization(layer, power_iterations=1)
 
 
-def _conditioned(generator, discriminator, values, width):
+def _conditioned(generator, discriminator, values, width, d_layer):
     """G sees [noise, rows] (a --clusters G drops the noise coordinate that picks the group when
     sampling); D adds the projection <embedding(rows), features> to its logit."""
     import keras
     from keras import layers
 
-    d_layer = _d_layer(values)
     z, rows = keras.Input((values["z_dim"],)), keras.Input((width,))
     shaped = layers.Lambda(lambda t: t[:, 1:])(z) if values["clusters"] else z
     conditioned_g = keras.Model([z, rows], generator(layers.Concatenate()([shaped, rows])))

@@ -185,8 +185,8 @@ def resolve(explicit, saved=None):
     # to its architecture's presets, which a folder may have overridden by flags. The folder's
     # own recipe typed again resumes it as it was trained, even where the recipe has changed
     # since (best had 40 clusters until 2026-11-30): "run the same command to continue".
-    recipe_asked = (dict(RECIPES[explicit["recipe"]])
-                    if explicit.get("recipe", saved.get("recipe")) != saved.get("recipe")
+    retyped = explicit.get("recipe") == saved.get("recipe")
+    recipe_asked = (dict(RECIPES[explicit["recipe"]]) if "recipe" in explicit and not retyped
                     else None)
     if saved:
         _check_against_saved(explicit, recipe_asked, saved)

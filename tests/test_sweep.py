@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from gan_mnist import GanError, halving, sweep, sweep_report, trials
+from gan_mnist import GanError, halving, process_alive, sweep, sweep_report, trials
 from gan_mnist.commands import train as train_command
 from tests.conftest import REPO
 
@@ -81,14 +81,6 @@ def newest_checkpoint(trial):
     return int(re.search(r'^model_checkpoint_path: "model\.ckpt-(\d+)"', text, re.M).group(1))
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _lock_owners(out):
     owners = []
     for name in os.listdir(out):
@@ -125,7 +117,7 @@ def test_a_sweep_survives_a_killed_driver_and_finishes_only_what_is_missing(tmp_
     driver.kill()  # SIGKILL: no chance to clean up
     driver.wait()
     deadline = time.time() + 60  # Ray takes the driver's workers down with it
-    while any(_alive(pid) for pid in _lock_owners(out)) and time.time() < deadline:
+    while any(process_alive(pid) for pid in _lock_owners(out)) and time.time() < deadline:
         time.sleep(0.5)
     # A trial.json that still says "running" (nobody was left to say otherwise; a trial may also
     # have finished while Ray took its worker down): the report says "lost".
@@ -303,7 +295,7 @@ def _kill_the_trial_once(out, name, driver, resumed, spare=()):
     and the newest checkpoint's step at the kill."""
     deadline = time.time() + 300
     while time.time() < deadline and driver.poll() is None:
-        owners = [pid for pid in _lock_owners(out) if pid not in spare and _alive(pid)
+        owners = [pid for pid in _lock_owners(out) if pid not in spare and process_alive(pid)
                   ] if out.exists() else []
         if ((out / name / "checkpoints" / "checkpoint").exists() and owners
                 and len(runs_of(out, name)[1]) >= resumed):
