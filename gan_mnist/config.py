@@ -184,7 +184,7 @@ def resolve(explicit, saved=None):
     # A typed --recipe is held to what it names itself (its architecture and techniques), not
     # to its architecture's presets, which a folder may have overridden by flags. The folder's
     # own recipe typed again resumes it as it was trained, even where the recipe has changed
-    # since (best had 40 clusters until 2026-11-30): "run the same command to continue".
+    # since (best had 40 clusters, then 80, until 2026-11-30): "run the same command to continue".
     retyped = explicit.get("recipe") == saved.get("recipe")
     recipe_asked = (dict(RECIPES[explicit["recipe"]]) if "recipe" in explicit and not retyped
                     else None)

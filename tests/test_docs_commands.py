@@ -283,7 +283,7 @@ def check_quick_start(root):
     checkpoints/, sample.py drew digits.png from there, evaluate.py wrote output/evaluation.json."""
     config = json.loads((root / "checkpoints" / "config.json").read_text())
     assert (config["arch"], config["clusters"], config["spectral_norm"], config["beta1"],
-            config["ema"]) == ("fast", 80, True, 0.0, 0.999), config
+            config["ema"]) == ("fast", 160, True, 0.0, 0.999), config
     assert 0 < published_step(root) < 600
     assert (root / "checkpoints" / "clusters.npy").exists()
     assert (root / "digits.png").exists()
