@@ -27,8 +27,8 @@ PRESETS = {
 
 RECIPES = dict({arch: dict(arch=arch) for arch in PRESETS}, **{
     # The best unconditional digits per CPU-minute: self-conditioning on 160 k-means groups,
-    # spectral norm in D, Adam beta1 0, EMA of G (docs/results.md: FID 1.43 in 15 minutes on
-    # seed 0; 80 groups gave 2.11 / 1.72, 40 groups 2.92 / 2.89).
+    # spectral norm in D, Adam beta1 0, EMA of G (docs/results.md: FID 1.43 / 1.48 in 15
+    # minutes, 2 seeds; 80 groups gave 2.11 / 1.72, 40 groups 2.92 / 2.89).
     "best": dict(arch="fast", clusters=160, spectral_norm=True, beta1=0.0, ema=0.999),
     # The best digits on demand: class labels instead of clusters (FID 2.0, label accuracy
     # 98.9% in 15 minutes, 2 seeds).
