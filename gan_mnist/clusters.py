@@ -10,6 +10,9 @@ At sampling time nothing outside the generator changes: the first noise coordina
 cluster with the clusters' frequencies (``models.cluster_of_noise``), so sample.py, evaluate.py
 and an exported model still map noise to digits.
 
+With --conditional, k-means runs within each class (``kmeans_within_classes``): class c's digits
+form groups c*m .. c*m+m-1 (m = K/10), so the groups refine the labels instead of replacing them.
+
 The assignment is written to the checkpoint folder on the first start and read back on every
 resume, so a resumed run trains on exactly the same clusters.
 """
@@ -30,6 +33,17 @@ def kmeans(images, k, seed):
     _, assignment = vq.kmeans2(pixels, kmeans_plus_plus(pixels, k, seed),
                                iter=KMEANS_ITERATIONS, minit="matrix")
     return assignment.astype(np.uint8)
+
+
+def kmeans_within_classes(images, labels, k, seed, classes=10):
+    """Group of each image (N,) uint8: k // classes k-means groups within each class, numbered
+    class by class (class c holds groups c*m .. c*m+m-1, m = k // classes)."""
+    per_class = k // classes
+    assignment = np.empty(len(images), np.uint8)
+    for c in range(classes):
+        members = np.flatnonzero(labels == c)
+        assignment[members] = c * per_class + kmeans(images[members], per_class, seed + c)
+    return assignment
 
 
 def kmeans_plus_plus(pixels, k, seed):
@@ -60,9 +74,20 @@ def edges(assignment, k):
     return (np.cumsum(counts)[:-1] / float(len(assignment))).astype(np.float32)
 
 
-def load_or_make(checkpoint_dir, images, k, seed):
+def edges_within_classes(assignment, k, classes=10):
+    """(classes, k // classes - 1): each class's edges over its own groups (``edges``), so the
+    first noise coordinate picks a group of the class asked for as often as it holds the
+    class's digits."""
+    per_class = k // classes
+    counts = np.bincount(assignment, minlength=k).reshape(classes, per_class)
+    shares = np.cumsum(counts, axis=1)[:, :-1] / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    return shares.astype(np.float32)
+
+
+def load_or_make(checkpoint_dir, images, k, seed, labels=None, classes=10):
     """The run's cluster of each training digit: read from the checkpoint folder, or computed
-    by k-means (a few seconds) and saved there (atomically) on the first start."""
+    by k-means (a few seconds) and saved there (atomically) on the first start. Given the
+    digits' ``labels`` (--conditional), the groups are made within each class."""
     path = os.path.join(checkpoint_dir, CLUSTERS_FILE)
     if os.path.exists(path):
         try:
@@ -75,10 +100,15 @@ def load_or_make(checkpoint_dir, images, k, seed):
             raise GanError("%s holds %s %s, not the %d-cluster assignment of %d training digits; "
                            "remove it to cluster again, or use --fresh"
                            % (path, assignment.dtype, assignment.shape, k, len(images)))
+        if labels is not None and np.any(assignment // (k // classes) != labels):
+            raise GanError("%s holds groups that do not follow the digits' classes (it was made "
+                           "without --conditional); remove it to cluster again, or use --fresh"
+                           % path)
         return assignment
-    print("clustering the %d training digits into %d groups (k-means on pixels)"
-          % (len(images), k), flush=True)
-    assignment = kmeans(images, k, seed)
+    print("clustering the %d training digits into %d groups (k-means on pixels%s)"
+          % (len(images), k, "" if labels is None else ", %d per class" % (k // classes)), flush=True)
+    assignment = (kmeans(images, k, seed) if labels is None
+                  else kmeans_within_classes(images, labels, k, seed, classes))
     with atomic_write(path, "wb") as f:
         np.save(f, assignment)
     return assignment

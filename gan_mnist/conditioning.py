@@ -1,5 +1,5 @@
-"""What G and D are conditioned on: nothing, the class label (--conditional), or a k-means group
-of the training digits (--clusters K). One object, made from the Config, answers every question
+"""What G and D are conditioned on: nothing, the class label (--conditional), a k-means group
+of the training digits (--clusters K), or a k-means group within the class (both flags). One object, made from the Config, answers every question
 the stages would otherwise ask of ``config.conditional`` and ``config.clusters``: how wide the
 one-hot rows are, what the pipeline draws beside each digit, what G reads besides its noise, and
 which classes a user may ask for.
@@ -83,6 +83,36 @@ class Clusters(Unconditional):
         return z[:, 1:], labels  # the first coordinate chose the group; the rest shape the digit
 
 
+class ClassClusters(Clusters):
+    """--conditional --clusters K: each class split into K/10 k-means groups. G and D train on
+    the groups, finer targets than the classes (as --clusters is for an unconditional model);
+    a user still asks for a class, and G picks one of its groups from the first noise
+    coordinate, as often as the group holds the class's digits."""
+    classes = NUM_CLASSES
+
+    def prepare(self, checkpoint_dir, train_images, train_labels, seed):
+        """k-means within each class (a few seconds; kept in the checkpoint folder)."""
+        assignment = clusters.load_or_make(checkpoint_dir, train_images, self.width, seed,
+                                           labels=train_labels, classes=NUM_CLASSES)
+        self.edges = clusters.edges_within_classes(assignment, self.width, NUM_CLASSES)
+        return assignment
+
+    def generator_input(self, z, labels):
+        if labels is None:
+            raise ValueError("a conditional model needs labels")
+        per_class = self.width // NUM_CLASSES
+        edges = tf.get_variable(
+            "cluster_edges", trainable=False, initializer=tf.constant(
+                np.zeros((NUM_CLASSES, per_class - 1), np.float32) if self.edges is None
+                else self.edges, tf.float32))
+        if labels.shape[-1] == NUM_CLASSES:  # classes asked for: a group of each from the noise
+            labels = groups_of_classes(z, labels, edges, self.width)
+        return z[:, 1:], labels
+
+    def user_labels(self, n, classes=None):
+        return labels_in_turn(n, classes)
+
+
 def cluster_of_noise(z, edges):
     """The group whose share of [0, 1) holds (z[:, 0] + 1) / 2, so noise drawn uniformly from
     [-1, 1) picks each group as often as it holds training digits."""
@@ -90,8 +120,18 @@ def cluster_of_noise(z, edges):
     return tf.reduce_sum(tf.cast(position[:, None] >= edges[None, :], tf.int32), axis=1)
 
 
+def groups_of_classes(z, class_rows, edges, width):
+    """One-hot group rows (N, width) for class rows (N, 10): for each class, the group of it
+    that z[:, 0] picks (``cluster_of_noise`` over the class's ``edges``), weighted by the row,
+    so a soft row blends the classes' groups the way it blends classes."""
+    position = (z[:, 0] + 1.0) / 2.0
+    within = tf.reduce_sum(tf.cast(position[:, None, None] >= edges[None], tf.int32), axis=2)
+    groups = within + tf.range(NUM_CLASSES)[None, :] * (width // NUM_CLASSES)  # (N, 10)
+    return tf.reduce_sum(class_rows[:, :, None] * tf.one_hot(groups, width), axis=1)
+
+
 def of(config):
     """The conditioning of a Config."""
     if config.clusters:
-        return Clusters(config.clusters)
+        return (ClassClusters if config.conditional else Clusters)(config.clusters)
     return ClassLabels() if config.conditional else Unconditional()

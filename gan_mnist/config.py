@@ -108,7 +108,8 @@ class Config:
     clusters: int = _field(
         0, MODEL, "self-conditioning: split the training digits into K groups by k-means on "
         "their pixels (no labels) and condition G and D on the group; sampling picks groups "
-        "as often as they occur; 0 is off", check=between(0, 256, int))
+        "as often as they occur; with --conditional, K/10 groups within each class; 0 is off",
+        check=between(0, 256, int))
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -184,7 +185,8 @@ def resolve(explicit, saved=None):
     # A typed --recipe is held to what it names itself (its architecture and techniques), not
     # to its architecture's presets, which a folder may have overridden by flags. The folder's
     # own recipe typed again resumes it as it was trained, even where the recipe has changed
-    # since (best had 40 clusters, then 80, until 2026-11-30): "run the same command to continue".
+    # since (best had 40 clusters, then 80, and learning rates 2e-4 until 2026-11-30): "run the
+    # same command to continue".
     retyped = explicit.get("recipe") == saved.get("recipe")
     recipe_asked = (dict(RECIPES[explicit["recipe"]]) if "recipe" in explicit and not retyped
                     else None)
@@ -207,9 +209,9 @@ def resolve(explicit, saved=None):
     if config.clusters == 1 or config.clusters < 0:
         raise GanError("--clusters %d: split the digits into at least 2 clusters, or pass 0 for "
                        "none" % config.clusters)
-    if config.clusters and config.conditional:
-        raise GanError("--clusters stands in for the labels of a --conditional model; use one "
-                       "or the other")
+    if config.clusters and config.conditional and (config.clusters % 10 or config.clusters < 20):
+        raise GanError("--clusters %d: with --conditional each class is split into K/10 groups, "
+                       "so K must be a multiple of 10, at least 20" % config.clusters)
     if config.clusters and config.z_dim < 2:
         raise GanError("--clusters uses the first noise coordinate to pick a cluster, so it "
                        "needs --z-dim 2 or more")

@@ -11,9 +11,11 @@ import sys
 import numpy as np
 import pytest
 
-from gan_mnist import GanError, checkpoints, clusters, data, models, sampling, trainer
+from gan_mnist import (GanError, checkpoints, clusters, conditioning, data, models, sampling,
+                       trainer)
 from gan_mnist import config as config_lib
 from gan_mnist.tf_compat import tf
+from tests.test_conditional import run_exported
 from tests.test_export import PLAIN_TF, export
 
 
@@ -143,8 +145,10 @@ def test_clusters_are_part_of_the_model_and_bad_values_are_refused(tmp_path):
     assert config_lib.resolve({}, saved).clusters == 8
     with pytest.raises(GanError, match="--clusters 1: split the digits into at least 2"):
         config_lib.resolve({"arch": "fast", "clusters": 1})
-    with pytest.raises(GanError, match="stands in for the labels of a --conditional model"):
-        config_lib.resolve({"arch": "fast", "clusters": 4, "conditional": True})
+    for k in (4, 10, 25):  # with --conditional: K/10 groups per class, at least 2
+        with pytest.raises(GanError, match="--clusters %d: with --conditional each class is split "
+                                           "into K/10 groups, so K must be a multiple of 10" % k):
+            config_lib.resolve({"arch": "fast", "clusters": k, "conditional": True})
     # A damaged assignment file: one clear sentence, and the file is left for the user.
     folder = tmp_path / "c"
     folder.mkdir()
@@ -154,4 +158,75 @@ def test_clusters_are_part_of_the_model_and_bad_values_are_refused(tmp_path):
     np.save(folder / clusters.CLUSTERS_FILE, np.array([0, 1, 5, 0, 1], np.uint8))
     with pytest.raises(GanError, match="not the 2-cluster assignment of 5 training digits"):
         clusters.load_or_make(str(folder), np.zeros((5, 28, 28), np.uint8), 2, 0)
+    # Groups made without labels, read back by a --conditional run: refused, not trusted.
+    np.save(folder / clusters.CLUSTERS_FILE, np.array([0, 19, 5, 0, 1], np.uint8))
+    with pytest.raises(GanError, match="groups that do not follow the digits' classes"):
+        clusters.load_or_make(str(folder), np.zeros((5, 28, 28), np.uint8), 20, 0,
+                              labels=np.array([0, 9, 2, 0, 1]))
     assert (folder / clusters.CLUSTERS_FILE).exists()
+
+
+def test_conditional_groups_split_each_class_and_a_class_picks_its_groups_by_share(mnist_dir):
+    """--conditional --clusters K: K/10 k-means groups inside each class; asked for a class, G
+    reads one of that class's groups, picked by z[:, 0] as often as the group holds its digits."""
+    images, labels = data.load_split(mnist_dir, "train")
+    images, labels = images[:3000], labels[:3000]
+    assignment = clusters.kmeans_within_classes(images, labels, 30, seed=0)
+    np.testing.assert_array_equal(assignment // 3, labels)
+    assert set(np.unique(assignment)) == set(range(30))
+    edges = clusters.edges_within_classes(np.array([0, 1, 1, 1, 2, 3, 3], np.uint8), 4, 2)
+    np.testing.assert_allclose(edges, [[0.25], [1 / 3.0]])
+
+    z = np.random.RandomState(2).uniform(-1, 1, (100000, 3)).astype(np.float32)
+    classes = np.arange(len(z)) % 2
+    class_rows = np.eye(10, dtype=np.float32)[classes]
+    with tf.Graph().as_default(), tf.Session() as s:
+        edges_2x10 = tf.constant(np.tile([[0.25], [1 / 3.0]], (5, 1)), tf.float32)
+        rows = s.run(conditioning.groups_of_classes(
+            tf.constant(z), tf.constant(class_rows), edges_2x10, 20))
+        blend = s.run(conditioning.groups_of_classes(
+            tf.constant([[0.0, 0, 0]]), tf.constant([[0, 0.5, 0.5] + [0] * 7]), edges_2x10, 20))
+    picked = rows.argmax(axis=1)
+    assert (rows.max(axis=1) == 1).all() and (picked // 2 == classes).all()
+    np.testing.assert_allclose(np.bincount(picked, minlength=4)[:4] / (len(z) / 2.0),
+                               [0.25, 0.75, 1 / 3.0, 2 / 3.0], atol=0.01)
+    # A soft row blends the classes' groups as it blends classes (z[:, 0] = 0 is position 0.5).
+    np.testing.assert_allclose(blend[0], np.eye(20)[3] * 0.5 + np.eye(20)[5] * 0.5)
+
+
+def test_a_conditional_groups_run_draws_the_class_asked_for(run_config, tmp_path):
+    """Trained on groups, sampled by class: the class asked for picks among its own groups
+    (z[:, 0] at a group's start and end gives the same digit, across groups another), resumes,
+    and the exported model takes a label as a --conditional one does."""
+    config = run_config(arch="fast", conditional=True, clusters=20, steps=20, hidden=8,
+                        z_dim=8, batch_size=16, sample_every=20, checkpoint_every=20,
+                        eval_every=0)
+    assert trainer.train(config) == 0
+    assignment = np.load(os.path.join(config.checkpoint_dir, clusters.CLUSTERS_FILE))
+    train_labels = data.load_split(config.data_dir, "train")[1]
+    np.testing.assert_array_equal(assignment // 2, train_labels)
+    edges = tf.train.load_checkpoint(checkpoints.latest(config.checkpoint_dir)).get_tensor(
+        "generator/cluster_edges")
+    np.testing.assert_allclose(edges, clusters.edges_within_classes(assignment, 20), rtol=1e-6)
+    generator = sampling.Generator(config.checkpoint_dir)
+    noise = np.tile(generator.noise(1, seed=3), (4, 1))
+    share = float(edges[7, 0])
+    noise[:, 0] = 2 * np.array([0.001, share - 0.001, share + 0.001, 0.999]) - 1
+    sevens = generator(noise, labels=[7] * 4)
+    np.testing.assert_array_equal(sevens[0], sevens[1])
+    np.testing.assert_array_equal(sevens[2], sevens[3])
+    assert (sevens[1] != sevens[2]).any()
+    assert (generator(noise, labels=[1] * 4) != sevens).any()
+    assert export("--checkpoint-dir", config.checkpoint_dir, "--out",
+                  str(tmp_path / "model")).returncode == 0
+    exported, _ = run_exported(str(tmp_path / "model"), noise, np.array([7, 7, 7, 1], np.int32),
+                               tmp_path)
+    asked = generator(noise, labels=[7, 7, 7, 1])
+    assert np.abs(exported.astype(int) - asked.astype(int)).max() <= 1
+    resumed = config_lib.resolve({"steps": 40, "checkpoint_dir": config.checkpoint_dir,
+                                  "output_dir": config.output_dir,
+                                  "data_dir": config.data_dir},
+                                 config_lib.load_saved(config.checkpoint_dir))
+    assert (resumed.conditional, resumed.clusters) == (True, 20)
+    assert trainer.train(resumed) == 0
+    assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == 40
