@@ -20,8 +20,9 @@ resolve = config_lib.resolve
 
 def test_recipes_set_any_field_and_flags_win():
     best = resolve({"recipe": "best"})
-    assert (best.recipe, best.arch, best.clusters, best.spectral_norm, best.beta1, best.ema,
-            best.hidden, best.batch_size) == ("best", "fast", 160, True, 0.0, 0.999, 64, 64)
+    assert (best.recipe, best.arch, best.clusters, best.spectral_norm, best.beta1, best.lr_d,
+            best.lr_g, best.ema, best.hidden, best.batch_size) == (
+                "best", "fast", 160, True, 0.0, 8e-4, 8e-4, 0.999, 64, 64)
     conditional = resolve({"recipe": "best-conditional"})
     assert conditional.conditional and conditional.clusters == 0 and conditional.beta1 == 0.5
     assert resolve({"recipe": "best", "beta1": 0.5, "clusters": 20}).beta1 == 0.5
@@ -196,13 +197,16 @@ def test_no_module_is_over_350_lines():
 
 
 def test_a_folder_trained_by_an_earlier_recipe_resumes_as_it_was_trained():
-    """best had 40 clusters until 2026-11-30 (then 80, now 160): its folders, resumed by the
-    same command (--recipe best typed again), keep their 40; another recipe typed is still held
-    to its own."""
-    saved = json.loads(resolve({"recipe": "best", "clusters": 40}).to_json())
+    """best had 40 clusters and learning rates 2e-4 until 2026-11-30 (then 80, then 160 and
+    8e-4): its folders, resumed by the same command (--recipe best typed again), keep their 40
+    and 2e-4; another recipe typed is still held to its own."""
+    saved = json.loads(resolve({"recipe": "best", "clusters": 40, "lr_d": 2e-4,
+                                "lr_g": 2e-4}).to_json())
     resumed = resolve({"recipe": "best", "minutes": 15}, saved)
-    assert (resumed.recipe, resumed.clusters, resumed.spectral_norm) == ("best", 40, True)
-    assert resolve({"recipe": "best"}).clusters == 160  # a new folder gets today's recipe
+    assert (resumed.recipe, resumed.clusters, resumed.spectral_norm, resumed.lr_d,
+            resumed.lr_g) == ("best", 40, True, 2e-4, 2e-4)
+    new = resolve({"recipe": "best"})  # a new folder gets today's recipe
+    assert (new.clusters, new.lr_d, new.lr_g) == (160, 8e-4, 8e-4)
     with pytest.raises(GanError, match="holds a model with clusters=40 but you asked for "
                                        "clusters=160"):
         resolve({"recipe": "best", "clusters": 160}, saved)

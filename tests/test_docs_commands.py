@@ -279,11 +279,12 @@ def web_tools_missing():
 
 
 def check_quick_start(root):
-    """The README's three commands: `--recipe best` trained the five flags it stands for into
+    """The README's three commands: `--recipe best` trained the seven flags it stands for into
     checkpoints/, sample.py drew digits.png from there, evaluate.py wrote output/evaluation.json."""
     config = json.loads((root / "checkpoints" / "config.json").read_text())
     assert (config["arch"], config["clusters"], config["spectral_norm"], config["beta1"],
-            config["ema"]) == ("fast", 160, True, 0.0, 0.999), config
+            config["lr_d"], config["lr_g"], config["ema"]) == (
+                "fast", 160, True, 0.0, 8e-4, 8e-4, 0.999), config
     assert 0 < published_step(root) < 600
     assert (root / "checkpoints" / "clusters.npy").exists()
     assert (root / "digits.png").exists()
