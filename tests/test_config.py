@@ -24,7 +24,8 @@ def test_recipes_set_any_field_and_flags_win():
             best.lr_g, best.ema, best.hidden, best.batch_size) == (
                 "best", "fast", 160, True, 0.0, 8e-4, 8e-4, 0.999, 64, 64)
     conditional = resolve({"recipe": "best-conditional"})
-    assert conditional.conditional and conditional.clusters == 0 and conditional.beta1 == 0.5
+    assert (conditional.conditional, conditional.clusters, conditional.beta1, conditional.lr_d,
+            conditional.ema) == (True, 160, 0.0, 8e-4, 0.999)
     assert resolve({"recipe": "best", "beta1": 0.5, "clusters": 20}).beta1 == 0.5
     assert resolve({"recipe": "best", "arch": "fc"}).hidden == 128  # fc's presets, best's rest
     for arch in PRESETS:  # --arch X alone is the seed recipe X
@@ -212,3 +213,9 @@ def test_a_folder_trained_by_an_earlier_recipe_resumes_as_it_was_trained():
         resolve({"recipe": "best", "clusters": 160}, saved)
     with pytest.raises(GanError, match="--recipe best-conditional asks for conditional=True"):
         resolve({"recipe": "best-conditional"}, saved)
+    # best-conditional had labels alone and fast's optimiser until 2026-11-30.
+    saved = json.loads(resolve({"recipe": "best-conditional", "clusters": 0, "beta1": 0.5,
+                                "lr_d": 2e-4, "lr_g": 2e-4}).to_json())
+    resumed = resolve({"recipe": "best-conditional", "minutes": 15}, saved)
+    assert (resumed.conditional, resumed.clusters, resumed.beta1, resumed.lr_d) == (
+        True, 0, 0.5, 2e-4)
