@@ -105,8 +105,9 @@ def load_or_make(checkpoint_dir, images, k, seed, labels=None, classes=10):
                            "without --conditional); remove it to cluster again, or use --fresh"
                            % path)
         return assignment
+    within = "" if labels is None else ", %d per class" % (k // classes)
     print("clustering the %d training digits into %d groups (k-means on pixels%s)"
-          % (len(images), k, "" if labels is None else ", %d per class" % (k // classes)), flush=True)
+          % (len(images), k, within), flush=True)
     assignment = (kmeans(images, k, seed) if labels is None
                   else kmeans_within_classes(images, labels, k, seed, classes))
     with atomic_write(path, "wb") as f:

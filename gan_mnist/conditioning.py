@@ -1,8 +1,9 @@
 """What G and D are conditioned on: nothing, the class label (--conditional), a k-means group
-of the training digits (--clusters K), or a k-means group within the class (both flags). One object, made from the Config, answers every question
-the stages would otherwise ask of ``config.conditional`` and ``config.clusters``: how wide the
-one-hot rows are, what the pipeline draws beside each digit, what G reads besides its noise, and
-which classes a user may ask for.
+of the training digits (--clusters K), or a k-means group within the class (both flags). One
+object, made from the Config, answers every question the stages would otherwise ask of
+``config.conditional`` and ``config.clusters``: how wide the one-hot rows are, what the
+pipeline draws beside each digit, what G reads besides its noise, and which classes a user may
+ask for.
 """
 import numpy as np
 
@@ -74,10 +75,15 @@ class Clusters(Unconditional):
         self.edges = clusters.edges(assignment, self.width)
         return assignment
 
+    def edges_variable(self, shape):
+        """Inside G's scope: the groups' edges as a variable of G, so a checkpoint carries them
+        to sampling and export (zeros until restored when nothing was prepared)."""
+        initial = np.zeros(shape, np.float32) if self.edges is None else self.edges
+        return tf.get_variable("cluster_edges", trainable=False,
+                               initializer=tf.constant(initial, tf.float32))
+
     def generator_input(self, z, labels):
-        edges = tf.get_variable(
-            "cluster_edges", trainable=False, initializer=tf.constant(
-                [0.0] * (self.width - 1) if self.edges is None else self.edges, tf.float32))
+        edges = self.edges_variable([self.width - 1])
         if labels is None:
             labels = tf.one_hot(cluster_of_noise(z, edges), self.width, dtype=tf.float32)
         return z[:, 1:], labels  # the first coordinate chose the group; the rest shape the digit
@@ -100,11 +106,7 @@ class ClassClusters(Clusters):
     def generator_input(self, z, labels):
         if labels is None:
             raise ValueError("a conditional model needs labels")
-        per_class = self.width // NUM_CLASSES
-        edges = tf.get_variable(
-            "cluster_edges", trainable=False, initializer=tf.constant(
-                np.zeros((NUM_CLASSES, per_class - 1), np.float32) if self.edges is None
-                else self.edges, tf.float32))
+        edges = self.edges_variable([NUM_CLASSES, self.width // NUM_CLASSES - 1])
         if labels.shape[-1] == NUM_CLASSES:  # classes asked for: a group of each from the noise
             labels = groups_of_classes(z, labels, edges, self.width)
         return z[:, 1:], labels
@@ -116,18 +118,21 @@ class ClassClusters(Clusters):
 def cluster_of_noise(z, edges):
     """The group whose share of [0, 1) holds (z[:, 0] + 1) / 2, so noise drawn uniformly from
     [-1, 1) picks each group as often as it holds training digits."""
-    position = (z[:, 0] + 1.0) / 2.0
-    return tf.reduce_sum(tf.cast(position[:, None] >= edges[None, :], tf.int32), axis=1)
+    return tf.reduce_sum(tf.cast(_position(z)[:, None] >= edges[None, :], tf.int32), axis=1)
 
 
 def groups_of_classes(z, class_rows, edges, width):
     """One-hot group rows (N, width) for class rows (N, 10): for each class, the group of it
     that z[:, 0] picks (``cluster_of_noise`` over the class's ``edges``), weighted by the row,
     so a soft row blends the classes' groups the way it blends classes."""
-    position = (z[:, 0] + 1.0) / 2.0
-    within = tf.reduce_sum(tf.cast(position[:, None, None] >= edges[None], tf.int32), axis=2)
+    within = tf.reduce_sum(tf.cast(_position(z)[:, None, None] >= edges[None], tf.int32), axis=2)
     groups = within + tf.range(NUM_CLASSES)[None, :] * (width // NUM_CLASSES)  # (N, 10)
     return tf.reduce_sum(class_rows[:, :, None] * tf.one_hot(groups, width), axis=1)
+
+
+def _position(z):
+    """Where the first noise coordinate, drawn from [-1, 1), falls in [0, 1)."""
+    return (z[:, 0] + 1.0) / 2.0
 
 
 def of(config):
