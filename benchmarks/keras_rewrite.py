@@ -159,8 +159,8 @@ def run(args, mnist_images, timed):
 
 def config(args):
     """The recipe's numbers without importing gan_mnist.tf_compat (which disables TF2)."""
-    from gan_mnist.config import Config
-    from gan_mnist.recipes import recipe_values
+    from gan_mnist.training.config import Config
+    from gan_mnist.training.recipes import recipe_values
 
     values = dict(vars(Config()), **recipe_values(getattr(args, "recipe", None) or args.arch))
     if args.hidden:

@@ -21,16 +21,16 @@ import tempfile
 import time
 
 from benchmarks import keras_rewrite
-from gan_mnist.checks import positive_int
+from gan_mnist.training.checks import positive_int
 from gan_mnist.commands.common import Parser
-from gan_mnist.recipes import PRESETS, RECIPES, recipe_values
+from gan_mnist.training.recipes import PRESETS, RECIPES, recipe_values
 
 
 WARMUP_STEPS = 100
 FeedDictGraph = collections.namedtuple("FeedDictGraph", "graph real z rows d_step g_step init")
 VARIANTS = {
     "feed_dict": "the seeds' loop: NumPy batches and noise through feed_dict, two session.run "
-                 "calls per step (D, then G)",
+                 "calls per step (D, then G); for the default fc, gan_mnist/classic.py's graph",
     "fused": "our training step alone: in-graph data and noise, D then G in one session.run",
     "fused_tf_threads": "the same step with TensorFlow's default thread settings",
     "train_py": "the real scripts/train.py end to end (grids, checkpoints, logs at their "
@@ -44,14 +44,14 @@ KERAS_ARCHS = keras_rewrite.ARCHS
 # ---------------------------------------------------------------- the workers (one per process)
 
 def _mnist_images(data_dir):
-    from gan_mnist import data
+    from gan_mnist.core import data
 
     images, _ = data.load_split(data_dir, "train")
     return images
 
 
 def _config(args):
-    from gan_mnist.config import resolve
+    from gan_mnist.training.config import resolve
 
     values = {"recipe": args.recipe} if args.recipe else {"arch": args.arch}
     values["seed"] = 0
@@ -68,7 +68,7 @@ def _groups(config, n):
     whichever group a digit is in; train_py runs the real k-means, untimed)."""
     import numpy as np
 
-    from gan_mnist import conditioning
+    from gan_mnist.techniques import conditioning
 
     width = conditioning.of(config).width
     return np.random.RandomState(0).randint(0, width, n) if width else None
@@ -83,23 +83,39 @@ def _timed(step_fn, steps):
     return steps / (time.perf_counter() - start)
 
 
+def is_classic(config):
+    """Whether ``config`` is exactly the GAN of gan_mnist/classic.py (the default `fc`)."""
+    from gan_mnist import classic
+    from gan_mnist.training.config import resolve
+
+    return config == resolve({"seed": config.seed, "batch_size": config.batch_size}) and \
+        config.batch_size == classic.BATCH
+
+
 def build_feed_dict_graph(config):
     """The seeds' graph: placeholders for real images and noise, one Adam per network, each
     step a separate ``session.run``.
 
-    Built by our own model, loss and train-op functions, so it computes what our fused step
+    For the default `fc` it is gan_mnist/classic.py's graph itself. For the other recipes it is
+    built by our own model, loss and train-op functions, so it computes what our fused step
     computes; only the data path and the number of session.run calls differ.
     """
-    from gan_mnist import models
+    from gan_mnist.core import models
     from gan_mnist.tf_compat import tf
-    from gan_mnist.train_ops import Phase, build_train_ops
+    from gan_mnist.core.train_ops import Phase, build_train_ops
 
-    from gan_mnist import conditioning
+    from gan_mnist.techniques import conditioning
 
     width = conditioning.of(config).width
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)
+        if is_classic(config):
+            from gan_mnist import classic
+
+            gan = classic.build()
+            return FeedDictGraph(graph, gan["real"], gan["z"], None, gan["d_train"],
+                                 gan["g_train"], tf.global_variables_initializer())
         real = tf.placeholder(tf.float32, [None, 784], name="real")
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
         rows = tf.placeholder(tf.float32, [None, width], name="rows") if width else None
@@ -115,7 +131,7 @@ def run_feed_dict(args):
 
     from gan_mnist.tf_compat import tf
 
-    from gan_mnist.models import pixel_range
+    from gan_mnist.core.models import pixel_range
 
     config = _config(args)
     low, high = pixel_range(config)
@@ -150,8 +166,8 @@ def run_feed_dict(args):
 
 
 def run_fused(args, tuned_threads=True):
-    from gan_mnist import trainer
-    from gan_mnist.train_ops import Phase
+    from gan_mnist.training import trainer
+    from gan_mnist.core.train_ops import Phase
 
     config = _config(args)
     images = _mnist_images(args.data_dir)

@@ -1,13 +1,48 @@
 """gan_mnist: a small, fast, measured GAN for MNIST digits in TensorFlow 1.x graph mode.
 
-Data flows one way: data -> pipeline -> models -> losses -> train_ops -> trainer -> images.
-Importing the package does not import TensorFlow; the modules that build graphs do.
+Data flows one way: data -> pipeline -> models -> losses -> train ops -> trainer -> images, and
+the subpackages show it (LAYERS). Importing the package does not import TensorFlow; the modules
+that build graphs do. ``gan_mnist/classic.py`` is the whole seeds' GAN in one file.
 """
 
 import contextlib
 import os
 
 __version__ = "0.1.0"
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+ASSETS_DIR = os.path.join(PACKAGE_DIR, "assets")  # shipped weights and the web page's files
+
+
+# The layers, lowest first. A module may import from its own layer and the ones before it, never
+# from a later one (tests/test_layers.py reads every import against this table). A module
+# belongs to the entry naming the longest prefix of its dotted name.
+LAYERS = (
+    ("foundation", ("gan_mnist", "gan_mnist.tf_compat")),
+    ("data and building blocks", ("gan_mnist.core.data", "gan_mnist.core.pipeline",
+                                  "gan_mnist.core.layers", "gan_mnist.core.scopes")),
+    ("techniques", ("gan_mnist.techniques",)),
+    ("networks, losses, train ops", ("gan_mnist.core",)),
+    ("training", ("gan_mnist.training",)),
+    ("evaluation", ("gan_mnist.evaluation",)),
+    ("export", ("gan_mnist.export",)),
+    ("api and the classic GAN", ("gan_mnist.api", "gan_mnist.classic")),
+    # A sweep trial is a run of train.py and evaluate.py, so sweeps sit with the commands.
+    ("tools: commands and sweeps", ("gan_mnist.commands", "gan_mnist.cli", "gan_mnist.sweeps")),
+)
+
+
+def layer_of(module):
+    """The index in LAYERS of a dotted module name inside the package."""
+    best = None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if module == prefix or module.startswith(prefix + "."):
+                if best is None or len(prefix) > best[1]:
+                    best = (index, len(prefix))
+    if best is None:
+        raise ValueError("%s is in no layer of gan_mnist.LAYERS" % module)
+    return best[0]
 
 
 class GanError(Exception):

@@ -17,9 +17,9 @@ import dataclasses
 import glob
 import os
 
-from gan_mnist import checkpoints
-from gan_mnist import config as config_lib
-from gan_mnist.metrics import EVAL_N
+from gan_mnist.training import checkpoints
+from gan_mnist.training import config as config_lib
+from gan_mnist.evaluation.metrics import EVAL_N
 
 
 @dataclasses.dataclass
@@ -57,12 +57,20 @@ def train(checkpoint_dir="checkpoints", output_dir="output", **flags):
     return the Run. Only the flags given here are explicit, exactly as if typed: the saved
     config.json and the recipe decide the rest. A problem the user can fix raises GanError."""
     explicit = dict(flags, checkpoint_dir=checkpoint_dir, output_dir=output_dir)
-    saved = None if explicit.get("fresh") else config_lib.load_saved(checkpoint_dir)
-    config = config_lib.resolve(explicit, saved)
-    from gan_mnist import trainer  # imports TensorFlow
-
-    status = trainer.train(config)
+    status = train_flags(explicit)
     return Run(checkpoint_dir, output_dir, step_of(checkpoint_dir), status)
+
+
+def train_flags(explicit):
+    """Train with ``explicit``, the flags as typed (Config field -> value, ``checkpoint_dir``
+    among them); the saved config.json and the recipe decide the rest. Returns the exit status
+    (``train.py`` calls this)."""
+    saved = None if explicit.get("fresh") else config_lib.load_saved(explicit["checkpoint_dir"])
+    config = config_lib.resolve(explicit, saved)
+    from gan_mnist.evaluation.evaluate import quick_evaluator
+    from gan_mnist.training import trainer
+
+    return trainer.train(config, quick_evaluator)
 
 
 def evaluate(checkpoint_dir="checkpoints", output_dir="output", n=EVAL_N, seed=0,
@@ -70,7 +78,7 @@ def evaluate(checkpoint_dir="checkpoints", output_dir="output", n=EVAL_N, seed=0
     """``evaluate.py``: score ``n`` digits of the newest checkpoint against real ones, write
     evaluation.json and its figures into ``output_dir``, and return the report (a dict: its
     ``generated`` and ``real`` scores, ``step`` ...; the figures' paths under ``paths``)."""
-    from gan_mnist import report as report_lib  # imports TensorFlow
+    from gan_mnist.evaluation import report as report_lib
 
     digits, labels, step, dataset = report_lib.digits_of_checkpoint(checkpoint_dir, n, seed)
     report, paths = report_lib.write(digits, output_dir, labels, step, checkpoint_dir, dataset,
@@ -80,7 +88,7 @@ def evaluate(checkpoint_dir="checkpoints", output_dir="output", n=EVAL_N, seed=0
 
 def format_report(report):
     """The table ``evaluate.py`` prints, for a report from ``evaluate``."""
-    from gan_mnist import evaluate as evaluate_lib
+    from gan_mnist.evaluation import evaluate as evaluate_lib
 
     return evaluate_lib.format_table({k: v for k, v in report.items() if k != "paths"})
 
@@ -89,7 +97,7 @@ def sample(checkpoint_dir="checkpoints", n=64, seed=0, label=None):
     """``sample.py``: ``n`` digits as uint8 (n, 28, 28) from the newest checkpoint (its weights'
     average when the run kept one). ``label``: a class or a list of classes to draw in turn (a
     conditional model; by default all ten in turn)."""
-    from gan_mnist import sampling  # imports TensorFlow
+    from gan_mnist.evaluation import sampling
 
     classes = None if label is None else ([label] if isinstance(label, int) else list(label))
     digits, _, _ = sampling.generate(checkpoint_dir, n, seed, classes)
@@ -99,7 +107,7 @@ def sample(checkpoint_dir="checkpoints", n=64, seed=0, label=None):
 def figures(checkpoint_dir="checkpoints", output_dir="output", data_dir=None):
     """``plot.py``: every figure the run's logs and newest checkpoint allow (curves, progress,
     interpolation, real vs fake, nearest neighbours), as a dict name -> path."""
-    from gan_mnist import figures as figures_lib  # imports TensorFlow
+    from gan_mnist.evaluation import figures as figures_lib
 
     paths = figures_lib.make_all(output_dir, checkpoint_dir, data_dir)
     return {os.path.splitext(os.path.basename(p))[0]: p for p in paths}
@@ -108,7 +116,7 @@ def figures(checkpoint_dir="checkpoints", output_dir="output", data_dir=None):
 def classify(digits, dataset="mnist"):
     """What the shipped evaluation classifier reads in each digit (uint8 (N, 28, 28)): (the
     class, its probability), two arrays of N."""
-    from gan_mnist import classifier  # imports TensorFlow
+    from gan_mnist.evaluation import classifier
 
     probs, _ = classifier.shipped(dataset).predict(digits)
     return probs.argmax(axis=1), probs.max(axis=1)
@@ -117,7 +125,7 @@ def classify(digits, dataset="mnist"):
 def grid_png(digits, path, columns=None):
     """Write digits (uint8 (N, 28, 28)) as one grid PNG, as ``sample.py --png`` does; returns
     the path."""
-    from gan_mnist import images
+    from gan_mnist.training import images
 
     images.save_png(path, images.grid(digits, columns))
     return path

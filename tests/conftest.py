@@ -12,6 +12,52 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+# The quick tier, `python -m pytest -m quick`: a few minutes on 2 cores, every module of the
+# package at least once (in-process or through its script). A file -> the tests of it in the
+# tier ("*": all of them). A test may also carry @pytest.mark.quick itself.
+QUICK = {
+    "test_layers.py": "*", "test_losses.py": "*", "test_models.py": "*", "test_metrics.py": "*",
+    "test_data.py": "*", "test_download.py": "*", "test_requirements.py": "*",
+    "test_tf_compat.py": "*", "test_train_ops.py": "*", "test_classic.py": "*",
+    "test_trainer.py": "*", "test_checkpoint_folders.py": "*",
+    "test_cli.py": {"test_nonsense_flags_get_one_line_and_exit_2", "test_sample_without_a_model",
+                    "test_sample_png_and_npy"},
+    "test_config.py": {"test_recipes_set_any_field_and_flags_win",
+                       "test_a_damaged_config_json_gets_one_line_and_nothing_is_touched",
+                       "test_every_field_is_a_train_flag_with_its_declared_check",
+                       "test_docs_flags_md_is_generated_and_current", "test_no_import_cycles"},
+    "test_evaluate.py": {"test_a_damaged_shipped_classifier_is_refused",
+                         "test_training_logs_quick_evaluation_and_keeps_best",
+                         "test_evaluate_script_writes_every_number_and_figure",
+                         "test_plot_script_regenerates_all_figures"},
+    "test_export.py": {"test_bad_export_requests_get_one_line"},
+    "test_clusters.py": {"test_kmeans_finds_two_obvious_groups_and_edges_are_their_shares",
+                         "test_conditional_groups_split_each_class_and_a_class_picks_its_groups"
+                         "_by_share"},
+    "test_sweep.py": {"test_sets_are_parsed_and_bad_ones_refused_with_one_line",
+                      "test_grid_names_and_train_flags_of_each_trial",
+                      "test_halving_rungs_and_who_goes_on", "test_report_of_hand_made_trials",
+                      "test_sweep_flags_are_checked_before_anything_starts"},
+    "test_recipes.py": {"test_shapes_ranges_and_scopes", "test_recipe_presets_and_overrides"},
+    "test_faults.py": {"test_damaged_newest_checkpoint_falls_back_and_is_kept",
+                       "test_atomic_write_replaces_whole_files_and_keeps_the_old_one_on_failure"},
+    "test_benchmark.py": {"test_unknown_variant_is_refused"},
+    "test_conditional.py": {"test_the_label_changes_the_generators_digits",
+                            "test_unconditional_models_have_no_label_inputs"},
+    "test_stabilisers.py": {"test_hinge_losses_on_hand_made_logits",
+                            "test_ema_weights_equal_the_hand_computed_average",
+                            "test_spectral_norm_keeps_the_top_singular_value_near_one",
+                            "test_r1_penalty_on_a_hand_made_linear_discriminator"},
+    "test_web.py": {"test_without_the_tools_export_web_says_what_to_install"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        chosen = QUICK.get(os.path.basename(str(item.fspath)))
+        if chosen == "*" or (chosen and item.originalname in chosen):
+            item.add_marker(pytest.mark.quick)
+
 
 def says(text, phrase):
     """How often ``text`` holds ``phrase`` as whole words and numbers: "resumed from step 40"
@@ -31,7 +77,7 @@ def mnist_dir():
 
 @pytest.fixture(scope="session")
 def train_images(mnist_dir):
-    from gan_mnist import data
+    from gan_mnist.core import data
 
     images, _ = data.load_split(mnist_dir, "train")
     return images
@@ -40,7 +86,7 @@ def train_images(mnist_dir):
 @pytest.fixture
 def run_config(tmp_path, mnist_dir):
     """A Config for a short real training run in temporary folders."""
-    from gan_mnist.config import resolve
+    from gan_mnist.training.config import resolve
 
     def make(**overrides):
         values = dict(data_dir=mnist_dir, checkpoint_dir=str(tmp_path / "ckpt"),
@@ -54,7 +100,7 @@ def run_config(tmp_path, mnist_dir):
 def classifier_dir(mnist_dir, tmp_path_factory):
     """A classifier trained in a folder, as --classifier-dir does: one epoch (about 15 s) is
     enough to test that path. Everything else uses the classifier shipped with the package."""
-    from gan_mnist import classifier
+    from gan_mnist.evaluation import classifier
 
     folder = str(tmp_path_factory.mktemp("classifier"))
     classifier.train(folder, mnist_dir, epochs=1)

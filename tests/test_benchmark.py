@@ -7,16 +7,17 @@ import sys
 import numpy as np
 import pytest
 
-from gan_mnist import models, trainer
-from gan_mnist.config import resolve
+from gan_mnist.core import models
+from gan_mnist.training import trainer
+from gan_mnist.training.config import resolve
 from gan_mnist.tf_compat import tf
 from tests.conftest import REPO
 
 KERAS_COUNT = """
 import json, sys
 from benchmarks.keras_rewrite import networks
-from gan_mnist.config import Config
-from gan_mnist.recipes import recipe_values
+from gan_mnist.training.config import Config
+from gan_mnist.training.recipes import recipe_values
 for name in sys.argv[1:]:
     values = dict(vars(Config()), **recipe_values(name))
     print(json.dumps([m.count_params() for m in networks(values["arch"], values)]))

@@ -5,7 +5,8 @@ import shutil
 
 import pytest
 
-from gan_mnist import checkpoints, config as config_lib, sampling, trainer
+from gan_mnist.training import checkpoints, config as config_lib, trainer
+from gan_mnist.evaluation import sampling
 from gan_mnist.tf_compat import tf
 from tests.conftest import says
 

@@ -11,9 +11,12 @@ import sys
 import numpy as np
 import pytest
 
-from gan_mnist import (GanError, checkpoints, clusters, conditioning, data, models, sampling,
-                       trainer)
-from gan_mnist import config as config_lib
+from gan_mnist import GanError
+from gan_mnist.training import checkpoints, trainer
+from gan_mnist.techniques import clusters, conditioning
+from gan_mnist.core import data, models
+from gan_mnist.evaluation import sampling
+from gan_mnist.training import config as config_lib
 from gan_mnist.tf_compat import tf
 from tests.test_conditional import run_exported
 from tests.test_export import PLAIN_TF, export

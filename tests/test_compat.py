@@ -20,7 +20,7 @@ import shutil
 import numpy as np
 import pytest
 
-from gan_mnist import checkpoints, config as config_lib, trainer
+from gan_mnist.training import checkpoints, config as config_lib, trainer
 from gan_mnist.tf_compat import tf
 from tests.conftest import says
 

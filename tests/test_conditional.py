@@ -11,8 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_mnist import GanError, checkpoints, classifier, models, sampling, trainer
-from gan_mnist import config as config_lib
+from gan_mnist import GanError
+from gan_mnist.training import checkpoints, trainer
+from gan_mnist.evaluation import classifier, sampling
+from gan_mnist.core import models
+from gan_mnist.training import config as config_lib
 from gan_mnist.tf_compat import tf
 from tests.conftest import CONDITIONAL_STEPS, REPO, says
 
@@ -164,11 +167,18 @@ def run_exported(model, z, labels, tmp_path):
         "d = m.signatures['generate'](z=tf.constant(z), label=tf.constant(y))['digits']\n"
         "np.save(sys.argv[4], d.numpy())\n"
         "s = m.signatures['sample'](seed=tf.constant(1, tf.int64), n=tf.constant(12))\n"
+        "again = m.signatures['generate'](z=s['z'], label=s['label'])['digits']\n"
+        "np.save(sys.argv[4] + '.sampled.npy', s['digits'].numpy())\n"
+        "np.save(sys.argv[4] + '.again.npy', again.numpy())\n"
         "print(s['label'].numpy().tolist())\n")
     out = subprocess.run([sys.executable, "-c", program, model, str(tmp_path / "z.npy"),
                           str(tmp_path / "labels.npy"), str(tmp_path / "out.npy")],
                          capture_output=True, text=True, cwd=str(tmp_path), timeout=300)
     assert out.returncode == 0, out.stderr
+    # The sample signature's digits are generate's for the noise and labels it reports.
+    sampled, again = (np.load(str(tmp_path / "out.npy") + ext) for ext in (".sampled.npy",
+                                                                          ".again.npy"))
+    assert sampled.shape == (12, 28, 28) and np.array_equal(sampled, again)
     return np.load(tmp_path / "out.npy"), out.stdout.strip()
 
 

@@ -9,9 +9,11 @@ import sys
 
 import pytest
 
-from gan_mnist import GanError, config as config_lib, flags_doc
+from gan_mnist import GanError
+from gan_mnist.training import config as config_lib
+from gan_mnist.commands import flags_doc
 from gan_mnist.commands import train as train_command
-from gan_mnist.recipes import PRESETS, RECIPES
+from gan_mnist.training.recipes import PRESETS, RECIPES
 from tests.conftest import REPO, says
 
 TRAIN = os.path.join(REPO, "scripts", "train.py")
@@ -134,7 +136,7 @@ def test_docs_flags_md_is_generated_and_current():
     with open(flags_doc.PATH) as f:
         written = f.read()
     assert written == flags_doc.markdown(), (
-        "docs/flags.md is stale: run python -m gan_mnist.flags_doc")
+        "docs/flags.md is stale: run python -m gan_mnist.commands.flags_doc")
     for field in config_lib.FIELDS:
         assert "`%s" % config_lib.flag_name(field.name) in written
 

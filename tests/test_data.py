@@ -6,7 +6,8 @@ import struct
 import numpy as np
 import pytest
 
-from gan_mnist import GanError, data
+from gan_mnist import GanError
+from gan_mnist.core import data
 
 
 def idx_bytes(array):

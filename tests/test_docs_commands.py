@@ -30,6 +30,7 @@ NOT_RUN = {
     "python3 -m venv .venv && . .venv/bin/activate": "CI makes the environment this way itself",
     "pip install -r requirements.txt          # or: pip install -e .": "as above",
     "MNIST_DATA_DIR=../shared/MNIST_data python -m pytest": "that is this test suite",
+    "MNIST_DATA_DIR=../shared/MNIST_data python -m pytest -m quick": "its quick tier",
     "for a in fc mlp256 dcgan cnn; do": "the hour-long study behind the recipe table (four "
                                         "recipes, 15 minutes each); its pieces (--arch, "
                                         "--minutes with --steps, evaluate.py on other folders) "
@@ -268,7 +269,8 @@ def test_every_command_of_the_docs_works_as_written(clone):
 
 def web_tools_missing():
     """What export.py --web lacks here (its commands are skipped outside CI; CI must have it)."""
-    from gan_mnist import GanError, web
+    from gan_mnist import GanError
+    from gan_mnist.export import web
 
     try:
         web.check_tools()

@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from gan_mnist import GanError, data
+from gan_mnist import GanError
+from gan_mnist.core import data
 
 STEM = "train-labels-idx1-ubyte"  # the smallest real file keeps these tests fast
 

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_mnist import GanError, checkpoints, classifier, evaluate, trainer
+from gan_mnist import GanError
+from gan_mnist.training import checkpoints, trainer
+from gan_mnist.evaluation import classifier, evaluate
+from gan_mnist.evaluation.evaluate import quick_evaluator
 from tests.conftest import REPO, says
 
 EVALUATE = os.path.join(REPO, "scripts", "evaluate.py")
@@ -67,7 +70,7 @@ def test_a_classifier_trained_in_a_folder_loads_from_it(classifier_dir, mnist_di
     with open(os.path.join(classifier_dir, classifier.INFO_FILE)) as f:
         info = json.load(f)
     assert info["test_accuracy"] >= 0.97  # one epoch
-    from gan_mnist import data
+    from gan_mnist.core import data
 
     test_x, test_y = data.load_split(mnist_dir, "test")
     trained = classifier.load(classifier_dir, mnist_dir)
@@ -80,13 +83,13 @@ def test_a_classifier_trained_in_a_folder_loads_from_it(classifier_dir, mnist_di
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory, mnist_dir):
     """300 real training steps with a quick evaluation every 100 (the shipped classifier)."""
-    from gan_mnist.config import resolve
+    from gan_mnist.training.config import resolve
 
     root = tmp_path_factory.mktemp("run")
     config = resolve(dict(steps=300, eval_every=100, log_every=50, sample_every=100,
                           data_dir=mnist_dir,
                           checkpoint_dir=str(root / "checkpoints"), output_dir=str(root / "out")))
-    assert trainer.train(config) == 0
+    assert trainer.train(config, quick_evaluator) == 0
     return config
 
 
@@ -132,7 +135,7 @@ def test_evaluate_script_writes_every_number_and_figure(short_run, mnist_dir, tm
 
 
 def test_evaluate_samples_file(short_run, classifier_dir, mnist_dir, tmp_path):
-    from gan_mnist import sampling
+    from gan_mnist.evaluation import sampling
 
     digits, _, _ = sampling.generate(short_run.checkpoint_dir, 500)
     path = tmp_path / "digits.npy"
@@ -217,7 +220,7 @@ def _write_log(folder, rows):
 
 
 def test_training_minutes_leave_out_the_pause_between_stop_and_resume():
-    from gan_mnist.figures import training_minutes
+    from gan_mnist.evaluation.figures import training_minutes
 
     # 100 steps every 10 s; stopped after step 300, resumed an hour later.
     rows = [dict(step=s, wall_time=t) for s, t in

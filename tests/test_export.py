@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from gan_mnist import config as config_lib, sampling, trainer
+from gan_mnist.training import config as config_lib, trainer
+from gan_mnist.evaluation import sampling
 from tests.conftest import REPO, says
 
 EXPORT = os.path.join(REPO, "scripts", "export.py")

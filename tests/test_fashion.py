@@ -7,7 +7,10 @@ import os
 import numpy as np
 import pytest
 
-from gan_mnist import GanError, checkpoints, classifier, config as config_lib, data, trainer
+from gan_mnist import GanError
+from gan_mnist.training import checkpoints, config as config_lib, trainer
+from gan_mnist.evaluation import classifier
+from gan_mnist.core import data
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,9 @@ import time
 import numpy as np
 import pytest
 
-from gan_mnist import GanError, checkpoints, config as config_lib, data, trainer
+from gan_mnist import GanError
+from gan_mnist.training import checkpoints, config as config_lib, trainer
+from gan_mnist.core import data
 from gan_mnist.tf_compat import tf
 from tests.conftest import REPO, says
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gan_mnist import losses
+from gan_mnist.core import losses
 from gan_mnist.tf_compat import tf
 
 

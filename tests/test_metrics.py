@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gan_mnist import metrics
+from gan_mnist.evaluation import metrics
 
 
 def one_hot(classes, num_classes=10):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from gan_mnist import models
-from gan_mnist.config import resolve
+from gan_mnist.core import models
+from gan_mnist.training.config import resolve
 from gan_mnist.tf_compat import tf
 
 

@@ -5,10 +5,13 @@ import os
 import numpy as np
 import pytest
 
-from gan_mnist import GanError, checkpoints, models, sampling, trainer
-from gan_mnist.config import PRESETS, resolve
+from gan_mnist import GanError
+from gan_mnist.training import checkpoints, trainer
+from gan_mnist.core import models
+from gan_mnist.evaluation import sampling
+from gan_mnist.training.config import PRESETS, resolve
 from gan_mnist.tf_compat import tf
-from gan_mnist.train_ops import Phase
+from gan_mnist.core.train_ops import Phase
 from tests.conftest import says
 
 RECIPES = ["fc", "mlp256", "dcgan", "cnn", "fast"]

@@ -7,10 +7,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_mnist import GanError, checkpoints, ema, images, layers, losses, models, sampling, trainer
-from gan_mnist import config as config_lib
+from gan_mnist import GanError
+from gan_mnist.training import checkpoints, images, trainer
+from gan_mnist.techniques import ema
+from gan_mnist.core import layers, losses, models
+from gan_mnist.evaluation import sampling
+from gan_mnist.training import config as config_lib
 from gan_mnist.tf_compat import tf
-from gan_mnist.train_ops import Phase, op_for_step
+from gan_mnist.core.train_ops import Phase, op_for_step
 
 
 def test_hinge_losses_on_hand_made_logits():

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from gan_mnist import GanError, halving, process_alive, sweep, sweep_report, trials
+from gan_mnist import GanError, process_alive
+from gan_mnist.sweeps import halving, grid as sweep, report as sweep_report, records as trials
 from gan_mnist.commands import train as train_command
 from tests.conftest import REPO
 
@@ -275,8 +276,9 @@ def test_report_of_hand_made_trials(tmp_path):
 
 def test_gan_mnist_threads_caps_every_session(monkeypatch):
     """What --cpus-per-trial gives each trial: GAN_MNIST_THREADS caps both thread pools."""
-    from gan_mnist import tf_compat, trainer
-    from gan_mnist.config import resolve
+    from gan_mnist import tf_compat
+    from gan_mnist.training import trainer
+    from gan_mnist.training.config import resolve
 
     monkeypatch.setattr(tf_compat, "THREADS", 0)
     default = tf_compat.session_config()

@@ -25,7 +25,7 @@ import uuid
 
 import pytest
 
-from gan_mnist import trials
+from gan_mnist.sweeps import records as trials
 from tests.conftest import REPO
 from tests.test_docs_commands import code_blocks
 

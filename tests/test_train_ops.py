@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from gan_mnist import trainer
-from gan_mnist.config import resolve
+from gan_mnist.training import trainer
+from gan_mnist.training.config import resolve
 from gan_mnist.tf_compat import tf
-from gan_mnist.train_ops import Phase
+from gan_mnist.core.train_ops import Phase
 
 
 @pytest.fixture
@@ -118,3 +118,43 @@ def test_pipeline_batches_are_training_images_scaled_to_unit_range(session):
     images = np.random.RandomState(0).randint(0, 256, (500, 28, 28)).astype(np.uint8)
     for digit in pixels:  # every batch row is one of the training images
         assert (images == digit).all(axis=(1, 2)).any()
+
+
+def cross_entropy(logits, targets):
+    """NumPy's sigmoid cross-entropy, mean over the batch: the formula, not TensorFlow's op."""
+    p = 1 / (1 + np.exp(-logits.astype(np.float64)))
+    return float(np.mean(-(targets * np.log(p) + (1 - targets) * np.log(1 - p))))
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize("smoothing", [0.1, 0.0])
+def test_the_configs_label_smoothing_reaches_ds_loss(smoothing):
+    """D's loss in the train ops is the cross-entropy with real targets 1 - label_smoothing
+    (0.9 for the seeds' 0.1, 1.0 without), generated targets 0."""
+    config = resolve({"batch_size": 32, "seed": 1, "label_smoothing": smoothing})
+    images = np.random.RandomState(0).randint(0, 256, (100, 28, 28)).astype(np.uint8)
+    tg = trainer.build_training_graph(config, len(images))
+    with trainer.start_session(tg, images) as s:
+        real, fake, d_loss = s.run([tg.model.real_logits, tg.model.fake_logits,
+                                    tg.ops.loss.d_loss])
+    expected = cross_entropy(real, 1.0 - smoothing) + cross_entropy(fake, 0.0)
+    assert d_loss == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.quick
+def test_d_and_g_each_take_a_first_adam_step_of_their_own_learning_rate():
+    """Adam's first step moves a weight by lr * g / (|g| + eps), so by lr wherever the gradient
+    is not tiny: D's weights by lr_d, G's by lr_g."""
+    config = resolve({"batch_size": 32, "seed": 1, "lr_d": 1e-3, "lr_g": 3e-4})
+    images = np.random.RandomState(0).randint(0, 256, (100, 28, 28)).astype(np.uint8)
+    tg = trainer.build_training_graph(config, len(images))
+    with trainer.start_session(tg, images) as s:
+        for phase, scope, lr in ((Phase.D, "discriminator/", 1e-3), (Phase.G, "generator/", 3e-4)):
+            before = values(tg, s, scope)
+            s.run(tg.ops.steps[phase])
+            after = values(tg, s, scope)
+            for name in before:
+                if "Adam" in name or "power" in name:
+                    continue
+                largest = np.abs(after[name] - before[name]).max()
+                assert largest == pytest.approx(lr, rel=1e-3), (name, largest)

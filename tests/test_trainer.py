@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_mnist import GanError, checkpoints, config as config_lib, trainer
+from gan_mnist import GanError
+from gan_mnist.training import checkpoints, config as config_lib, trainer
 from gan_mnist.tf_compat import tf
 from tests.conftest import says
 

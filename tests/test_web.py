@@ -19,7 +19,9 @@ import sys
 import numpy as np
 import pytest
 
-from gan_mnist import GanError, classifier, sampling, web
+from gan_mnist import GanError
+from gan_mnist.evaluation import classifier, sampling
+from gan_mnist.export import web
 from tests.conftest import REPO
 
 EXPORT = os.path.join(REPO, "scripts", "export.py")

@@ -22,7 +22,7 @@ def main(argv=None):
 
 
 def _classifier(args):
-    from gan_mnist import classifier  # imports TensorFlow
+    from gan_mnist.evaluation import classifier
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.classifier_dir or scratch

@@ -8,7 +8,7 @@ import os
 import sys
 
 from gan_mnist import GanError
-from gan_mnist.data import DATASETS
+from gan_mnist.core.data import DATASETS
 
 # The subcommand, when run as the installed gan-mnist command (set by gan_mnist.cli).
 installed_command = None

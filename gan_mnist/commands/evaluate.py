@@ -1,7 +1,7 @@
-"""``evaluate.py`` / ``gan-mnist evaluate``: how good are the digits (gan_mnist.report)."""
-from gan_mnist.checks import non_negative_int, number
+"""``evaluate.py`` / ``gan-mnist evaluate``: how good are the digits (gan_mnist.evaluation.report)."""
+from gan_mnist.training.checks import non_negative_int, number
 from gan_mnist.commands.common import DATASETS, Parser, add_checkpoint_dir, add_data_dir, run
-from gan_mnist.metrics import EVAL_N
+from gan_mnist.evaluation.metrics import EVAL_N
 
 
 def parser():
@@ -28,7 +28,7 @@ def main(argv=None):
 
 
 def _evaluate(args):
-    from gan_mnist import evaluate, report  # imports TensorFlow
+    from gan_mnist.evaluation import evaluate, report
 
     if args.samples:
         digits, labels = report.digits_of_file(args.samples)

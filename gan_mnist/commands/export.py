@@ -1,5 +1,5 @@
 """``export.py`` / ``gan-mnist export``: the generator as a SavedModel (and TFLite), or as a web
-page that runs it in the browser (gan_mnist.web)."""
+page that runs it in the browser (gan_mnist.export.web)."""
 from gan_mnist.commands.common import Parser, add_checkpoint_dir, run
 
 
@@ -32,11 +32,11 @@ def main(argv=None):
 
 def _export(args):
     if args.web:
-        from gan_mnist import web
+        from gan_mnist.export import web
 
         web.check_tools()  # before any work: one line on what to install
     if args.out:
-        from gan_mnist import export  # imports TensorFlow
+        from gan_mnist.export import saved_model as export
 
         step, files = export.export(args.checkpoint_dir, args.out, args.tflite)
         print("exported the generator of step %d: %s" % (step, ", ".join(files)))

@@ -36,7 +36,7 @@ def run_label(spec):
 
 
 def _plot(args):
-    from gan_mnist import figures  # imports TensorFlow
+    from gan_mnist.evaluation import figures
 
     if args.compare:
         print("wrote %s" % figures.fid_against_minutes([run_label(s) for s in args.compare],

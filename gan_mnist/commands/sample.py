@@ -2,8 +2,8 @@
 import os
 
 from gan_mnist import GanError
-from gan_mnist import config as config_lib
-from gan_mnist.checks import non_negative_int, positive_int
+from gan_mnist.training import config as config_lib
+from gan_mnist.training.checks import non_negative_int, positive_int
 from gan_mnist.commands.common import Parser, add_checkpoint_dir, run
 
 
@@ -35,7 +35,7 @@ def main(argv=None):
 
 def _classes(parser, specs, checkpoint_dir):
     """--label values as class numbers, checked against the model before TensorFlow starts."""
-    from gan_mnist import data
+    from gan_mnist.core import data
 
     try:
         saved = config_lib.load_saved(checkpoint_dir) or {}
@@ -64,7 +64,7 @@ def _sample(args):
         folder = os.path.dirname(os.path.abspath(path)) if path else None
         if folder and not os.path.isdir(folder):
             raise GanError("cannot write %s: the folder %s does not exist" % (path, folder))
-    from gan_mnist import sampling  # imports TensorFlow
+    from gan_mnist.evaluation import sampling
 
     digits, step, labels = sampling.generate(args.checkpoint_dir, args.n, args.seed, args.label)
     if args.png:

@@ -1,12 +1,12 @@
-"""``sweep.py`` / ``gan-mnist sweep``: settings x seeds as Ray tasks (gan_mnist.sweep)."""
+"""``sweep.py`` / ``gan-mnist sweep``: settings x seeds as Ray tasks (gan_mnist.sweeps.grid)."""
 import argparse
 
 from gan_mnist import GanError, check_writable
-from gan_mnist.checks import non_negative_int, number, positive_float, positive_int
+from gan_mnist.training.checks import non_negative_int, number, positive_float, positive_int
 from gan_mnist.commands import train
 from gan_mnist.commands.common import Parser, run
-from gan_mnist.metrics import EVAL_N
-from gan_mnist.sweep import MAX_FAILURES
+from gan_mnist.evaluation.metrics import EVAL_N
+from gan_mnist.sweeps.grid import MAX_FAILURES
 
 
 def parser():
@@ -60,7 +60,7 @@ def main(argv=None):
 
 
 def _sweep(args):
-    from gan_mnist import sweep, sweep_report
+    from gan_mnist.sweeps import grid as sweep, report as sweep_report
 
     if args.report:
         paths = sweep_report.write(args.out)

@@ -1,10 +1,10 @@
-"""``train.py`` / ``gan-mnist train``: its flags are the Config fields (gan_mnist.config)."""
+"""``train.py`` / ``gan-mnist train``: its flags are the Config fields (gan_mnist.training.config)."""
 import argparse
 import dataclasses
 
-from gan_mnist import config as config_lib
+from gan_mnist.training import config as config_lib
 from gan_mnist.commands.common import Parser, run
-from gan_mnist.recipes import DEFAULT_RECIPE, RECIPES, recipe_values
+from gan_mnist.training.recipes import DEFAULT_RECIPE, RECIPES, recipe_values
 
 
 def recipe_defaults(name):
@@ -54,15 +54,9 @@ def parser():
 def main(argv=None):
     explicit = vars(parser().parse_args(argv))
     explicit.setdefault("checkpoint_dir", config_lib.Config.checkpoint_dir)
-    return run(lambda: _train(explicit))
+    from gan_mnist import api
 
-
-def _train(explicit):
-    saved = None if explicit.get("fresh") else config_lib.load_saved(explicit["checkpoint_dir"])
-    config = config_lib.resolve(explicit, saved)
-    from gan_mnist import trainer  # imports TensorFlow
-
-    return trainer.train(config)
+    return run(lambda: api.train_flags(explicit))
 
 
 def flags():

@@ -1,0 +1,249 @@
+"""Hyper-parameters: every field declared once, with what the command line and a resume need.
+
+Each ``Config`` field carries its help text, how a typed value is checked, its choices, and its
+*kind*: fixed by the checkpoint (``MODEL``: the saved variables only fit a model that agrees),
+carried over when a run resumes (``CARRIED``), or this invocation's only (``INVOCATION``). The
+train command's parser, ``resolve()``, sweeps and ``docs/flags.md`` are all made from these
+declarations (see ``gan_mnist.commands.train`` and ``gan_mnist.commands.flags_doc``).
+
+Precedence when a run starts: a flag the user typed > the saved config.json (when resuming) >
+the recipe (``gan_mnist.training.recipes``) > the dataclass default.
+"""
+import dataclasses
+import json
+import os
+
+from gan_mnist import GanError, atomic_write
+from gan_mnist.training.checks import at_least, between, non_negative_int, positive_float, positive_int
+from gan_mnist.core.data import DATASETS
+from gan_mnist.training.recipes import DEFAULT_RECIPE, PRESETS, RECIPES, recipe_values
+
+CONFIG_FILE = "config.json"
+MODEL, CARRIED, INVOCATION = "model", "carried", "invocation"
+KINDS = {MODEL: "fixed by the checkpoint", CARRIED: "kept on resume unless typed again",
+         INVOCATION: "this run only"}
+
+
+def _field(default, kind, help, check=None, choices=None, preset=False):
+    """A Config field and its declaration. ``check`` turns typed text into a value or refuses
+    it; ``preset``: the recipe decides the default (see gan_mnist.training.recipes)."""
+    return dataclasses.field(default=default, metadata=dict(
+        kind=kind, help=help, check=check, choices=choices, preset=preset))
+
+
+@dataclasses.dataclass
+class Config:
+    recipe: str = _field(
+        DEFAULT_RECIPE, MODEL, "a named set of defaults for any of these fields; an explicit "
+        "flag still wins", choices=tuple(RECIPES))
+    arch: str = _field("fc", MODEL, "the networks (see the recipes table in the README)",
+                       choices=tuple(PRESETS))
+    dataset: str = _field("mnist", MODEL, "training data", choices=tuple(DATASETS))
+    steps: int = _field(
+        100000, INVOCATION, "train until the global step reaches N; with --minutes and no "
+        "--steps, there is no step limit (0 here means none)", check=positive_int)
+    minutes: float = _field(
+        0.0, INVOCATION, "stop after M minutes of training, saving a checkpoint (a time budget "
+        "for this run; running again continues); 0: no limit", check=positive_float)
+    batch_size: int = _field(128, CARRIED, "images per step", check=positive_int, preset=True)
+    z_dim: int = _field(100, MODEL, "noise size", check=positive_int, preset=True)
+    hidden: int = _field(
+        128, MODEL, "hidden units of fc and mlp256; channel width of fast; the other recipes "
+        "have fixed layer sizes", check=positive_int, preset=True)
+    lr_d: float = _field(2e-4, CARRIED, "discriminator Adam learning rate", check=positive_float,
+                         preset=True)
+    lr_g: float = _field(2e-4, CARRIED, "generator Adam learning rate", check=positive_float,
+                         preset=True)
+    beta1: float = _field(0.5, CARRIED, "Adam beta1", check=between(0.0, 1.0), preset=True)
+    label_smoothing: float = _field(
+        0.1, CARRIED, "real labels become 1 - s (ns loss only)", check=between(0.0, 1.0),
+        preset=True)
+    d_pretrain_steps: int = _field(
+        0, CARRIED, "the first N steps train only the discriminator", check=non_negative_int,
+        preset=True)
+    sample_every: int = _field(500, CARRIED, "write the fixed-noise grid every N steps",
+                               check=positive_int)
+    checkpoint_every: int = _field(
+        1000, CARRIED, "save every N steps, and always at the end and on Ctrl-C",
+        check=positive_int)
+    log_every: int = _field(100, CARRIED, "log losses and scores every N steps",
+                            check=positive_int)
+    eval_every: int = _field(
+        5000, CARRIED, "quick FID and Inception Score on 2,000 samples every N steps, keeping "
+        "the best-FID checkpoint as best.ckpt; 0 turns it off", check=non_negative_int)
+    classifier_dir: str = _field(
+        "", INVOCATION, "train (once) or use the evaluation classifier in this folder instead "
+        "of the one shipped with the package")
+    data_dir: str = _field(
+        "", INVOCATION, "data folder (empty: MNIST $MNIST_DATA_DIR or MNIST_data/; "
+        "Fashion-MNIST $FASHION_MNIST_DATA_DIR, /usr/share/datasets/fashion-mnist or "
+        "MNIST_data/fashion/)")
+    checkpoint_dir: str = _field("checkpoints", INVOCATION, "checkpoint folder; the same "
+                                 "folder again resumes")
+    output_dir: str = _field("output", INVOCATION, "samples and logs folder")
+    seed: int = _field(0, CARRIED, "makes a run repeatable on CPU", check=non_negative_int)
+    fresh: bool = _field(False, INVOCATION, "start over: move an existing checkpoint aside "
+                         "instead of resuming")
+    keep: int = _field(5, CARRIED, "how many of the newest checkpoints to keep",
+                       check=positive_int)
+    on_nan: str = _field(
+        "stop", CARRIED, "when a loss or weight becomes NaN/Inf: stop, or roll back to the last "
+        "good checkpoint with both learning rates halved", choices=("stop", "rollback"))
+    ema: float = _field(
+        0.0, CARRIED, "keep a moving average of G's weights with this decay (e.g. 0.999) and "
+        "draw every grid, sample, evaluation and export from it; 0 is off (on or off is fixed "
+        "by the checkpoint)", check=between(0.0, 1.0))
+    loss: str = _field("ns", CARRIED, "ns: non-saturating, hinge: hinge loss (no label "
+                       "smoothing)", choices=("ns", "hinge"))
+    spectral_norm: bool = _field(
+        False, MODEL, "divide each of D's weight matrices by its largest singular value (power "
+        "iteration, one step per training step)")
+    r1: float = _field(0.0, CARRIED, "R1 gradient penalty on real digits with this gamma "
+                       "(e.g. 1); 0 is off", check=at_least(0.0))
+    r1_every: int = _field(16, CARRIED, "lazy R1: apply the penalty, scaled by K, on every "
+                           "K-th D step", check=positive_int)
+    conditional: bool = _field(
+        False, MODEL, "G and D see the class label, so sample.py --label can ask for a digit")
+    clusters: int = _field(
+        0, MODEL, "self-conditioning: split the training digits into K groups by k-means on "
+        "their pixels (no labels) and condition G and D on the group; sampling picks groups "
+        "as often as they occur; with --conditional, K/10 groups within each class; 0 is off",
+        check=between(0, 256, int))
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @property
+    def step_limit(self):
+        """The step a run stops at, or infinity for a time budget with no step limit."""
+        return self.steps or float("inf")
+
+
+FIELDS = dataclasses.fields(Config)
+FIELD_NAMES = tuple(f.name for f in FIELDS)
+MODEL_FIELDS = tuple(f.name for f in FIELDS if f.metadata["kind"] == MODEL)
+CARRIED_FIELDS = tuple(f.name for f in FIELDS if f.metadata["kind"] != INVOCATION)
+# Fields that decide the shapes of the saved variables (the recipe only names them).
+ARCHITECTURE_FIELDS = tuple(n for n in MODEL_FIELDS if n not in ("recipe", "spectral_norm"))
+
+
+def flag_name(field_name):
+    return "--" + field_name.replace("_", "-")
+
+
+def _why_fixed(name, held):
+    """Why a model field cannot change on resume, when the plain 'holds a model with' says too
+    little."""
+    if name == "spectral_norm":
+        return ("the checkpoint folder holds a model trained %s --spectral-norm, and its "
+                "discriminator only makes sense that way" % ("with" if held else "without"))
+    return None
+
+
+def _check_against_saved(explicit, recipe_asked, saved):
+    """Refuse values that contradict the saved model: a typed flag, or a typed --recipe whose
+    model fields differ from the folder's."""
+    for name in MODEL_FIELDS:
+        if name == "recipe":
+            continue  # judged by its fields: a recipe that fits the folder's model may resume it
+        if name in explicit:
+            wanted, source = explicit[name], "you asked for"
+        elif recipe_asked and name in recipe_asked:
+            wanted, source = recipe_asked[name], "--recipe %s asks for" % explicit["recipe"]
+        else:
+            continue
+        held = saved.get(name, getattr(Config, name))  # missing from an older config.json: it
+        if wanted != held:                              # had the default then
+            why = _why_fixed(name, held) or ("the checkpoint folder holds a model with %s=%s but "
+                                             "%s %s=%s" % (name, held, source, name, wanted))
+            raise GanError(why + "; use --fresh to start over there, or another --checkpoint-dir")
+    ema = explicit.get("ema", (recipe_asked or {}).get("ema"))
+    if ema is not None and bool(ema) != bool(saved.get("ema", 0)):
+        raise GanError(
+            "the checkpoint folder holds a model trained %s --ema, so its weights' moving "
+            "average %s; use --fresh to start over there, or another --checkpoint-dir"
+            % (("with", "cannot be turned off") if saved.get("ema") else
+               ("without", "does not exist")))
+
+
+def resolve(explicit, saved=None):
+    """Build the Config for a run.
+
+    ``explicit`` holds only the values the user typed; ``saved`` is the checkpoint's config.json
+    (or None). Refuses an explicit value of a model field that contradicts the saved one, because
+    its variables could not be restored.
+    """
+    unknown = set(explicit) - set(FIELD_NAMES)
+    if unknown:
+        raise ValueError("unknown config fields: %s" % ", ".join(sorted(unknown)))
+    saved = {k: v for k, v in (saved or {}).items() if k in CARRIED_FIELDS}
+    for name, value in (("recipe", explicit.get("recipe")), ("arch", explicit.get("arch"))):
+        if value is not None and value not in (RECIPES if name == "recipe" else PRESETS):
+            raise GanError("unknown --%s %r; choose one of: %s" % (
+                name, value, ", ".join(RECIPES if name == "recipe" else PRESETS)))
+    # A typed --recipe is held to what it names itself (its architecture and techniques), not
+    # to its architecture's presets, which a folder may have overridden by flags. The folder's
+    # own recipe typed again resumes it as it was trained, even where the recipe has changed
+    # since (best had 40 clusters, then 80, and learning rates 2e-4 until 2026-11-30): "run the
+    # same command to continue".
+    retyped = explicit.get("recipe") == saved.get("recipe")
+    recipe_asked = (dict(RECIPES[explicit["recipe"]]) if "recipe" in explicit and not retyped
+                    else None)
+    if saved:
+        _check_against_saved(explicit, recipe_asked, saved)
+    name = (explicit.get("recipe") or saved.get("recipe") or explicit.get("arch")
+            or saved.get("arch") or DEFAULT_RECIPE)
+    arch = explicit.get("arch") or saved.get("arch")
+    if explicit.get("hidden") and not PRESETS[arch or RECIPES[name]["arch"]]["hidden"]:
+        raise GanError("--hidden sizes the fully connected recipes (fc, mlp256) and the width of "
+                       "fast; --arch %s has its own fixed layer sizes"
+                       % (arch or RECIPES[name]["arch"]))
+    values = recipe_values(name, arch)
+    values["recipe"] = name
+    values.update(saved)
+    values.update(explicit)
+    if "minutes" in explicit and "steps" not in explicit:
+        values["steps"] = 0  # a time budget alone: no step limit
+    config = Config(**values)
+    if config.clusters == 1 or config.clusters < 0:
+        raise GanError("--clusters %d: split the digits into at least 2 clusters, or pass 0 for "
+                       "none" % config.clusters)
+    if config.clusters and config.conditional and (config.clusters % 10 or config.clusters < 20):
+        raise GanError("--clusters %d: with --conditional each class is split into K/10 groups, "
+                       "so K must be a multiple of 10, at least 20" % config.clusters)
+    if config.clusters and config.z_dim < 2:
+        raise GanError("--clusters uses the first noise coordinate to pick a cluster, so it "
+                       "needs --z-dim 2 or more")
+    return config
+
+
+def load_saved(checkpoint_dir):
+    """The config.json in ``checkpoint_dir`` as a dict, or None when there is none.
+
+    A file that is not a JSON object, or that switches on a field this version does not know
+    (a technique since removed), is refused with one line: guessing could resume the wrong
+    model. Unknown fields that are off (false, 0, empty) are ignored."""
+    path = os.path.join(checkpoint_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+    except (OSError, ValueError) as e:
+        raise GanError("cannot read %s (%s); fix or remove it, or use --fresh" % (path, e))
+    if not isinstance(saved, dict):
+        raise GanError("%s is not a JSON object; fix or remove it, or use --fresh" % path)
+    unknown = sorted("%s=%s" % (k, json.dumps(v)) for k, v in saved.items()
+                     if k not in FIELD_NAMES and v)
+    if unknown:
+        raise GanError("%s turns on settings this version does not know (%s); it was written by "
+                       "another version or by hand: use that version, or --fresh"
+                       % (path, ", ".join(unknown)))
+    return {k: v for k, v in saved.items() if k in FIELD_NAMES}
+
+
+def save(config, checkpoint_dir):
+    """Write config.json atomically (temporary file, then rename), so it is never half-written."""
+    path = os.path.join(checkpoint_dir, CONFIG_FILE)
+    with atomic_write(path) as f:
+        f.write(config.to_json())

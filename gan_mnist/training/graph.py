@@ -1,0 +1,96 @@
+"""The training graph and its session: inputs, G and D, the train ops, the sampling generator
+(reading G's moving averages with --ema), the savers; and the digits loaded into the session."""
+import collections
+
+import numpy as np
+
+from gan_mnist import tf_compat
+from gan_mnist.core import models, pipeline
+from gan_mnist.core.pipeline import build_inputs
+from gan_mnist.core.train_ops import build_train_ops
+from gan_mnist.techniques import conditioning as conditioning_lib
+from gan_mnist.techniques import ema
+from gan_mnist.tf_compat import tf
+from gan_mnist.training import checkpoints
+
+SAMPLE_GRID_SIZE = 64  # an 8x8 grid of the same noise vectors all run long
+# Threads per op. The MLP recipes' matrices are small: splitting one matmul across cores costs
+# more than it saves (fc +13%, mlp256 +17% with one thread), while running independent ops side
+# by side (inter-op) pays. Measured with scripts/benchmark.py (variant fused_tf_threads).
+# 0 = TensorFlow's default, kept for the convolutional recipes.
+INTRA_OP_THREADS = {"fc": 1, "mlp256": 1}
+
+TrainingGraph = collections.namedtuple(
+    "TrainingGraph",
+    "graph inputs model ops sample_z sample_labels samples logged all_finite saver best_saver "
+    "init")
+GRID_COLUMNS_CONDITIONAL = 8  # a conditional grid: one row per class, 8 noise vectors across
+
+
+def fixed_noise(config, n=SAMPLE_GRID_SIZE):
+    """The noise batch behind every sample grid: the same for a given seed, across resumes."""
+    return pipeline.noise(n, config.z_dim, config.seed)
+
+
+def grid_inputs(config):
+    """(noise, one-hot labels or None, columns) of the sample grids. Unconditional: 64 noise
+    vectors, 8x8. Conditional: row r asks for class r, the same 8 noise vectors in every row,
+    so each column shows one 'handwriting' writing every digit."""
+    classes = conditioning_lib.of(config).classes
+    if not classes:
+        return fixed_noise(config), None, None
+    columns = GRID_COLUMNS_CONDITIONAL
+    noise = np.tile(fixed_noise(config, columns), (classes, 1))
+    labels = np.repeat(np.arange(classes), columns)
+    return noise, conditioning_lib.one_hot(labels), columns
+
+
+def build_training_graph(config, num_images, conditioning=None):
+    """Everything a training session needs, in a new graph. ``conditioning``: the config's
+    (gan_mnist.techniques.conditioning), prepared on the training digits when it needs to be."""
+    conditioning = conditioning or conditioning_lib.of(config)
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(config.seed)  # fixes the initial weights
+        global_step = tf.train.get_or_create_global_step()
+        width = conditioning.width
+        inputs = build_inputs(num_images, config.batch_size, config.z_dim, config.seed,
+                              global_step, models.pixel_range(config), with_labels=bool(width))
+        labels = tf.one_hot(inputs.labels, width, dtype=tf.float32) if width else None
+        model = models.build_gan(inputs.real, inputs.z, config, inputs.real_seed,
+                                 inputs.fake_seed, labels, conditioning)
+        ops = build_train_ops(model, config, global_step)
+        sample_z = tf.placeholder(tf.float32, [None, config.z_dim], name="sample_z")
+        sample_labels = (tf.placeholder(tf.float32, [None, conditioning.classes],
+                                        name="sample_labels") if conditioning.classes else None)
+        samples = models.to_tanh_range(  # the weights' moving averages with --ema
+            models.generator(sample_z, config, reuse=True, training=False,
+                             custom_getter=ema.read_averages if config.ema else None,
+                             labels=sample_labels, conditioning=conditioning), config)
+        logged = {"d_loss": ops.loss.d_loss, "g_loss": ops.fused_g_loss,
+                  "d_real": tf.reduce_mean(model.real_prob),
+                  "d_fake": tf.reduce_mean(model.fake_prob)}
+        all_finite = tf.reduce_all([tf.reduce_all(tf.is_finite(v)) for v in tf.global_variables()
+                                    if v.dtype.base_dtype == tf.float32])
+        saver = checkpoints.make_saver()
+        best_saver = checkpoints.make_saver()
+        init = tf.global_variables_initializer()
+    return TrainingGraph(graph, inputs, model, ops, sample_z, sample_labels, samples, logged,
+                         all_finite, saver, best_saver, init)
+
+
+def session_config(config):
+    return tf_compat.session_config(INTRA_OP_THREADS.get(config.arch, 0))
+
+
+def start_session(tg, train_images, session_conf=None, train_labels=None):
+    """A session with the training digits (and, for a conditional model, their labels) loaded
+    and all variables initialised."""
+    session = tf.Session(graph=tg.graph, config=session_conf)
+    session.run(tg.inputs.images.initializer, {tg.inputs.images_feed: train_images})
+    if tg.inputs.all_labels is not None:
+        if train_labels is None:
+            raise ValueError("a conditional model trains on labelled digits")
+        session.run(tg.inputs.all_labels.initializer, {tg.inputs.labels_feed: train_labels})
+    session.run(tg.init)
+    return session

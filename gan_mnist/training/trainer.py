@@ -1,0 +1,260 @@
+"""The training loop: resume, the steps, and what happens between them (logs, sample grids,
+quick evaluation, checkpoints, the progress bar). The graph itself is built in graph.py.
+"""
+import dataclasses
+import os
+import signal
+import time
+
+import numpy as np
+
+from gan_mnist import GanError, check_writable
+from gan_mnist.core import data, pipeline
+from gan_mnist.core.train_ops import op_for_step
+from gan_mnist.techniques import conditioning as conditioning_lib
+from gan_mnist.training import checkpoints, images, run_folder
+from gan_mnist.training import config as config_lib
+from gan_mnist.training.graph import (build_training_graph, fixed_noise,  # noqa: F401
+                                      grid_inputs, session_config, start_session)
+from gan_mnist.training.logs import MetricsLog
+from gan_mnist.training.progress import Progress
+
+EVAL_NOISE_SEED_OFFSET = 1  # the quick evaluation's noise differs from the grid's
+
+
+class _StopRequest:
+    """Turns Ctrl-C and SIGTERM into a flag the loop checks between steps, so a step is never cut
+    in half and a checkpoint is always saved before exiting."""
+
+    def __init__(self):
+        self.signum = None
+        self._previous = {}
+
+    def __enter__(self):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:  # a second Ctrl-C: the user insists
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+MAX_ROLLBACKS = 5
+
+
+class Diverged(Exception):
+    """NaN or Inf appeared in a loss or a weight at ``step``."""
+
+    def __init__(self, step, where):
+        super().__init__("training diverged at step %d (NaN or Inf in %s)" % (step, where))
+        self.step = step
+
+
+def train(config, quick_evaluator=None):
+    """Train until the global step reaches ``config.steps``; return the process exit status.
+
+    0 when the target step is reached, 128 + signal number when stopped by Ctrl-C or SIGTERM
+    (after saving a checkpoint). Problems the user can fix raise GanError.
+    ``quick_evaluator(config)``: handed down by the caller (gan_mnist.api passes
+    gan_mnist.evaluation.evaluate.quick_evaluator), it returns an object with ``n`` and
+    ``quick(digits, labels)`` -> scores, and is called only when the run reaches an
+    --eval-every step. Without it the run has no quick evaluation.
+    """
+    check_writable(config.checkpoint_dir, "checkpoint")
+    check_writable(config.output_dir, "output")
+    with run_folder.Lock(config.checkpoint_dir):
+        if config.fresh:
+            moved = run_folder.move_aside(config.checkpoint_dir)
+            if moved:
+                print("--fresh: moved the previous checkpoint to %s" % moved)
+        run_folder.repair(config.checkpoint_dir, config.keep)
+        train_images, train_labels = data.load_split(config.data_dir or None, "train",
+                                                     dataset=config.dataset)
+        # Before any graph: what the pipeline draws beside each digit (--clusters: k-means).
+        conditioning = conditioning_lib.of(config)
+        pipeline_labels = conditioning.prepare(config.checkpoint_dir, train_images, train_labels,
+                                               config.seed)
+        for rollbacks in range(MAX_ROLLBACKS + 1):
+            try:
+                return _train_from_newest_checkpoint(config, train_images, pipeline_labels,
+                                                     conditioning, quick_evaluator)
+            except Diverged as diverged:
+                last = checkpoints.latest(config.checkpoint_dir)
+                last_good = ("the last good checkpoint (step %d)" % checkpoints.step_of(last)
+                             if last else None)
+                good = last_good + " is intact" if last else "there is no earlier checkpoint"
+                if config.on_nan != "rollback":
+                    raise GanError("%s; nothing was saved from it and %s. Lower --lr-d/--lr-g, "
+                                   "or pass --on-nan rollback" % (diverged, good))
+                if rollbacks == MAX_ROLLBACKS:
+                    raise GanError("%s again after %d rollbacks; giving up (%s)"
+                                   % (diverged, MAX_ROLLBACKS, good))
+                config = dataclasses.replace(config, lr_d=config.lr_d / 2, lr_g=config.lr_g / 2)
+                print("%s; rolling back (%s), learning rates halved to lr_d=%g lr_g=%g"
+                      % (diverged, last_good or "to the start", config.lr_d, config.lr_g))
+
+
+def _train_from_newest_checkpoint(config, train_images, train_labels, conditioning,
+                                  quick_evaluator):
+    tg = build_training_graph(config, len(train_images), conditioning)
+    with start_session(tg, train_images, session_config(config), train_labels) as session:
+        step = checkpoints.restore(session, tg.saver, config.checkpoint_dir)
+        if step:
+            print("resumed from step %d" % step)
+        config_lib.save(config, config.checkpoint_dir)
+        if step >= config.step_limit:
+            print("the checkpoint is already at step %d (--steps %d): nothing to do"
+                  % (step, config.steps))
+            return 0
+        return _Loop(config, tg, session,
+                     _evaluator_if_needed(config, step, quick_evaluator)).run(step)
+
+
+def _evaluator_if_needed(config, step, quick_evaluator):
+    """The quick evaluator, only when this run will reach an evaluation step (with
+    --classifier-dir it may have to train that classifier first, a couple of minutes once)."""
+    every = config.eval_every
+    if not quick_evaluator or not every or (step // every + 1) * every > config.step_limit:
+        return None
+    return quick_evaluator(config)
+
+
+class _Loop:
+    """The step loop and what happens on step boundaries: logs, grids, evaluation, saves."""
+
+    def __init__(self, config, tg, session, evaluator=None):
+        self.config, self.tg, self.session, self.evaluator = config, tg, session, evaluator
+        noise, labels, self.grid_columns = grid_inputs(config)
+        self.grid_feed = self.feed(noise, labels)
+        if evaluator:
+            eval_noise = pipeline.noise(evaluator.n, config.z_dim,
+                                        config.seed + EVAL_NOISE_SEED_OFFSET)
+            # Conditional: every class equally often, so label accuracy covers all ten.
+            self.eval_labels = conditioning_lib.of(config).user_labels(evaluator.n)
+            self.eval_feed = self.feed(eval_noise, None if self.eval_labels is None
+                                       else conditioning_lib.one_hot(self.eval_labels))
+        self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
+        self.names = list(tg.logged)
+        self.logged = [tg.logged[n] for n in self.names]
+        # While D pre-trains, G is not updated: log its plain loss instead of the fused one.
+        self.pretrain_logged = [dict(tg.logged, g_loss=tg.ops.loss.g_loss)[n] for n in self.names]
+        self.status = {}
+        tg.graph.finalize()  # nothing may add ops inside the loop (a classic TF1 slowdown)
+
+    def run(self, step):
+        config, session = self.config, self.session
+        self.log = MetricsLog(config.output_dir, session.graph, resume_step=step)
+        self.bar = Progress(config, step)
+        if step == 0:
+            self.write_grid(0)  # the untrained generator, for comparison
+        saved_at = sampled_at = first_step = step
+        start_time = time.time()
+        deadline = start_time + config.minutes * 60 if config.minutes else float("inf")
+        try:
+            with _StopRequest() as stop:
+                while (step < config.step_limit and stop.signum is None
+                       and time.time() < deadline):
+                    pretraining = step < config.d_pretrain_steps
+                    op = op_for_step(self.tg.ops, config, step)
+                    log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
+                    if log_now:
+                        logged = self.pretrain_logged if pretraining else self.logged
+                        values = dict(zip(self.names, session.run([op] + logged)[1:]))
+                    else:
+                        session.run(op)
+                    step += 1
+                    self.bar.advance(step, pretraining)
+                    if log_now:
+                        self.record(step, values)
+                    if self.evaluator and step % config.eval_every == 0:
+                        self.quick_evaluation(step)
+                    if step % config.sample_every == 0:
+                        self.write_grid(step)
+                        sampled_at = step
+                    if step % config.checkpoint_every == 0:
+                        self.save(step)
+                        saved_at = step
+            if sampled_at != step:
+                self.write_grid(step)
+            if saved_at != step:
+                self.save(step)
+        finally:
+            self.bar.close()
+            self.log.close()
+        rate = (step - first_step) / max(time.time() - start_time, 1e-9)
+        if stop.signum is not None:
+            print("stopped at step %d; checkpoint saved in %s. Run the same command to resume."
+                  % (step, config.checkpoint_dir))
+            return 128 + stop.signum
+        if step < config.step_limit:
+            print("time budget of %g minutes used up at step %d (%.1f steps/s); checkpoint saved "
+                  "in %s. Run the same command to continue." % (config.minutes, step, rate,
+                                                                config.checkpoint_dir))
+            return 0
+        if self.best_fid is not None:
+            print("best quick FID so far: %.2f (checkpoint best.ckpt in %s)"
+                  % (self.best_fid, config.checkpoint_dir))
+        print("done: step %d (%.1f steps/s); checkpoint in %s, samples in %s"
+              % (step, rate, config.checkpoint_dir, config.output_dir))
+        return 0
+
+    def record(self, step, values):
+        bad = [title for name, title in (("d_loss", "the D loss"), ("g_loss", "the G loss"))
+               if not np.isfinite(values[name])]
+        if bad:
+            raise Diverged(step, " and ".join(bad))
+        self.log.scalars(step, **values)
+        self.status.update(values)
+        self.bar.status(_status_line(self.status))
+
+    def check_weights(self, step):
+        """Before anything is written from the current weights: are they all finite?"""
+        if not self.session.run(self.tg.all_finite):
+            raise Diverged(step, "the weights")
+
+    def feed(self, noise, labels):
+        """The feed dict that asks the sampling generator for ``noise`` (and one-hot labels)."""
+        feed = {self.tg.sample_z: noise}
+        if labels is not None:
+            feed[self.tg.sample_labels] = labels
+        return feed
+
+    def write_grid(self, step):
+        self.check_weights(step)
+        grid = images.grid(self.session.run(self.tg.samples, self.grid_feed), self.grid_columns)
+        images.save_png(os.path.join(self.config.output_dir, "samples_step_%06d.png" % step),
+                        grid)
+        self.log.image("samples", grid, step)
+
+    def save(self, step):
+        self.check_weights(step)
+        checkpoints.save(self.session, self.tg.saver, self.config.checkpoint_dir, step,
+                         keep=self.config.keep)
+
+    def quick_evaluation(self, step):
+        self.check_weights(step)
+        digits = data.to_uint8(self.session.run(self.tg.samples, self.eval_feed))
+        scores = self.evaluator.quick(digits, self.eval_labels)
+        self.log.scalars(step, **scores)
+        self.status.update(scores)
+        self.bar.status(_status_line(self.status))
+        if self.best_fid is None or scores["fid"] < self.best_fid:
+            self.best_fid = scores["fid"]
+            checkpoints.save_best(self.session, self.tg.best_saver, self.config.checkpoint_dir,
+                                  step, self.best_fid)
+
+
+def _status_line(values):
+    line = "D %.3f  G %.3f  D(x) %.2f  D(G(z)) %.2f" % (
+        values["d_loss"], values["g_loss"], values["d_real"], values["d_fake"])
+    if "fid" in values:
+        line += "  FID %.1f  IS %.2f" % (values["fid"], values["inception_score"])
+    if "label_accuracy" in values:
+        line += "  label acc %.3f" % values["label_accuracy"]
+    return line
