@@ -120,7 +120,8 @@ def build_feed_dict_graph(config):
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
         rows = tf.placeholder(tf.float32, [None, width], name="rows") if width else None
         model = models.build_gan(real, z, config, labels=rows)
-        ops = build_train_ops(model, config, tf.train.get_or_create_global_step())
+        ops = build_train_ops(model, config, tf.train.get_or_create_global_step(),
+                              extra_phases=(Phase.G,))
         init = tf.global_variables_initializer()
     return FeedDictGraph(graph, real, z, rows, ops.steps[Phase.D], ops.steps[Phase.G], init)
 

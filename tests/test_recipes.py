@@ -37,7 +37,7 @@ def recipe(request):
     config = resolve(dict(VARIANTS[request.param], batch_size=16, seed=2))
     images = np.random.RandomState(0).randint(0, 256, (300, 28, 28)).astype(np.uint8)
     labels = np.random.RandomState(1).randint(0, 10, 300).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(images))
+    tg = trainer.build_training_graph(config, len(images), extra_phases=(Phase.G,))
     with trainer.start_session(tg, images, train_labels=labels) as s:
         yield config, tg, s
 

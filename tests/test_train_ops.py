@@ -12,7 +12,7 @@ def session():
     """A training graph over 500 random 'digits' and its initialised session."""
     config = resolve({"batch_size": 32, "seed": 1})
     images = np.random.RandomState(0).randint(0, 256, (500, 28, 28)).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(images))
+    tg = trainer.build_training_graph(config, len(images), extra_phases=(Phase.G,))
     with trainer.start_session(tg, images) as s:
         yield tg, s
 
@@ -147,7 +147,7 @@ def test_d_and_g_each_take_a_first_adam_step_of_their_own_learning_rate():
     is not tiny: D's weights by lr_d, G's by lr_g."""
     config = resolve({"batch_size": 32, "seed": 1, "lr_d": 1e-3, "lr_g": 3e-4})
     images = np.random.RandomState(0).randint(0, 256, (100, 28, 28)).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(images))
+    tg = trainer.build_training_graph(config, len(images), extra_phases=(Phase.G,))
     with trainer.start_session(tg, images) as s:
         for phase, scope, lr in ((Phase.D, "discriminator/", 1e-3), (Phase.G, "generator/", 3e-4)):
             before = values(tg, s, scope)

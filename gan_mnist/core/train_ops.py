@@ -21,6 +21,21 @@ class Phase(enum.Enum):
     PRETRAIN = "a D update that counts as a step (D pre-training)"
     PRETRAIN_REG = "the same, with D's regulariser"
 
+    @property
+    def pretrains(self):
+        """Whether this phase is a D pre-training step (G is not updated)."""
+        return self in (Phase.PRETRAIN, Phase.PRETRAIN_REG)
+
+
+def phases_used(config):
+    """The phases a training run of ``config`` steps through: only these are built."""
+    used = {Phase.TRAIN}
+    if config.d_pretrain_steps:
+        used.add(Phase.PRETRAIN)
+    if config.r1:
+        used |= {Phase.TRAIN_REG} | ({Phase.PRETRAIN_REG} if config.d_pretrain_steps else set())
+    return used
+
 
 TrainOps = collections.namedtuple("TrainOps", "steps loss d_reg_loss fused_g_loss global_step")
 TrainOps.__doc__ = """``steps``: Phase -> op (the _REG phases only with --r1); ``loss``: the
@@ -38,8 +53,11 @@ def _then_power_iteration(d_update):
     return tf.group(d_update, *assigns)
 
 
-def build_train_ops(model, config, global_step):
-    """Separate D and G steps (two ``session.run`` calls, as the seeds train) and a fused step.
+def build_train_ops(model, config, global_step, extra_phases=()):
+    """The fused step and the other phases the config uses (``phases_used``), plus
+    ``extra_phases``: ``Phase.G`` builds a G step of its own, for the seeds' two
+    ``session.run`` calls (tests and the benchmark ask for it). ``Phase.D``, D's update, is
+    part of every training step and is always there.
 
     ``Phase.TRAIN`` does, in one ``session.run``, exactly what running ``Phase.D`` then
     ``Phase.G`` does: the D update first, then a G update whose loss reads D's *updated*
@@ -67,15 +85,19 @@ def build_train_ops(model, config, global_step):
             prefix = "r1_" if regularised else ""
             d_steps[regularised] = _then_power_iteration(
                 d_optimizer.minimize(d_loss, var_list=d_vars, name=prefix + "d_step"))
+            if not config.d_pretrain_steps:
+                continue
             pretrain_steps[regularised] = _then_power_iteration(
                 d_optimizer.minimize(d_loss, var_list=d_vars, global_step=global_step,
                                      name=prefix + "pretrain_step"))
     g_updates = models.scope_update_ops(models.GENERATOR_SCOPE)
     with tf.name_scope(models.GENERATOR_SCOPE + "/"):
         g_optimizer = tf.train.AdamOptimizer(config.lr_g, beta1=config.beta1)
-        g_step = tf.group(g_optimizer.minimize(loss.g_loss, var_list=g_vars,
-                                               global_step=global_step), *g_updates,
-                          name="g_step")
+        g_step = None
+        if Phase.G in extra_phases:
+            g_step = tf.group(g_optimizer.minimize(loss.g_loss, var_list=g_vars,
+                                                   global_step=global_step), *g_updates,
+                              name="g_step")
     average = ema.moving_average(config.ema, global_step)
 
     def g_step_after(d_step):
@@ -92,13 +114,16 @@ def build_train_ops(model, config, global_step):
 
     fused_g_loss, fused_g_step = g_step_after(d_steps[False])
     steps = {Phase.D: d_steps[False],
-             Phase.TRAIN: tf.group(d_steps[False], fused_g_step, name="train_step"),
-             Phase.PRETRAIN: pretrain_steps[False]}
+             Phase.TRAIN: tf.group(d_steps[False], fused_g_step, name="train_step")}
+    if pretrain_steps:
+        steps[Phase.PRETRAIN] = pretrain_steps[False]
     if True in d_steps:
         steps[Phase.TRAIN_REG] = tf.group(d_steps[True], g_step_after(d_steps[True])[1],
                                           name="r1_train_step")
-        steps[Phase.PRETRAIN_REG] = pretrain_steps[True]
-    steps[Phase.G] = average(g_step)
+        if pretrain_steps:
+            steps[Phase.PRETRAIN_REG] = pretrain_steps[True]
+    if g_step is not None:
+        steps[Phase.G] = average(g_step)
     return TrainOps(steps, loss, d_losses.get(True), fused_g_loss, global_step)
 
 

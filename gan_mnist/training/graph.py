@@ -6,6 +6,7 @@ import numpy as np
 
 from gan_mnist import tf_compat
 from gan_mnist.core import models, pipeline
+from gan_mnist.core.networks import ARCHITECTURES
 from gan_mnist.core.pipeline import build_inputs
 from gan_mnist.core.train_ops import build_train_ops
 from gan_mnist.techniques import conditioning as conditioning_lib
@@ -14,11 +15,6 @@ from gan_mnist.tf_compat import tf
 from gan_mnist.training import checkpoints
 
 SAMPLE_GRID_SIZE = 64  # an 8x8 grid of the same noise vectors all run long
-# Threads per op. The MLP recipes' matrices are small: splitting one matmul across cores costs
-# more than it saves (fc +13%, mlp256 +17% with one thread), while running independent ops side
-# by side (inter-op) pays. Measured with scripts/benchmark.py (variant fused_tf_threads).
-# 0 = TensorFlow's default, kept for the convolutional recipes.
-INTRA_OP_THREADS = {"fc": 1, "mlp256": 1}
 
 TrainingGraph = collections.namedtuple(
     "TrainingGraph",
@@ -45,9 +41,11 @@ def grid_inputs(config):
     return noise, conditioning_lib.one_hot(labels), columns
 
 
-def build_training_graph(config, num_images, conditioning=None):
+def build_training_graph(config, num_images, conditioning=None, extra_phases=()):
     """Everything a training session needs, in a new graph. ``conditioning``: the config's
-    (gan_mnist.techniques.conditioning), prepared on the training digits when it needs to be."""
+    (gan_mnist.techniques.conditioning), prepared on the training digits when it needs to be.
+    ``extra_phases``: phases beyond the config's own (gan_mnist.core.train_ops), e.g. a G step
+    alone for the seeds' two session.run calls."""
     conditioning = conditioning or conditioning_lib.of(config)
     graph = tf.Graph()
     with graph.as_default():
@@ -59,7 +57,7 @@ def build_training_graph(config, num_images, conditioning=None):
         labels = tf.one_hot(inputs.labels, width, dtype=tf.float32) if width else None
         model = models.build_gan(inputs.real, inputs.z, config, inputs.real_seed,
                                  inputs.fake_seed, labels, conditioning)
-        ops = build_train_ops(model, config, global_step)
+        ops = build_train_ops(model, config, global_step, extra_phases)
         sample_z = tf.placeholder(tf.float32, [None, config.z_dim], name="sample_z")
         sample_labels = (tf.placeholder(tf.float32, [None, conditioning.classes],
                                         name="sample_labels") if conditioning.classes else None)
@@ -80,7 +78,7 @@ def build_training_graph(config, num_images, conditioning=None):
 
 
 def session_config(config):
-    return tf_compat.session_config(INTRA_OP_THREADS.get(config.arch, 0))
+    return tf_compat.session_config(ARCHITECTURES[config.arch].intra_op_threads)
 
 
 def start_session(tg, train_images, session_conf=None, train_labels=None):

@@ -1,29 +1,16 @@
 """Recipes: named sets of Config values, so that the best settings are one flag.
 
 The seed recipes are the networks of the tutorials this project started from, each with its
-own defaults (``PRESETS``, keyed by ``--arch``); ``--arch X`` alone means ``--recipe X``. The
-other recipes name an architecture and the techniques measured to pay on it (docs/results.md).
+own defaults (``PRESETS``, keyed by ``--arch``, read from the architecture records);
+``--arch X`` alone means ``--recipe X``. The other recipes name an architecture and the techniques measured to pay on it (docs/results.md).
 Precedence: a typed flag > the checkpoint's config.json > the recipe > the Config default.
 """
+from gan_mnist.core.networks import ARCHITECTURES
+
 DEFAULT_RECIPE = "fc"  # the classic fully connected GAN, as the project's design card says
 
-# Each architecture's defaults live here and nowhere else. Keys are Config field names.
-# fc: the classic fully connected GAN tutorials; mlp256: two hidden layers of 256 at batch 32;
-# dcgan: TensorFlow's DCGAN tutorial (Adam 1e-4 with default beta1, no label smoothing);
-# cnn: the convolutional MNIST GAN tutorial with a 56x56 generator and D pre-training;
-# fast: a small DCGAN-style pair tuned for quality per CPU-minute; hidden is its channel width.
-PRESETS = {
-    "fc": dict(z_dim=100, hidden=128, batch_size=128, lr_d=2e-4, lr_g=2e-4, beta1=0.5,
-               label_smoothing=0.1, d_pretrain_steps=0),
-    "mlp256": dict(z_dim=64, hidden=256, batch_size=32, lr_d=2e-4, lr_g=2e-4, beta1=0.5,
-                   label_smoothing=0.1, d_pretrain_steps=0),
-    "dcgan": dict(z_dim=100, hidden=0, batch_size=64, lr_d=1e-4, lr_g=1e-4, beta1=0.9,
-                  label_smoothing=0.0, d_pretrain_steps=0),
-    "cnn": dict(z_dim=100, hidden=0, batch_size=50, lr_d=3e-4, lr_g=1e-4, beta1=0.9,
-                label_smoothing=0.0, d_pretrain_steps=300),
-    "fast": dict(z_dim=64, hidden=64, batch_size=64, lr_d=2e-4, lr_g=2e-4, beta1=0.5,
-                 label_smoothing=0.0, d_pretrain_steps=0),
-}
+# Each architecture's defaults live in its record (gan_mnist.core.networks.ARCHITECTURES).
+PRESETS = {name: architecture.presets for name, architecture in ARCHITECTURES.items()}
 
 RECIPES = dict({arch: dict(arch=arch) for arch in PRESETS}, **{
     # The best unconditional digits per CPU-minute: self-conditioning on 160 k-means groups,

@@ -10,7 +10,7 @@ import numpy as np
 
 from gan_mnist import GanError, check_writable
 from gan_mnist.core import data, pipeline
-from gan_mnist.core.train_ops import op_for_step
+from gan_mnist.core.train_ops import phase_for_step
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.training import checkpoints, images, run_folder
 from gan_mnist.training import config as config_lib
@@ -160,8 +160,9 @@ class _Loop:
             with _StopRequest() as stop:
                 while (step < config.step_limit and stop.signum is None
                        and time.time() < deadline):
-                    pretraining = step < config.d_pretrain_steps
-                    op = op_for_step(self.tg.ops, config, step)
+                    phase = phase_for_step(config, step)  # what this step trains
+                    pretraining = phase.pretrains
+                    op = self.tg.ops.steps[phase]
                     log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
                     if log_now:
                         logged = self.pretrain_logged if pretraining else self.logged
