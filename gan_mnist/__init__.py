@@ -7,6 +7,7 @@ that build graphs do. ``gan_mnist/classic.py`` is the whole seeds' GAN in one fi
 
 import contextlib
 import os
+import sys
 
 __version__ = "0.1.0"
 
@@ -19,7 +20,8 @@ ASSETS_DIR = os.path.join(PACKAGE_DIR, "assets")  # shipped weights and the web 
 # belongs to the entry naming the longest prefix of its dotted name.
 LAYERS = (
     ("foundation", ("gan_mnist", "gan_mnist.tf_compat")),
-    ("data and building blocks", ("gan_mnist.core.data", "gan_mnist.core.pipeline",
+    ("data and building blocks", ("gan_mnist.core.data", "gan_mnist.core.architectures",
+                                  "gan_mnist.core.pipeline",
                                   "gan_mnist.core.layers", "gan_mnist.core.scopes")),
     ("techniques", ("gan_mnist.techniques",)),
     ("networks, losses, train ops", ("gan_mnist.core",)),
@@ -50,6 +52,22 @@ class GanError(Exception):
 
     Scripts print its message as one line and exit non-zero; anything else is a bug.
     """
+
+
+def to_stderr(message):
+    """Where the package's one-line notices go unless a caller hands in its own ``log``."""
+    print(message, file=sys.stderr)
+
+
+def check_new_folder(out_dir, flag):
+    """Refuse an output folder that exists already or whose parent does not, before any work:
+    export writes a whole folder, never into one a user has."""
+    if os.path.lexists(out_dir):
+        raise GanError("%s already exists; choose another %s or remove it first" % (out_dir, flag))
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    if not os.path.isdir(parent):
+        raise GanError("cannot write %s: the folder %s does not exist" % (out_dir, parent))
+    return parent
 
 
 def check_writable(folder, what):

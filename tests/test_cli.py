@@ -127,3 +127,14 @@ def test_sample_png_and_npy(tmp_path, mnist_dir):
     assert run(SAMPLE, "--checkpoint-dir", ckpt, "--n", "10", "--npy", npy2,
                "--seed", "1").returncode == 0
     assert not np.array_equal(np.load(npy2), digits)
+
+
+def test_gan_mnist_dispatches_and_knows_its_version(capsys):
+    """The installed command's dispatcher, in-process: --version, and an unknown command."""
+    import gan_mnist
+    from gan_mnist import cli
+
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out == "gan-mnist %s\n" % gan_mnist.__version__
+    assert cli.main(["trian"]) == 2
+    assert "unknown command 'trian'" in capsys.readouterr().err

@@ -16,7 +16,9 @@ from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.techniques.conditioning import (NUM_CLASSES,  # noqa: F401 (re-exported)
                                                cluster_of_noise)
 from gan_mnist.core.layers import dense, spectral_norm_getter
-from gan_mnist.core.networks import ARCHITECTURES, IMAGE_PIXELS  # noqa: F401 (re-exported)
+from gan_mnist.core import networks
+from gan_mnist.core.architectures import ARCHITECTURES
+from gan_mnist.core.networks import IMAGE_PIXELS  # noqa: F401 (re-exported)
 from gan_mnist.core.scopes import (DISCRIMINATOR_SCOPE, GENERATOR_SCOPE,  # noqa: F401
                                    scope_update_ops, scope_variables)
 from gan_mnist.tf_compat import tf
@@ -43,12 +45,12 @@ def generator(z, config, reuse=False, training=True, custom_getter=None, labels=
     ``custom_getter``: how the network reads its weights, handed in by the caller: the training
     graph passes the EMA's ``read_averages`` so that the sampling generator reads the moving
     averages made by the train ops (--ema); the network itself does not know about them.
-    ``conditioning`` (gan_mnist.techniques.conditioning, default: the config's) says what joins the noise
-    at G's input (Mirza & Osindero 2014): for a --conditional model, ``labels``, the classes
+    ``conditioning`` (gan_mnist.techniques.conditioning, default: the config's) says what joins
+    the noise at G's input (Mirza & Osindero 2014): for a --conditional model, ``labels``, the classes
     asked for as one-hot rows (batch, 10) (soft rows blend classes); for a --clusters model its
     group, given as ``labels`` while training (the real batch's groups), otherwise picked by the
     first noise coordinate."""
-    build = ARCHITECTURES[config.arch].generator
+    build = getattr(networks, ARCHITECTURES[config.arch].generator)
     conditioning = conditioning or conditioning_lib.of(config)
     with tf.variable_scope(GENERATOR_SCOPE, reuse=reuse or bool(custom_getter),
                            custom_getter=custom_getter):
@@ -58,7 +60,8 @@ def generator(z, config, reuse=False, training=True, custom_getter=None, labels=
         return build(z, training, hidden=config.hidden, z_dim=config.z_dim)
 
 
-def discriminator(x, config, reuse=False, training=True, seed=None, labels=None):
+def discriminator(x, config, reuse=False, training=True, seed=None, labels=None,
+                  conditioning=None):
     """(logit, probability), each of shape (batch,), that the images x (batch, 784) are real.
 
     ``seed`` (an int64 pair) fixes the dropout masks of recipes that use dropout. With
@@ -67,12 +70,12 @@ def discriminator(x, config, reuse=False, training=True, seed=None, labels=None)
     adds the projection term <embedding(label), h> (Miyato & Koyama 2018): D judges "a real 7",
     not just "real", through one extra matrix, the same way for every recipe.
     """
-    build = ARCHITECTURES[config.arch].discriminator
+    build = getattr(networks, ARCHITECTURES[config.arch].discriminator)
     getter = spectral_norm_getter if config.spectral_norm else None
     with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse, custom_getter=getter):
         features = build(x, training, seed, hidden=config.hidden)
         logits = dense(features, 1, "logit")
-        if conditioning_lib.of(config).width:
+        if (conditioning or conditioning_lib.of(config)).width:
             if labels is None:
                 raise ValueError("a conditional model needs labels")
             embedded = dense(labels, int(features.shape[-1]), "projection", bias=False)
@@ -88,8 +91,9 @@ def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None, cond
     clusters; G is asked for the same ones, so D sees the same mix in real and generated
     images."""
     fake = generator(z, config, labels=labels, conditioning=conditioning)
-    real_logits, real_prob = discriminator(real, config, seed=real_seed, labels=labels)
+    real_logits, real_prob = discriminator(real, config, seed=real_seed, labels=labels,
+                                           conditioning=conditioning)
     fake_logits, fake_prob = discriminator(fake, config, reuse=True, seed=fake_seed,
-                                           labels=labels)
+                                           labels=labels, conditioning=conditioning)
     return GANModel(real, z, fake, real_logits, real_prob, fake_logits, fake_prob, fake_seed,
                     labels)

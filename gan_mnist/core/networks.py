@@ -1,12 +1,9 @@
-"""Every recipe's networks, and one record per architecture: its builders, its pixel range,
-its presets (the Config values ``--arch X`` stands for) and its thread settings.
+"""Every recipe's networks, named in their architecture's record (gan_mnist.core.architectures).
 
 A builder takes its sizes, not the whole Config: a generator ``(z, training, hidden, z_dim)``
 returns flat images (batch, 784); a discriminator ``(x, training, seed, hidden)`` returns the
 features under D's logit. gan_mnist.core.models wraps them in their variable scopes.
 """
-import dataclasses
-
 from gan_mnist.core.layers import (batch_norm, conv2d, conv2d_transpose, dense, dropout,
                                    leaky_relu)
 from gan_mnist.tf_compat import tf
@@ -30,6 +27,14 @@ def mlp_discriminator(x, training, seed, hidden, layers=1):
     for i in range(layers):
         h = leaky_relu(dense(h, hidden, "hidden" if layers == 1 else "hidden%d" % (i + 1)))
     return h
+
+
+def mlp256_generator(z, training, hidden, z_dim):
+    return mlp_generator(z, training, hidden, z_dim, layers=2)
+
+
+def mlp256_discriminator(x, training, seed, hidden):
+    return mlp_discriminator(x, training, seed, hidden, layers=2)
 
 
 # ---------------------------------------------------------------- dcgan (the TensorFlow tutorial)
@@ -100,44 +105,3 @@ def fast_discriminator(x, training, seed, hidden):
     h = leaky_relu(conv2d(h, width // 2, 4, 2, "conv1"))
     h = leaky_relu(conv2d(h, width, 4, 2, "conv2"))
     return tf.reshape(h, [-1, 7 * 7 * width])
-
-
-@dataclasses.dataclass(frozen=True)
-class Architecture:
-    """One ``--arch``: everything the rest of the package needs to know about it."""
-    generator: object  # (z, training, hidden, z_dim) -> images (batch, 784) in pixel_range
-    discriminator: object  # (x, training, seed, hidden) -> features (batch, n)
-    presets: dict  # Config field -> value: this architecture's defaults (gan_mnist.training.recipes)
-    pixel_range: tuple = (-1.0, 1.0)  # of the images D sees and G makes
-    # Threads per op, 0 = TensorFlow's default. The MLPs' matrices are small: splitting one
-    # matmul across cores costs more than it saves (fc +13%, mlp256 +17% with one thread),
-    # while running independent ops side by side (inter-op) pays. Measured with
-    # scripts/benchmark.py (variant fused_tf_threads).
-    intra_op_threads: int = 0
-
-
-def _two_layers(build):
-    return lambda *args, **sizes: build(*args, layers=2, **sizes)
-
-
-# fc: the classic fully connected GAN tutorials; mlp256: two hidden layers of 256 at batch 32;
-# dcgan: TensorFlow's DCGAN tutorial (Adam 1e-4 with default beta1, no label smoothing);
-# cnn: the convolutional MNIST GAN tutorial with a 56x56 generator and D pre-training;
-# fast: a small DCGAN-style pair tuned for quality per CPU-minute; hidden is its channel width.
-ARCHITECTURES = {
-    "fc": Architecture(mlp_generator, mlp_discriminator, dict(
-        z_dim=100, hidden=128, batch_size=128, lr_d=2e-4, lr_g=2e-4, beta1=0.5,
-        label_smoothing=0.1, d_pretrain_steps=0), intra_op_threads=1),
-    "mlp256": Architecture(_two_layers(mlp_generator), _two_layers(mlp_discriminator), dict(
-        z_dim=64, hidden=256, batch_size=32, lr_d=2e-4, lr_g=2e-4, beta1=0.5,
-        label_smoothing=0.1, d_pretrain_steps=0), intra_op_threads=1),
-    "dcgan": Architecture(dcgan_generator, dcgan_discriminator, dict(
-        z_dim=100, hidden=0, batch_size=64, lr_d=1e-4, lr_g=1e-4, beta1=0.9,
-        label_smoothing=0.0, d_pretrain_steps=0)),
-    "cnn": Architecture(cnn_generator, cnn_discriminator, dict(
-        z_dim=100, hidden=0, batch_size=50, lr_d=3e-4, lr_g=1e-4, beta1=0.9,
-        label_smoothing=0.0, d_pretrain_steps=300), pixel_range=(0.0, 1.0)),  # a sigmoid G
-    "fast": Architecture(fast_generator, fast_discriminator, dict(
-        z_dim=64, hidden=64, batch_size=64, lr_d=2e-4, lr_g=2e-4, beta1=0.5,
-        label_smoothing=0.0, d_pretrain_steps=0)),
-}

@@ -12,12 +12,11 @@ them; ``--classifier-dir`` trains (about two minutes on 2 CPU cores) or uses one
 import hashlib
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
-from gan_mnist import ASSETS_DIR, GanError, atomic_write
+from gan_mnist import ASSETS_DIR, GanError, atomic_write, to_stderr
 from gan_mnist.core import data
 from gan_mnist.core.layers import conv2d, dense
 from gan_mnist.tf_compat import session_config, tf
@@ -171,7 +170,7 @@ def accuracy_on_test_set(classifier, data_dir=None, dataset="mnist"):
 
 def load_or_train(folder, data_dir=None, dataset="mnist", log=None):
     """The classifier cached in ``folder``, trained there first if it is not yet."""
-    log = log or (lambda message: print(message, file=sys.stderr))
+    log = log or to_stderr
     info_path = os.path.join(folder, INFO_FILE)
     if os.path.exists(info_path):
         with open(info_path) as f:

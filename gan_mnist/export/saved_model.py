@@ -17,7 +17,7 @@ import re
 import shutil
 import tempfile
 
-from gan_mnist import GanError
+from gan_mnist import check_new_folder
 from gan_mnist.training import checkpoints
 from gan_mnist.core import models
 from gan_mnist.evaluation import sampling
@@ -47,11 +47,7 @@ def export(checkpoint_dir, out_dir, tflite=False):
     """Write the newest checkpoint's generator to ``out_dir`` (which must not exist yet); return
     (the checkpoint's step, the files written)."""
     config, path = sampling.newest_model(checkpoint_dir)
-    if os.path.lexists(out_dir):
-        raise GanError("%s already exists; choose another --out or remove it first" % out_dir)
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    if not os.path.isdir(parent):
-        raise GanError("cannot write %s: the folder %s does not exist" % (out_dir, parent))
+    parent = check_new_folder(out_dir, "--out")
     graph = tf.Graph()
     with graph.as_default():
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 
-from gan_mnist import ASSETS_DIR, PACKAGE_DIR, GanError
+from gan_mnist import ASSETS_DIR, PACKAGE_DIR, GanError, check_new_folder
 
 RUNTIME_PACKAGE = "onnxruntime-web"
 RUNTIME_VERSION = "1.30.0"  # the version web/package.json pins
@@ -109,12 +109,7 @@ def write(checkpoint_dir, out_dir):
     from gan_mnist.evaluation import sampling
 
     config, _ = sampling.newest_model(checkpoint_dir)
-    if os.path.lexists(out_dir):
-        raise GanError("%s already exists; choose another --web folder or remove it first"
-                       % out_dir)
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    if not os.path.isdir(parent):
-        raise GanError("cannot write %s: the folder %s does not exist" % (out_dir, parent))
+    parent = check_new_folder(out_dir, "--web folder")
     conditioning = conditioning_lib.of(config)
     scratch = tempfile.mkdtemp(prefix=".web-", dir=parent)
     try:

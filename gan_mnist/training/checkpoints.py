@@ -19,9 +19,8 @@ import json
 import os
 import re
 import shutil
-import sys
 
-from gan_mnist import GanError, atomic_write
+from gan_mnist import GanError, atomic_write, to_stderr
 from gan_mnist.tf_compat import tf
 
 PREFIX = "model.ckpt"
@@ -183,7 +182,7 @@ def restore(session, saver, checkpoint_dir, log=None):
     A damaged checkpoint is renamed aside with one line of explanation and the one before it is
     tried. A checkpoint of another architecture is not damage: that is refused (GanError).
     """
-    log = log or (lambda message: print(message, file=sys.stderr))
+    log = log or to_stderr
     with session.graph.as_default():
         variables = tf.global_variables()
     for path in reversed(published(checkpoint_dir)):

@@ -14,7 +14,8 @@ import json
 import os
 
 from gan_mnist import GanError, atomic_write
-from gan_mnist.training.checks import at_least, between, non_negative_int, positive_float, positive_int
+from gan_mnist.training.checks import (at_least, between, non_negative_int, positive_float,
+                                       positive_int)
 from gan_mnist.core.data import DATASETS
 from gan_mnist.training.recipes import DEFAULT_RECIPE, PRESETS, RECIPES, recipe_values
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from gan_mnist import tf_compat
 from gan_mnist.core import models, pipeline
-from gan_mnist.core.networks import ARCHITECTURES
+from gan_mnist.core.architectures import ARCHITECTURES
 from gan_mnist.core.pipeline import build_inputs
 from gan_mnist.core.train_ops import build_train_ops
 from gan_mnist.techniques import conditioning as conditioning_lib
@@ -19,7 +19,7 @@ SAMPLE_GRID_SIZE = 64  # an 8x8 grid of the same noise vectors all run long
 TrainingGraph = collections.namedtuple(
     "TrainingGraph",
     "graph inputs model ops sample_z sample_labels samples logged all_finite saver best_saver "
-    "init")
+    "init conditioning")
 GRID_COLUMNS_CONDITIONAL = 8  # a conditional grid: one row per class, 8 noise vectors across
 
 
@@ -28,11 +28,11 @@ def fixed_noise(config, n=SAMPLE_GRID_SIZE):
     return pipeline.noise(n, config.z_dim, config.seed)
 
 
-def grid_inputs(config):
+def grid_inputs(config, conditioning=None):
     """(noise, one-hot labels or None, columns) of the sample grids. Unconditional: 64 noise
     vectors, 8x8. Conditional: row r asks for class r, the same 8 noise vectors in every row,
     so each column shows one 'handwriting' writing every digit."""
-    classes = conditioning_lib.of(config).classes
+    classes = (conditioning or conditioning_lib.of(config)).classes
     if not classes:
         return fixed_noise(config), None, None
     columns = GRID_COLUMNS_CONDITIONAL
@@ -74,7 +74,7 @@ def build_training_graph(config, num_images, conditioning=None, extra_phases=())
         best_saver = checkpoints.make_saver()
         init = tf.global_variables_initializer()
     return TrainingGraph(graph, inputs, model, ops, sample_z, sample_labels, samples, logged,
-                         all_finite, saver, best_saver, init)
+                         all_finite, saver, best_saver, init, conditioning)
 
 
 def session_config(config):

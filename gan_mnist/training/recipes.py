@@ -5,11 +5,11 @@ own defaults (``PRESETS``, keyed by ``--arch``, read from the architecture recor
 ``--arch X`` alone means ``--recipe X``. The other recipes name an architecture and the techniques measured to pay on it (docs/results.md).
 Precedence: a typed flag > the checkpoint's config.json > the recipe > the Config default.
 """
-from gan_mnist.core.networks import ARCHITECTURES
+from gan_mnist.core.architectures import ARCHITECTURES
 
 DEFAULT_RECIPE = "fc"  # the classic fully connected GAN, as the project's design card says
 
-# Each architecture's defaults live in its record (gan_mnist.core.networks.ARCHITECTURES).
+# Each architecture's defaults live in its record (gan_mnist.core.architectures).
 PRESETS = {name: architecture.presets for name, architecture in ARCHITECTURES.items()}
 
 RECIPES = dict({arch: dict(arch=arch) for arch in PRESETS}, **{

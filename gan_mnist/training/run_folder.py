@@ -3,10 +3,9 @@ time (the ``lock`` file), ``--fresh`` moving an old run aside, and mending folde
 versions or crashes left in another shape."""
 import glob
 import os
-import sys
 import time
 
-from gan_mnist import GanError, process_alive
+from gan_mnist import GanError, process_alive, to_stderr
 from gan_mnist.training import checkpoints
 from gan_mnist.techniques.clusters import CLUSTERS_FILE
 from gan_mnist.training.config import CONFIG_FILE
@@ -21,7 +20,7 @@ def repair(checkpoint_dir, keep, log=None):
     Older versions wrote indexes such as ``../model.ckpt-N`` for relative folders, so resuming
     started over and nothing was ever pruned. Says what it changed; silent when all is in order.
     """
-    log = log or (lambda message: print(message, file=sys.stderr))
+    log = log or to_stderr
     for prefix, index, count in ((checkpoints.PREFIX, checkpoints.INDEX, keep), (checkpoints.BEST_PREFIX, checkpoints.BEST_INDEX, 1)):
         published = checkpoints.published(checkpoint_dir, prefix, index)
         if not published:
@@ -73,7 +72,7 @@ class Lock:
 
     def __init__(self, checkpoint_dir, log=None):
         self.path = os.path.join(checkpoint_dir, LOCK)
-        self.log = log or (lambda message: print(message, file=sys.stderr))
+        self.log = log or to_stderr
 
     def __enter__(self):
         for _ in range(3):

@@ -130,13 +130,13 @@ class _Loop:
 
     def __init__(self, config, tg, session, evaluator=None):
         self.config, self.tg, self.session, self.evaluator = config, tg, session, evaluator
-        noise, labels, self.grid_columns = grid_inputs(config)
+        noise, labels, self.grid_columns = grid_inputs(config, tg.conditioning)
         self.grid_feed = self.feed(noise, labels)
         if evaluator:
             eval_noise = pipeline.noise(evaluator.n, config.z_dim,
                                         config.seed + EVAL_NOISE_SEED_OFFSET)
             # Conditional: every class equally often, so label accuracy covers all ten.
-            self.eval_labels = conditioning_lib.of(config).user_labels(evaluator.n)
+            self.eval_labels = tg.conditioning.user_labels(evaluator.n)
             self.eval_feed = self.feed(eval_noise, None if self.eval_labels is None
                                        else conditioning_lib.one_hot(self.eval_labels))
         self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
