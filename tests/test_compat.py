@@ -12,6 +12,14 @@ tests/assets/folders_0.1.0/ holds three checkpoint folders made by the code of c
 
 Between them they cover what a refactoring of the graph could change: plain and conditioned
 models (labels, clusters), spectral norm, EMA, hinge, lazy R1 and D pre-training.
+
+tests/assets/folders_e8d7b10/ holds two made by commit e8d7b10, the last main before the package
+moved into subpackages, with today's recipes (run from that commit's root):
+
+    train.py --recipe best --clusters 4 --hidden 8 --z-dim 8 --batch-size 16 $C \
+        --checkpoint-dir best
+    train.py --recipe best-conditional --clusters 20 --hidden 8 --z-dim 8 --batch-size 16 $C \
+        --checkpoint-dir best_conditional
 """
 import json
 import os
@@ -24,8 +32,10 @@ from gan_mnist.training import checkpoints, config as config_lib, trainer
 from gan_mnist.tf_compat import tf
 from tests.conftest import says
 
-FOLDERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "folders_0.1.0")
-FLAGS = ("fc", "fast_clusters", "fast_conditional")
+ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
+FOLDERS = os.path.join(ASSETS, "folders_0.1.0")
+FLAGS = ("fc", "fast_clusters", "fast_conditional",  # made by 0.1.0 at fc7b68e
+         "../folders_e8d7b10/best", "../folders_e8d7b10/best_conditional")  # by e8d7b10
 
 
 def weights(checkpoint_dir):
@@ -64,7 +74,7 @@ def test_the_same_flags_train_the_same_weights(name, tmp_path, mnist_dir):
 def test_an_old_folder_resumes(name, tmp_path, mnist_dir, capsys):
     """The same command line as a user typed then (no --recipe) resumes the old folder, and
     config.json keeps every setting it had."""
-    folder = tmp_path / name
+    folder = tmp_path / os.path.basename(name)
     shutil.copytree(os.path.join(FOLDERS, name), folder)
     saved = config_lib.load_saved(folder)
     config = config_lib.resolve({"steps": 14, "checkpoint_dir": str(folder),
@@ -77,7 +87,8 @@ def test_an_old_folder_resumes(name, tmp_path, mnist_dir, capsys):
     for field in config_lib.CARRIED_FIELDS:
         if field in saved:
             assert resumed[field] == saved[field], field
-    assert resumed["recipe"] == saved["arch"]  # an old folder's recipe is its architecture's
+    # An old folder's recipe is its architecture's; a newer one keeps its own.
+    assert resumed["recipe"] == saved.get("recipe", saved["arch"])
 
 
 def test_a_recipe_that_fits_resumes_an_old_folder(tmp_path, mnist_dir):

@@ -72,6 +72,7 @@ NOT_RUN = {
     "--eval-n 1000 --address 127.0.0.1:6379": "run by tests/test_sweep_cluster.py",
 }
 SHORT_STEPS = {"train.py": 600, "benchmark.py": 20}
+CLASSIC, CLASSIC_STEPS = "python -m gan_mnist.classic", 500
 SIDE_RUN_STEPS = 200  # train commands into folders of their own (not checkpoints/) need fewer
 SHORT_MINUTES = 0.05  # --minutes M becomes 3 seconds of training (the quick start: at most a few
 # hundred steps of `best`, so that checkpoints/ ends below the 600 steps of the later commands)
@@ -147,6 +148,8 @@ def _cap(command, flag, cap, kind=int):
 def shortened(command):
     """The command with its counts shortened: --steps (added where a step-limited command would
     run 100,000 steps by default), --minutes, digits drawn, benchmark rounds, a sweep's seeds."""
+    if command.startswith(CLASSIC):  # the seeds' GAN in one file: one grid's worth of steps
+        return _cap(command, "--steps", CLASSIC_STEPS)
     script = re.search(r"scripts/(\w+\.py)", command).group(1)
     if script == "sweep.py":
         command = re.sub(r"--seeds [\d,]+", "--seeds " + SWEEP_SEEDS, command)
@@ -191,6 +194,8 @@ def test_shortened_changes_only_counts():
         "python scripts/train.py --steps 600"
     assert shortened("python scripts/train.py") == "python scripts/train.py --steps 600"
     assert shortened("python scripts/evaluate.py") == "python scripts/evaluate.py --n 500"
+    assert shortened("python -m gan_mnist.classic --steps 2000") == \
+        "python -m gan_mnist.classic --steps 500"
     assert shortened("python scripts/sample.py --n 64 --png d.png") == \
         "python scripts/sample.py --n 64 --png d.png"
     assert shortened("python scripts/sweep.py --out s --set arch=fast --seeds 0,1,2 "
@@ -218,7 +223,7 @@ def test_every_command_of_the_docs_works_as_written(clone):
         for command in commands[doc]:
             if command in NOT_RUN or command in done:
                 continue
-            assert "scripts/" in command, (doc, command)
+            assert "scripts/" in command or command.startswith(CLASSIC), (doc, command)
             done.add(command)
             if "fashion-mnist" in command and not fashion:
                 continue
@@ -257,6 +262,7 @@ def test_every_command_of_the_docs_works_as_written(clone):
                  "nearest_neighbours.png", "closest_pairs.png", "memorisation.png"):
         assert (clone / "output" / name).exists(), name
     assert (clone / "generator_model" / "generator.tflite").exists()
+    assert (clone / "output-classic" / "samples_step_000500.png").exists()  # the README's classic
     for page in ("web_page", "digits_page") if web_ready else ():  # usage.md, web.md
         assert (clone / page / "index.html").exists() and (clone / page / "model.js").exists()
     labels = np.load(clone / "three.labels.npy")
