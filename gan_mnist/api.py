@@ -17,7 +17,7 @@ import dataclasses
 import glob
 import os
 
-from gan_mnist.training import checkpoints
+from gan_mnist.training.run_folder import RunFolder
 from gan_mnist.training import config as config_lib
 from gan_mnist.evaluation.metrics import EVAL_N
 
@@ -42,8 +42,7 @@ class Run:
 
 def step_of(checkpoint_dir):
     """The step of the newest checkpoint in ``checkpoint_dir`` (0 when there is none)."""
-    path = checkpoints.latest(checkpoint_dir)
-    return checkpoints.step_of(path) if path else 0
+    return RunFolder(checkpoint_dir).step()
 
 
 def newest_grid(output_dir):

@@ -106,3 +106,29 @@ class Lock:
     def __exit__(self, *exc):
         if self._owner() == os.getpid():
             os.remove(self.path)
+
+
+class RunFolder:
+    """A run's checkpoint folder as one object: what the trainer and the tools ask of it."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def newest(self):
+        """The path prefix of the newest checkpoint, or None."""
+        return checkpoints.latest(self.path)
+
+    def step(self):
+        """The step of the newest checkpoint (0 when there is none)."""
+        newest = self.newest()
+        return checkpoints.step_of(newest) if newest else 0
+
+    def lock(self, log=None):
+        """``with folder.lock():`` one trainer at a time (see Lock)."""
+        return Lock(self.path, log)
+
+    def repair(self, keep, log=None):
+        repair(self.path, keep, log)
+
+    def move_aside(self):
+        return move_aside(self.path)

@@ -68,12 +68,13 @@ def train(config, quick_evaluator=None):
     """
     check_writable(config.checkpoint_dir, "checkpoint")
     check_writable(config.output_dir, "output")
-    with run_folder.Lock(config.checkpoint_dir):
+    folder = run_folder.RunFolder(config.checkpoint_dir)
+    with folder.lock():
         if config.fresh:
-            moved = run_folder.move_aside(config.checkpoint_dir)
+            moved = folder.move_aside()
             if moved:
                 print("--fresh: moved the previous checkpoint to %s" % moved)
-        run_folder.repair(config.checkpoint_dir, config.keep)
+        folder.repair(config.keep)
         train_images, train_labels = data.load_split(config.data_dir or None, "train",
                                                      dataset=config.dataset)
         # Before any graph: what the pipeline draws beside each digit (--clusters: k-means).
@@ -85,7 +86,7 @@ def train(config, quick_evaluator=None):
                 return _train_from_newest_checkpoint(config, train_images, pipeline_labels,
                                                      conditioning, quick_evaluator)
             except Diverged as diverged:
-                last = checkpoints.latest(config.checkpoint_dir)
+                last = folder.newest()
                 last_good = ("the last good checkpoint (step %d)" % checkpoints.step_of(last)
                              if last else None)
                 good = last_good + " is intact" if last else "there is no earlier checkpoint"
