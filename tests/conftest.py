@@ -11,6 +11,10 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+# The README's MNIST_DATA_DIR=../shared/MNIST_data is relative to where pytest starts; tests that
+# run a command in a scratch folder must see the same files, so the path is made absolute.
+if os.environ.get("MNIST_DATA_DIR"):
+    os.environ["MNIST_DATA_DIR"] = os.path.abspath(os.environ["MNIST_DATA_DIR"])
 
 # The quick tier, `python -m pytest -m quick`: a few minutes on 2 cores, every module of the
 # package at least once (in-process or through its script). A file -> the tests of it in the
