@@ -136,6 +136,3 @@ def phase_for_step(config, step):
         return Phase.PRETRAIN_REG if regularised else Phase.PRETRAIN
     return Phase.TRAIN_REG if regularised else Phase.TRAIN
 
-
-def op_for_step(ops, config, step):
-    return ops.steps[phase_for_step(config, step)]
