@@ -31,6 +31,10 @@ NOT_RUN = {
     "pip install -r requirements.txt          # or: pip install -e .": "as above",
     "MNIST_DATA_DIR=../shared/MNIST_data python -m pytest": "that is this test suite",
     "MNIST_DATA_DIR=../shared/MNIST_data python -m pytest -m quick": "its quick tier",
+    "python -m pytest              # the whole suite, in two processes: what CI runs (.ci/run)":
+        "that is this test suite",
+    "python -m pytest -m quick     # its quick tier, a few minutes on 2 cores, after each change":
+        "its quick tier",
     "for a in fc mlp256 dcgan cnn; do": "the hour-long study behind the recipe table (four "
                                         "recipes, 15 minutes each); its pieces (--arch, "
                                         "--minutes with --steps, evaluate.py on other folders) "
