@@ -119,7 +119,7 @@ def build_feed_dict_graph(config):
         real = tf.placeholder(tf.float32, [None, 784], name="real")
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
         rows = tf.placeholder(tf.float32, [None, width], name="rows") if width else None
-        model = models.build_gan(real, z, config, labels=rows)
+        model = models.build_gan(real, z, config, conditioning.of(config), labels=rows)
         ops = build_train_ops(model, config, tf.train.get_or_create_global_step(),
                               extra_phases=(Phase.G,))
         init = tf.global_variables_initializer()

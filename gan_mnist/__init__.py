@@ -59,6 +59,15 @@ def to_stderr(message):
     print(message, file=sys.stderr)
 
 
+def reason(error):
+    """Why an operation failed, in a few words for a one-line message: an OS error's own words
+    ("Permission denied"), else the first line of the error's text, else its type."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(getattr(error, "message", "") or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def check_new_folder(out_dir, flag):
     """Refuse an output folder that exists already or whose parent does not, before any work:
     export writes a whole folder, never into one a user has."""
@@ -79,7 +88,7 @@ def check_writable(folder, what):
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as e:
-        raise GanError("cannot write to the %s folder %s: %s" % (what, folder, e.strerror or e))
+        raise GanError("cannot write to the %s folder %s: %s" % (what, folder, reason(e)))
 
 
 @contextlib.contextmanager

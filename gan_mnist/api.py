@@ -13,6 +13,7 @@ sits on top of the trainer, the sampler and the evaluator, like the commands.
     report["generated"]["fid"]
     digits = api.sample("runs/fc", n=16)   # uint8 (16, 28, 28)
 """
+import collections
 import dataclasses
 import glob
 import os
@@ -73,14 +74,21 @@ def train_flags(explicit):
 
 
 def evaluate(checkpoint_dir="checkpoints", output_dir="output", n=EVAL_N, seed=0,
-             data_dir=None, classifier_dir=None):
-    """``evaluate.py``: score ``n`` digits of the newest checkpoint against real ones, write
-    evaluation.json and its figures into ``output_dir``, and return the report (a dict: its
-    ``generated`` and ``real`` scores, ``step`` ...; the figures' paths under ``paths``)."""
+             data_dir=None, classifier_dir=None, samples=None, dataset=None):
+    """``evaluate.py``: score ``n`` digits of the newest checkpoint (or the digits of the .npy
+    file ``samples``, as ``sample.py --npy`` writes them) against real ones of ``dataset``
+    (default: the checkpoint's, or mnist), write evaluation.json and its figures into
+    ``output_dir``, and return the report (a dict: its ``generated`` and ``real`` scores,
+    ``step`` ...; the figures' paths under ``paths``)."""
     from gan_mnist.evaluation import report as report_lib
 
-    digits, labels, step, dataset = report_lib.digits_of_checkpoint(checkpoint_dir, n, seed)
-    report, paths = report_lib.write(digits, output_dir, labels, step, checkpoint_dir, dataset,
+    if samples:
+        digits, labels = report_lib.digits_of_file(samples)
+        step, source, dataset = None, samples, dataset or "mnist"
+    else:
+        digits, labels, step, trained_on = report_lib.digits_of_checkpoint(checkpoint_dir, n, seed)
+        source, dataset = checkpoint_dir, dataset or trained_on
+    report, paths = report_lib.write(digits, output_dir, labels, step, source, dataset,
                                      classifier_dir, data_dir, seed)
     return dict(report, paths=paths)
 
@@ -92,24 +100,94 @@ def format_report(report):
     return evaluate_lib.format_table({k: v for k, v in report.items() if k != "paths"})
 
 
+Samples = collections.namedtuple("Samples", "digits labels step")
+Samples.__doc__ = """Digits drawn from a checkpoint: uint8 (n, 28, 28), the class of each
+(int64 (n,), None for an unconditional model), and the checkpoint's step."""
+
+
 def sample(checkpoint_dir="checkpoints", n=64, seed=0, label=None):
     """``sample.py``: ``n`` digits as uint8 (n, 28, 28) from the newest checkpoint (its weights'
     average when the run kept one). ``label``: a class or a list of classes to draw in turn (a
     conditional model; by default all ten in turn)."""
+    return generate(checkpoint_dir, n, seed, label).digits
+
+
+def generate(checkpoint_dir="checkpoints", n=64, seed=0, label=None):
+    """``sample`` with the labels and the step: a Samples. ``label``: a class (any int, a digit
+    string or a class name such as "sneaker"), or a list of them, drawn in turn."""
+    from gan_mnist.core import data
     from gan_mnist.evaluation import sampling
 
-    classes = None if label is None else ([label] if isinstance(label, int) else list(label))
-    digits, _, _ = sampling.generate(checkpoint_dir, n, seed, classes)
-    return digits
+    classes = None
+    if label is not None:
+        saved = config_lib.load_saved(checkpoint_dir) or {}
+        classes = data.class_numbers(label, saved.get("dataset", "mnist"))
+    digits, step, labels = sampling.generate(checkpoint_dir, n, seed, classes)
+    return Samples(digits, labels, step)
+
+
+def write_png(samples, path):
+    """Samples as ``sample.py --png`` writes them: one grid; classes drawn in turn get one
+    column each, so each column shows one class. Returns the path."""
+    classes = len(set(samples.labels.tolist())) if samples.labels is not None else 0
+    return grid_png(samples.digits, path, classes if classes > 1 else None)
+
+
+def write_npy(samples, path):
+    """Samples as ``sample.py --npy`` writes them: the digits in ``path``, their labels (if
+    any) in ``NAME.labels.npy`` beside it, which ``evaluate(samples=path)`` reads. Returns the
+    paths written."""
+    import numpy as np
+
+    from gan_mnist.evaluation import sampling
+
+    np.save(path, samples.digits)
+    if samples.labels is None:
+        return [path]
+    np.save(sampling.labels_path(path), samples.labels.astype("uint8"))
+    return [path, sampling.labels_path(path)]
 
 
 def figures(checkpoint_dir="checkpoints", output_dir="output", data_dir=None):
     """``plot.py``: every figure the run's logs and newest checkpoint allow (curves, progress,
     interpolation, real vs fake, nearest neighbours), as a dict name -> path."""
+    from gan_mnist import check_writable
     from gan_mnist.evaluation import figures as figures_lib
 
+    check_writable(output_dir, "output")
     paths = figures_lib.make_all(output_dir, checkpoint_dir, data_dir)
     return {os.path.splitext(os.path.basename(p))[0]: p for p in paths}
+
+
+def fid_against_minutes(runs, path="fid_vs_minutes.png"):
+    """``plot.py --compare``: the quick FID of several runs against minutes of training, one
+    line per (label, output folder) of ``runs``, in one figure; returns its path."""
+    from gan_mnist.evaluation import figures as figures_lib
+
+    return figures_lib.fid_against_minutes(runs, path)
+
+
+def export(checkpoint_dir="checkpoints", out="generator", tflite=False):
+    """``export.py --out``: the newest checkpoint's generator as a SavedModel in ``out`` (a new
+    folder), with generator.tflite in it when ``tflite``; returns (step, files written)."""
+    from gan_mnist.export import saved_model
+
+    return saved_model.export(checkpoint_dir, out, tflite)
+
+
+def check_web_tools():
+    """Raise GanError, saying what to install, when ``web_page`` could not run here."""
+    from gan_mnist.export import web
+
+    web.check_tools()
+
+
+def web_page(checkpoint_dir="checkpoints", out="web-page"):
+    """``export.py --web``: a static page in ``out`` (a new folder) that runs the newest
+    checkpoint's generator in the browser; returns (step, files written)."""
+    from gan_mnist.export import web
+
+    return web.write(checkpoint_dir, out)
 
 
 def classify(digits, dataset="mnist"):

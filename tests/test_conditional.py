@@ -16,6 +16,7 @@ from gan_mnist.training import checkpoints, trainer
 from gan_mnist.evaluation import classifier, sampling
 from gan_mnist.core import models
 from gan_mnist.training import config as config_lib
+from gan_mnist.techniques.conditioning import of as conditioning_of
 from gan_mnist.tf_compat import tf
 from tests.conftest import CONDITIONAL_STEPS, REPO, says
 
@@ -33,7 +34,7 @@ def test_the_label_changes_the_generators_digits(arch):
     with tf.Graph().as_default(), tf.Session() as s:
         z = tf.constant(np.random.RandomState(0).uniform(-1, 1, (10, config.z_dim)), tf.float32)
         labels = tf.placeholder(tf.float32, [None, models.NUM_CLASSES])
-        fake = models.generator(z, config, training=False, labels=labels)
+        fake = models.generator(z, config, conditioning_of(config), training=False, labels=labels)
         s.run(tf.global_variables_initializer())
         as_three = s.run(fake, {labels: sampling.one_hot([3] * 10)})
         as_seven = s.run(fake, {labels: sampling.one_hot([7] * 10)})
@@ -42,7 +43,7 @@ def test_the_label_changes_the_generators_digits(arch):
         np.testing.assert_array_equal(as_three, again)
         assert np.abs(as_three - as_seven).mean() > 1e-4
         # D has the projection matrix (and no such thing without --conditional).
-        models.discriminator(fake, config, labels=labels)
+        models.discriminator(fake, config, conditioning_of(config), labels=labels)
         names = [v.op.name for v in tf.global_variables()]
         assert "discriminator/projection/weights" in names
 
@@ -93,6 +94,21 @@ def test_sample_label_writes_only_the_asked_classes(conditional_run, tmp_path):
     # The same noise and class give the same digit: the labels file tells the truth.
     generator = sampling.Generator(folder)
     np.testing.assert_array_equal(generator(generator.noise(30), labels.astype(int)), digits)
+
+
+def test_api_sample_takes_ints_of_any_kind_strings_and_lists(conditional_run):
+    """api.sample takes what sample.py --label takes, and NumPy integers; a bad class raises
+    ValueError with the sentence the command prints."""
+    from gan_mnist import api
+
+    folder = str(conditional_run / "c")
+    sevens = api.sample(folder, n=4, label=7)
+    for same in (np.int64(7), "7", [7], np.array([7])):
+        np.testing.assert_array_equal(api.sample(folder, n=4, label=same), sevens)
+    drawn = api.generate(folder, n=6, label="3,0")
+    assert drawn.labels.tolist() == [3, 0] * 3 and drawn.digits.shape == (6, 28, 28)
+    with pytest.raises(ValueError, match="label 12: the model knows the classes 0-9"):
+        api.sample(folder, n=4, label=12)
 
 
 def test_sample_label_3_draws_mostly_threes(conditional_run, tmp_path):

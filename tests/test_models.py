@@ -3,6 +3,7 @@ import pytest
 
 from gan_mnist.core import models
 from gan_mnist.training.config import resolve
+from gan_mnist.techniques.conditioning import of as conditioning_of
 from gan_mnist.tf_compat import tf
 
 
@@ -17,7 +18,7 @@ def test_shapes_ranges_and_scopes(graph):
     config = resolve({})
     real = tf.placeholder(tf.float32, [None, 784])
     z = tf.placeholder(tf.float32, [None, config.z_dim])
-    model = models.build_gan(real, z, config)
+    model = models.build_gan(real, z, config, conditioning_of(config))
     names = sorted(v.op.name for v in tf.global_variables())
     assert names == [
         "discriminator/hidden/biases", "discriminator/hidden/weights",
@@ -45,18 +46,20 @@ def test_shapes_ranges_and_scopes(graph):
 def test_second_discriminator_call_reuses_weights_and_generator_does_not_reuse_silently(graph):
     config = resolve({})
     x = tf.placeholder(tf.float32, [None, 784])
-    models.discriminator(x, config)
+    models.discriminator(x, config, conditioning_of(config))
     count = len(tf.global_variables())
-    models.discriminator(x, config, reuse=True)
+    models.discriminator(x, config, conditioning_of(config), reuse=True)
     assert len(tf.global_variables()) == count
     with pytest.raises(ValueError, match="already exists"):
-        models.discriminator(x, config)  # a forgotten reuse is an error, not a second model
+        # A forgotten reuse is an error, not a second model.
+        models.discriminator(x, config, conditioning_of(config))
 
 
 def test_xavier_weights_and_zero_biases(graph):
     config = resolve({"hidden": 512, "seed": 3})
     tf.set_random_seed(3)
-    models.generator(tf.placeholder(tf.float32, [None, config.z_dim]), config)
+    models.generator(tf.placeholder(tf.float32, [None, config.z_dim]), config,
+                     conditioning_of(config))
     with tf.Session() as s:
         s.run(tf.global_variables_initializer())
         values = {v.op.name: s.run(v) for v in tf.global_variables()}

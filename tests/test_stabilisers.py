@@ -13,6 +13,7 @@ from gan_mnist.techniques import ema
 from gan_mnist.core import layers, losses, models
 from gan_mnist.evaluation import sampling
 from gan_mnist.training import config as config_lib
+from gan_mnist.techniques.conditioning import of as conditioning_of
 from gan_mnist.tf_compat import tf
 from gan_mnist.core.train_ops import Phase, phase_for_step
 
@@ -99,7 +100,8 @@ def test_grids_and_samples_come_from_the_averages(ema_run):
     # The raw weights draw other digits: sampling really read generator/ema/.
     graph = tf.Graph()
     with graph.as_default():
-        fake = models.generator(tf.constant(noise), ema_run, training=False)
+        fake = models.generator(tf.constant(noise), ema_run, conditioning_of(ema_run),
+                                training=False)
         variables = models.scope_variables(models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES)
         saver = tf.train.Saver(variables)
     with tf.Session(graph=graph) as s:

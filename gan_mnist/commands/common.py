@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from gan_mnist import GanError
+from gan_mnist import GanError, reason
 from gan_mnist.core.data import DATASETS
 
 # The subcommand, when run as the installed gan-mnist command (set by gan_mnist.cli).
@@ -16,12 +16,15 @@ installed_command = None
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a bad flag gets one line (not the whole usage) and exit status 2; every
-    command takes --verbose."""
+    command takes --version and --verbose."""
 
     def __init__(self, *args, **kwargs):
         if installed_command:  # say "gan-mnist train: error ...", not "train.py: error ..."
             kwargs["prog"] = "gan-mnist " + installed_command
         super().__init__(*args, **kwargs)
+        from gan_mnist import __version__
+
+        self.add_argument("--version", action="version", version="gan-mnist %s" % __version__)
         self.add_argument("--verbose", action="store_true", default=False,
                           help="show all of TensorFlow's start-up messages (also: "
                           "GAN_MNIST_VERBOSE=1)")
@@ -61,6 +64,6 @@ def run(action):
         print("error: %s" % e, file=sys.stderr)
         return 1
     except OSError as e:
-        print("error: %s%s" % (e.strerror or e, ": %s" % e.filename if e.filename else ""),
+        print("error: %s%s" % (reason(e), ": %s" % e.filename if e.filename else ""),
               file=sys.stderr)
         return 1

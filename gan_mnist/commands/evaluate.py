@@ -28,17 +28,10 @@ def main(argv=None):
 
 
 def _evaluate(args):
-    from gan_mnist.evaluation import evaluate, report
+    from gan_mnist import api
 
-    if args.samples:
-        digits, labels = report.digits_of_file(args.samples)
-        step, source, dataset = None, args.samples, args.dataset or "mnist"
-    else:
-        digits, labels, step, dataset = report.digits_of_checkpoint(args.checkpoint_dir, args.n,
-                                                                    args.seed)
-        source, dataset = args.checkpoint_dir, args.dataset or dataset
-    result, paths = report.write(digits, args.output_dir, labels, step, source, dataset,
-                                 args.classifier_dir, args.data_dir, args.seed)
-    print(evaluate.format_table(result))
-    print("wrote " + ", ".join(paths))
+    result = api.evaluate(args.checkpoint_dir, args.output_dir, args.n, args.seed, args.data_dir,
+                          args.classifier_dir, samples=args.samples, dataset=args.dataset)
+    print(api.format_report(result))
+    print("wrote " + ", ".join(result["paths"]))
     return 0

@@ -1,7 +1,6 @@
 """``plot.py`` / ``gan-mnist plot``: a run's figures again, or several runs' FID against minutes."""
 import os
 
-from gan_mnist import check_writable
 from gan_mnist.commands.common import Parser, add_checkpoint_dir, add_data_dir, run
 
 
@@ -36,13 +35,12 @@ def run_label(spec):
 
 
 def _plot(args):
-    from gan_mnist.evaluation import figures
+    from gan_mnist import api
 
     if args.compare:
-        print("wrote %s" % figures.fid_against_minutes([run_label(s) for s in args.compare],
-                                                       args.out))
+        print("wrote %s" % api.fid_against_minutes([run_label(s) for s in args.compare],
+                                                   args.out))
         return 0
-    check_writable(args.output_dir, "output")
-    for path in figures.make_all(args.output_dir, args.checkpoint_dir, args.data_dir):
+    for path in api.figures(args.checkpoint_dir, args.output_dir, args.data_dir).values():
         print("wrote %s" % path)
     return 0

@@ -44,19 +44,10 @@ def _classes(parser, specs, checkpoint_dir):
     if saved and not saved.get("conditional"):
         parser.error("--label needs a conditional model, and the one in %s is unconditional "
                      "(train one with --conditional)" % checkpoint_dir)
-    names = data.CLASS_NAMES[saved.get("dataset", "mnist")]
-    classes = []
-    for spec in specs:
-        for value in filter(None, (v.strip().lower() for v in spec.split(","))):
-            if value.isdigit() and int(value) < len(names):
-                classes.append(int(value))
-            elif value in names:
-                classes.append(names.index(value))
-            else:
-                parser.error("--label %s: the model knows the classes 0-%d%s" % (
-                    value, len(names) - 1, "" if names[0] == "0" else " (" + ", ".join(names)
-                    + ")"))
-    return classes
+    try:
+        return data.class_numbers(specs, saved.get("dataset", "mnist"))
+    except ValueError as e:
+        parser.error("--%s" % e)
 
 
 def _sample(args):
@@ -64,18 +55,15 @@ def _sample(args):
         folder = os.path.dirname(os.path.abspath(path)) if path else None
         if folder and not os.path.isdir(folder):
             raise GanError("cannot write %s: the folder %s does not exist" % (path, folder))
-    from gan_mnist.evaluation import sampling
+    from gan_mnist import api
 
-    digits, step, labels = sampling.generate(args.checkpoint_dir, args.n, args.seed, args.label)
+    drawn = api.generate(args.checkpoint_dir, args.n, args.seed, args.label)
     if args.png:
-        # Classes in turn: one column per class, so each column shows one digit.
-        classes = len(set(labels.tolist())) if labels is not None else 0
-        sampling.write_png(args.png, digits, classes if classes > 1 else None)
-        print("wrote %d digits from step %d to %s" % (args.n, step, args.png))
+        api.write_png(drawn, args.png)
+        print("wrote %d digits from step %d to %s" % (args.n, drawn.step, args.png))
     if args.npy:
-        sampling.write_npy(args.npy, digits)
-        print("wrote %d digits from step %d to %s" % (args.n, step, args.npy))
-        if labels is not None:
-            sampling.write_npy(sampling.labels_path(args.npy), labels.astype("uint8"))
-            print("wrote their labels to %s" % sampling.labels_path(args.npy))
+        written = api.write_npy(drawn, args.npy)
+        print("wrote %d digits from step %d to %s" % (args.n, drawn.step, args.npy))
+        if len(written) > 1:
+            print("wrote their labels to %s" % written[1])
     return 0

@@ -16,7 +16,7 @@ import zlib
 
 import numpy as np
 
-from gan_mnist import GanError
+from gan_mnist import GanError, reason
 
 # File stems (without .gz) and the SHA-256 of their *decompressed* bytes: mirrors recompress, so
 # only the content is stable. These are the published values of the official files.
@@ -128,8 +128,7 @@ def read_bytes(path, gzipped=None):
         with open(path, "rb") as f:
             return f.read()
     except (OSError, EOFError, zlib.error) as e:
-        raise GanError("cannot read %s: %s" % (path, e.strerror if isinstance(e, OSError)
-                                               and e.strerror else e))
+        raise GanError("cannot read %s: %s" % (path, reason(e)))
 
 
 def sha256(raw):
@@ -163,7 +162,7 @@ def download(stem, data_dir, mirrors=None, timeout=DOWNLOAD_TIMEOUT_S, checksums
     try:
         os.makedirs(data_dir, exist_ok=True)
     except OSError as e:
-        raise GanError("cannot create the data folder %s: %s" % (data_dir, e.strerror or e))
+        raise GanError("cannot create the data folder %s: %s" % (data_dir, reason(e)))
     final = os.path.join(data_dir, stem + ".gz")
     failures = []
     for base in mirrors:
@@ -186,7 +185,7 @@ def download(stem, data_dir, mirrors=None, timeout=DOWNLOAD_TIMEOUT_S, checksums
             return final
         except (OSError, ValueError, EOFError, zlib.error, GanError, http.client.HTTPException,
                 urllib.error.URLError) as e:
-            failures.append("%s (%s)" % (url, _reason(e)))
+            failures.append("%s (%s)" % (url, _download_reason(e)))
         finally:
             if tmp is not None and os.path.exists(tmp):
                 os.remove(tmp)
@@ -195,16 +194,15 @@ def download(stem, data_dir, mirrors=None, timeout=DOWNLOAD_TIMEOUT_S, checksums
                    % (stem, "; ".join(failures), data_dir, mirrors_env))
 
 
-def _reason(error):
+def _download_reason(error):
+    """A failed download's reason: HTTP and network errors in their own words, else reason()."""
     if isinstance(error, urllib.error.HTTPError):
         return "HTTP %d" % error.code
     if isinstance(error, urllib.error.URLError):
         return str(error.reason)
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror
     if isinstance(error, http.client.IncompleteRead):
         return "connection closed after %d bytes" % len(error.partial)
-    return str(error) or type(error).__name__
+    return reason(error)
 
 
 def _copy_with_progress(response, out, label):
@@ -249,6 +247,27 @@ CLASS_NAMES = {
     "fashion-mnist": ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
                       "sneaker", "bag", "ankle-boot"],
 }
+
+
+def class_numbers(values, dataset="mnist"):
+    """Classes as numbers, from ints of any kind, digit strings, class names ("sneaker") or comma
+    lists ("0,3,7"); an unknown one raises ValueError with the sentence sample.py prints."""
+    names = CLASS_NAMES[dataset]
+    known = "0-%d%s" % (len(names) - 1, "" if names[0] == "0" else " (" + ", ".join(names) + ")")
+    numbers = []
+    for value in [values] if isinstance(values, (str, int, np.integer)) else values:
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            parts = [str(int(value))]
+        else:
+            parts = [v.strip().lower() for v in str(value).split(",") if v.strip()]
+        for part in parts:
+            if part.isdigit() and int(part) < len(names):
+                numbers.append(int(part))
+            elif part in names:
+                numbers.append(names.index(part))
+            else:
+                raise ValueError("label %s: the model knows the classes %s" % (part, known))
+    return numbers
 
 
 def load_split(data_dir=None, split="train", download_missing=True, dataset="mnist"):

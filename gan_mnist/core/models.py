@@ -12,7 +12,6 @@ masks are drawn from a stateless seed, so a resumed run repeats an uninterrupted
 """
 import collections
 
-from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.techniques.conditioning import (NUM_CLASSES,  # noqa: F401 (re-exported)
                                                cluster_of_noise)
 from gan_mnist.core.layers import dense, spectral_norm_getter
@@ -24,7 +23,8 @@ from gan_mnist.core.scopes import (DISCRIMINATOR_SCOPE, GENERATOR_SCOPE,  # noqa
 from gan_mnist.tf_compat import tf
 
 GANModel = collections.namedtuple(
-    "GANModel", "real z fake real_logits real_prob fake_logits fake_prob fake_seed labels")
+    "GANModel",
+    "real z fake real_logits real_prob fake_logits fake_prob fake_seed labels conditioning")
 
 
 def pixel_range(config):
@@ -38,20 +38,19 @@ def to_tanh_range(images, config):
     return images if (low, high) == (-1.0, 1.0) else images * 2.0 - 1.0
 
 
-def generator(z, config, reuse=False, training=True, custom_getter=None, labels=None,
-              conditioning=None):
+def generator(z, config, conditioning, reuse=False, training=True, custom_getter=None,
+              labels=None):
     """Flat images (batch, 784) in the recipe's pixel range, from noise z (batch, z_dim).
 
     ``custom_getter``: how the network reads its weights, handed in by the caller: the training
     graph passes the EMA's ``read_averages`` so that the sampling generator reads the moving
     averages made by the train ops (--ema); the network itself does not know about them.
-    ``conditioning`` (gan_mnist.techniques.conditioning, default: the config's) says what joins
-    the noise at G's input (Mirza & Osindero 2014): for a --conditional model, ``labels``, the classes
+    ``conditioning`` (the config's, from gan_mnist.techniques.conditioning) says what joins the
+    noise at G's input (Mirza & Osindero 2014): for a --conditional model, ``labels``, the classes
     asked for as one-hot rows (batch, 10) (soft rows blend classes); for a --clusters model its
     group, given as ``labels`` while training (the real batch's groups), otherwise picked by the
     first noise coordinate."""
     build = getattr(networks, ARCHITECTURES[config.arch].generator)
-    conditioning = conditioning or conditioning_lib.of(config)
     with tf.variable_scope(GENERATOR_SCOPE, reuse=reuse or bool(custom_getter),
                            custom_getter=custom_getter):
         z, labels = conditioning.generator_input(z, labels)
@@ -60,8 +59,7 @@ def generator(z, config, reuse=False, training=True, custom_getter=None, labels=
         return build(z, training, hidden=config.hidden, z_dim=config.z_dim)
 
 
-def discriminator(x, config, reuse=False, training=True, seed=None, labels=None,
-                  conditioning=None):
+def discriminator(x, config, conditioning, reuse=False, training=True, seed=None, labels=None):
     """(logit, probability), each of shape (batch,), that the images x (batch, 784) are real.
 
     ``seed`` (an int64 pair) fixes the dropout masks of recipes that use dropout. With
@@ -75,7 +73,7 @@ def discriminator(x, config, reuse=False, training=True, seed=None, labels=None,
     with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse, custom_getter=getter):
         features = build(x, training, seed, hidden=config.hidden)
         logits = dense(features, 1, "logit")
-        if (conditioning or conditioning_lib.of(config)).width:
+        if conditioning.width:
             if labels is None:
                 raise ValueError("a conditional model needs labels")
             embedded = dense(labels, int(features.shape[-1]), "projection", bias=False)
@@ -84,16 +82,16 @@ def discriminator(x, config, reuse=False, training=True, seed=None, labels=None,
     return logits, tf.sigmoid(logits)
 
 
-def build_gan(real, z, config, real_seed=None, fake_seed=None, labels=None, conditioning=None):
+def build_gan(real, z, config, conditioning, real_seed=None, fake_seed=None, labels=None):
     """The generator on z and the discriminator on real and fake images (shared weights).
 
     ``labels`` (one-hot, conditional and --clusters models only): the real batch's classes or
     clusters; G is asked for the same ones, so D sees the same mix in real and generated
     images."""
-    fake = generator(z, config, labels=labels, conditioning=conditioning)
-    real_logits, real_prob = discriminator(real, config, seed=real_seed, labels=labels,
-                                           conditioning=conditioning)
-    fake_logits, fake_prob = discriminator(fake, config, reuse=True, seed=fake_seed,
-                                           labels=labels, conditioning=conditioning)
+    fake = generator(z, config, conditioning, labels=labels)
+    real_logits, real_prob = discriminator(real, config, conditioning, seed=real_seed,
+                                           labels=labels)
+    fake_logits, fake_prob = discriminator(fake, config, conditioning, reuse=True, seed=fake_seed,
+                                           labels=labels)
     return GANModel(real, z, fake, real_logits, real_prob, fake_logits, fake_prob, fake_seed,
-                    labels)
+                    labels, conditioning)

@@ -103,7 +103,8 @@ def build_train_ops(model, config, global_step, extra_phases=()):
     def g_step_after(d_step):
         """A G update whose loss reads D's weights as ``d_step`` leaves them."""
         with tf.control_dependencies([d_step]):
-            fake_logits_after_d, _ = models.discriminator(model.fake, config, reuse=True,
+            fake_logits_after_d, _ = models.discriminator(model.fake, config, model.conditioning,
+                                                          reuse=True,
                                                           seed=model.fake_seed,
                                                           labels=model.labels)
         g_loss = loss.generator_loss(fake_logits_after_d)

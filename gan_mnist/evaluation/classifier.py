@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from gan_mnist import ASSETS_DIR, GanError, atomic_write, to_stderr
+from gan_mnist import ASSETS_DIR, GanError, atomic_write, reason, to_stderr
 from gan_mnist.core import data
 from gan_mnist.core.layers import conv2d, dense
 from gan_mnist.tf_compat import session_config, tf
@@ -115,7 +115,7 @@ def shipped(dataset="mnist", assets=ASSETS):
             content = f.read()
     except OSError as e:
         raise GanError("the shipped %s classifier %s cannot be read (%s); reinstall gan_mnist, "
-                       "or pass --classifier-dir to train one" % (dataset, path, e.strerror or e))
+                       "or pass --classifier-dir to train one" % (dataset, path, reason(e)))
     if hashlib.sha256(content).hexdigest() != _checksums(assets).get(name):
         raise GanError("the shipped %s classifier %s is damaged (SHA-256 mismatch); reinstall "
                        "gan_mnist, or pass --classifier-dir to train one" % (dataset, path))
@@ -194,7 +194,7 @@ def train(folder, data_dir=None, dataset="mnist", log=print, epochs=EPOCHS, seed
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as e:
-        raise GanError("cannot create the classifier folder %s: %s" % (folder, e.strerror or e))
+        raise GanError("cannot create the classifier folder %s: %s" % (folder, reason(e)))
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(seed)

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from gan_mnist import GanError, atomic_write
+from gan_mnist import GanError, atomic_write, reason
 from gan_mnist.core import data
 from gan_mnist.evaluation import metrics
 from gan_mnist.evaluation import classifier as classifier_lib
@@ -24,7 +24,7 @@ def load_samples(path):
         with open(path, "rb") as f:
             is_npy = f.read(len(np.lib.format.MAGIC_PREFIX)) == np.lib.format.MAGIC_PREFIX
     except OSError as e:
-        raise GanError("cannot read %s (%s)" % (path, e.strerror or e))
+        raise GanError("cannot read %s (%s)" % (path, reason(e)))
     if not is_npy:  # np.load would call a text file "pickled data"
         raise GanError("%s is not a NumPy .npy file; write the digits with scripts/sample.py "
                        "--npy, or np.save(path, uint8 array of shape (N, 28, 28))" % path)

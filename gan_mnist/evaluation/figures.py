@@ -11,6 +11,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from gan_mnist import GanError, reason
 from gan_mnist.core import data
 from gan_mnist.training import images
 from gan_mnist.evaluation import metrics
@@ -54,8 +55,6 @@ def fid_against_minutes(runs, path):
     """One line per run: its quick FID (the --eval-every scores in log.csv) against minutes of
     training, the curve that says which recipe to pick for a given time. ``runs``: (label,
     output folder) pairs. Returns the path, or raises GanError when a run has no quick FID."""
-    from gan_mnist import GanError
-
     curves = []
     for label, folder in runs:
         rows = _log_rows(folder)
@@ -71,14 +70,12 @@ def fid_against_minutes(runs, path):
 
 
 def _log_rows(folder):
-    from gan_mnist import GanError
-
     path = os.path.join(folder, CSV_NAME)
     try:
         with open(path, newline="") as f:
             return list(csv.DictReader(f))
     except OSError as e:
-        raise GanError("cannot read %s: %s" % (path, e.strerror or e))
+        raise GanError("cannot read %s: %s" % (path, reason(e)))
 
 
 def progress_gif(output_dir, max_frames=50):

@@ -1,8 +1,10 @@
 """Generating digits from a trained checkpoint (scripts/sample.py, evaluation and figures)."""
+import collections
+
 import numpy as np
 
 from gan_mnist import GanError
-from gan_mnist.training import checkpoints, config as config_lib, images
+from gan_mnist.training import checkpoints, config as config_lib
 from gan_mnist.core import data, models
 from gan_mnist.techniques import ema
 from gan_mnist.techniques import conditioning as conditioning_lib
@@ -13,15 +15,21 @@ from gan_mnist.tf_compat import session_config, tf
 BATCH = 1000  # generate in chunks so a large --n does not build one huge batch
 
 
+TrainedModel = collections.namedtuple("TrainedModel", "config path step conditioning")
+
+
 def newest_model(checkpoint_dir):
-    """(Config, path of the newest checkpoint) of the trained model in ``checkpoint_dir``."""
+    """The trained model in ``checkpoint_dir``: its Config, the newest checkpoint's path and
+    step, and its conditioning (gan_mnist.techniques.conditioning), made once here and handed
+    to every graph built from it; a --clusters model's group shares come with the weights."""
     saved = config_lib.load_saved(checkpoint_dir)
     path = checkpoints.latest(checkpoint_dir)
     if saved is None or path is None:
         raise GanError("no trained model in %s (it needs a checkpoint and config.json); "
                        "train one with scripts/train.py --checkpoint-dir %s"
                        % (checkpoint_dir, checkpoint_dir))
-    return config_lib.resolve({}, saved), path
+    config = config_lib.resolve({}, saved)
+    return TrainedModel(config, path, checkpoints.step_of(path), conditioning_lib.of(config))
 
 
 def generator_variables(config):
@@ -39,25 +47,26 @@ class Generator:
     """
 
     def __init__(self, checkpoint_dir, trained=True):
-        self.config, path = newest_model(checkpoint_dir)
-        self.step = checkpoints.step_of(path) if trained else 0
+        model = newest_model(checkpoint_dir)
+        self.config, self.conditioning = model.config, model.conditioning
+        self.step = model.step if trained else 0
         graph = tf.Graph()
         with graph.as_default():
             tf.set_random_seed(self.config.seed)
             self._z = tf.placeholder(tf.float32, [None, self.config.z_dim], name="z")
-            self.conditioning = conditioning_lib.of(self.config)
             classes = self.conditioning.classes
             self._labels = (tf.placeholder(tf.float32, [None, classes], name="labels")
                             if classes else None)
             self._fake = models.to_tanh_range(
-                models.generator(self._z, self.config, training=False, labels=self._labels),
+                models.generator(self._z, self.config, self.conditioning, training=False,
+                                 labels=self._labels),
                 self.config)
             variables = generator_variables(self.config)  # incl. batch-norm statistics
             saver = tf.train.Saver(variables)
             init = tf.global_variables_initializer()
         self.session = tf.Session(graph=graph, config=session_config())
         if trained:
-            checkpoints.restore_from(self.session, saver, path, variables)
+            checkpoints.restore_from(self.session, saver, model.path, variables)
         else:
             self.session.run(init)
 
@@ -101,14 +110,6 @@ def interpolation_noise(z_dim, rows=8, columns=10, seed=0):
     start, end = rng.uniform(-1, 1, (2, rows, 1, z_dim))
     t = np.linspace(0, 1, columns)[None, :, None]
     return (start + t * (end - start)).reshape(rows * columns, z_dim).astype(np.float32)
-
-
-def write_png(path, digits, columns=None):
-    images.save_png(path, images.grid(digits, columns))
-
-
-def write_npy(path, digits):
-    np.save(path, digits)
 
 
 def labels_path(npy_path):

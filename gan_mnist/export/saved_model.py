@@ -21,7 +21,6 @@ from gan_mnist import check_new_folder
 from gan_mnist.training import checkpoints
 from gan_mnist.core import models
 from gan_mnist.evaluation import sampling
-from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.tf_compat import tf, without_native_noise
 
 TFLITE_FILE = "generator.tflite"
@@ -36,31 +35,37 @@ def _as_uint8(images):
     return tf.cast(tf.reshape(pixels, [-1, 28, 28]), tf.uint8)
 
 
-def _digits(z, config, reuse, label=None):
-    classes = conditioning_lib.of(config).classes
+def _digits(z, model, reuse, label=None):
+    classes = model.conditioning.classes
     labels = tf.one_hot(label, classes, dtype=tf.float32) if classes else None
     return _as_uint8(models.to_tanh_range(
-        models.generator(z, config, reuse=reuse, training=False, labels=labels), config))
+        models.generator(z, model.config, model.conditioning, reuse=reuse, training=False,
+                         labels=labels), model.config))
 
 
 def export(checkpoint_dir, out_dir, tflite=False):
     """Write the newest checkpoint's generator to ``out_dir`` (which must not exist yet); return
     (the checkpoint's step, the files written)."""
-    config, path = sampling.newest_model(checkpoint_dir)
+    return export_model(sampling.newest_model(checkpoint_dir), out_dir, tflite)
+
+
+def export_model(model, out_dir, tflite=False):
+    """``export`` for a model already found (gan_mnist.evaluation.sampling.newest_model)."""
+    config, path = model.config, model.path
     parent = check_new_folder(out_dir, "--out")
     graph = tf.Graph()
     with graph.as_default():
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
-        classes = conditioning_lib.of(config).classes
+        classes = model.conditioning.classes
         label = tf.placeholder(tf.int32, [None], name="label") if classes else None
-        digits = _digits(z, config, reuse=False, label=label)
+        digits = _digits(z, model, reuse=False, label=label)
         seed = tf.placeholder(tf.int64, [], name="seed")
         n = tf.placeholder(tf.int32, [], name="n")
         drawn = tf.random.stateless_uniform(tf.stack([n, config.z_dim]),
                                             seed=tf.stack([seed, tf.constant(0, tf.int64)]),
                                             minval=-1.0, maxval=1.0)
         in_turn = tf.math.floormod(tf.range(n), max(classes, 1))
-        sampled = _digits(drawn, config, reuse=True, label=in_turn)
+        sampled = _digits(drawn, model, reuse=True, label=in_turn)
         variables = sampling.generator_variables(config)  # --ema: the averages
         saver = tf.train.Saver(variables)
     signature = tf.saved_model.signature_def_utils.predict_signature_def
@@ -86,11 +91,11 @@ def export(checkpoint_dir, out_dir, tflite=False):
                 converter = tf.lite.TFLiteConverter.from_saved_model(staged,
                                                                      signature_key="generate")
                 with without_native_noise(CONVERTER_NOISE):
-                    model = converter.convert()
+                    flatbuffer = converter.convert()
                 with open(os.path.join(staged, TFLITE_FILE), "wb") as f:
-                    f.write(model)
+                    f.write(flatbuffer)
             os.replace(staged, out_dir)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     files = [out_dir] + ([os.path.join(out_dir, TFLITE_FILE)] if tflite else [])
-    return checkpoints.step_of(path), files
+    return model.step, files

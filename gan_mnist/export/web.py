@@ -104,17 +104,16 @@ def write(checkpoint_dir, out_dir):
     """Write the page for the newest checkpoint's generator into ``out_dir`` (which must not
     exist yet); return (the checkpoint's step, the files written)."""
     runtime = check_tools()
-    from gan_mnist.techniques import conditioning as conditioning_lib
     from gan_mnist.export import saved_model as export
     from gan_mnist.evaluation import sampling
 
-    config, _ = sampling.newest_model(checkpoint_dir)
+    model = sampling.newest_model(checkpoint_dir)
+    config = model.config
     parent = check_new_folder(out_dir, "--web folder")
-    conditioning = conditioning_lib.of(config)
     scratch = tempfile.mkdtemp(prefix=".web-", dir=parent)
     try:
         saved_model = os.path.join(scratch, "saved_model")
-        step, _ = export.export(checkpoint_dir, saved_model)
+        step, _ = export.export_model(model, saved_model)
         onnx_path = os.path.join(scratch, "generator.onnx")
         to_onnx(saved_model, onnx_path)
         page = os.path.join(scratch, "web")
@@ -124,7 +123,7 @@ def write(checkpoint_dir, out_dir):
         with open(onnx_path, "rb") as f:
             onnx_model = base64.b64encode(f.read()).decode("ascii")
         meta = dict(step=step, recipe=config.recipe, arch=config.arch, dataset=config.dataset,
-                    zDim=config.z_dim, classes=conditioning.classes, onnx=onnx_model)
+                    zDim=config.z_dim, classes=model.conditioning.classes, onnx=onnx_model)
         with open(os.path.join(page, MODEL_FILE), "w") as f:
             f.write(_js_value("GAN_MODEL", meta, "The generator of step %d (recipe %s), converted "
                               "to ONNX (base64) by tf2onnx from export.py's SavedModel."

@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 
-from gan_mnist import GanError, atomic_write, to_stderr
+from gan_mnist import GanError, atomic_write, reason, to_stderr
 from gan_mnist.tf_compat import tf
 
 PREFIX = "model.ckpt"
@@ -140,17 +140,11 @@ def save(session, saver, checkpoint_dir, step, keep, prefix=PREFIX, index=INDEX)
             shutil.rmtree(name, ignore_errors=True) if os.path.isdir(name) else os.remove(name)
         good = published(checkpoint_dir, prefix, index)
         raise GanError("could not save the checkpoint of step %d in %s (%s); %s" % (
-            step, checkpoint_dir, _reason(e),
+            step, checkpoint_dir, reason(e),
             "the checkpoint of step %d is intact" % step_of(good[-1]) if good
             else "no earlier checkpoint exists"))
     prune(checkpoint_dir, prefix, kept)
     return path
-
-
-def _reason(error):
-    if isinstance(error, OSError):
-        return error.strerror or str(error)
-    return _first_line(error.message)
 
 
 def save_best(session, saver, checkpoint_dir, step, fid):
@@ -214,7 +208,7 @@ def restore_from(session, saver, path, variables):
         stored = dict(tf.train.list_variables(path))
     except (tf.errors.OpError, ValueError) as e:
         raise DamagedCheckpoint("the checkpoint %s cannot be read (%s)"
-                                % (path, _first_line(str(e))))
+                                % (path, reason(e)))
     named = variables.items() if isinstance(variables, dict) else [(v.op.name, v)
                                                                      for v in variables]
     for name, variable in named:
@@ -231,13 +225,9 @@ def restore_from(session, saver, path, variables):
         saver.restore(session, path)
     except (tf.errors.OpError, ValueError) as e:
         raise DamagedCheckpoint("the checkpoint %s is damaged (%s)"
-                                % (path, _first_line(str(e))))
+                                % (path, reason(e)))
 
 
 def step_of(path):
     """The step number in a checkpoint path such as ``.../model.ckpt-1500``."""
     return int(path.rsplit("-", 1)[1])
-
-
-def _first_line(message):
-    return message.strip().splitlines()[0] if message.strip() else "no details"

@@ -28,11 +28,11 @@ def fixed_noise(config, n=SAMPLE_GRID_SIZE):
     return pipeline.noise(n, config.z_dim, config.seed)
 
 
-def grid_inputs(config, conditioning=None):
+def grid_inputs(config, conditioning):
     """(noise, one-hot labels or None, columns) of the sample grids. Unconditional: 64 noise
     vectors, 8x8. Conditional: row r asks for class r, the same 8 noise vectors in every row,
     so each column shows one 'handwriting' writing every digit."""
-    classes = (conditioning or conditioning_lib.of(config)).classes
+    classes = conditioning.classes
     if not classes:
         return fixed_noise(config), None, None
     columns = GRID_COLUMNS_CONDITIONAL
@@ -43,7 +43,8 @@ def grid_inputs(config, conditioning=None):
 
 def build_training_graph(config, num_images, conditioning=None, extra_phases=()):
     """Everything a training session needs, in a new graph. ``conditioning``: the config's
-    (gan_mnist.techniques.conditioning), prepared on the training digits when it needs to be.
+    (gan_mnist.techniques.conditioning), prepared by the trainer on the training digits; by
+    default an unprepared one, for graphs that are timed or inspected rather than trained.
     ``extra_phases``: phases beyond the config's own (gan_mnist.core.train_ops), e.g. a G step
     alone for the seeds' two session.run calls."""
     conditioning = conditioning or conditioning_lib.of(config)
@@ -55,16 +56,16 @@ def build_training_graph(config, num_images, conditioning=None, extra_phases=())
         inputs = build_inputs(num_images, config.batch_size, config.z_dim, config.seed,
                               global_step, models.pixel_range(config), with_labels=bool(width))
         labels = tf.one_hot(inputs.labels, width, dtype=tf.float32) if width else None
-        model = models.build_gan(inputs.real, inputs.z, config, inputs.real_seed,
-                                 inputs.fake_seed, labels, conditioning)
+        model = models.build_gan(inputs.real, inputs.z, config, conditioning, inputs.real_seed,
+                                 inputs.fake_seed, labels)
         ops = build_train_ops(model, config, global_step, extra_phases)
         sample_z = tf.placeholder(tf.float32, [None, config.z_dim], name="sample_z")
         sample_labels = (tf.placeholder(tf.float32, [None, conditioning.classes],
                                         name="sample_labels") if conditioning.classes else None)
         samples = models.to_tanh_range(  # the weights' moving averages with --ema
-            models.generator(sample_z, config, reuse=True, training=False,
+            models.generator(sample_z, config, conditioning, reuse=True, training=False,
                              custom_getter=ema.read_averages if config.ema else None,
-                             labels=sample_labels, conditioning=conditioning), config)
+                             labels=sample_labels), config)
         logged = {"d_loss": ops.loss.d_loss, "g_loss": ops.fused_g_loss,
                   "d_real": tf.reduce_mean(model.real_prob),
                   "d_fake": tf.reduce_mean(model.fake_prob)}
