@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-from gan_mnist.commands import NAMES, common
+from gan_mnist.commands import COMMANDS, NAMES, common
 
 
 def _version():
@@ -12,14 +12,21 @@ def _version():
     return "gan-mnist %s" % __version__
 
 
+def usage():
+    width = max(len(name) for name in NAMES)
+    return "\n".join(["usage: gan-mnist COMMAND [flags]   (gan-mnist COMMAND --help: its flags)",
+                      "       gan-mnist --version", "", "commands:"]
+                     + ["  %-*s  %s" % (width, name, what) for name, what in COMMANDS.items()])
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--version"]:
         print(_version())
         return 0
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: gan-mnist {%s} [flags]   (gan-mnist COMMAND --help for its flags)\n"
-              "       gan-mnist --version" % ",".join(NAMES))
+        # --help asked for it: stdout and exit 0; no command at all is a usage error.
+        print(usage(), file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     if argv[0] not in NAMES:
         print("gan-mnist: error: unknown command %r; choose one of: %s"

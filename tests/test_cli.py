@@ -1,5 +1,6 @@
 """The scripts as a user runs them: real subprocesses, real signals, real files."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from tests.conftest import REPO, says
 
 TRAIN = os.path.join(REPO, "scripts", "train.py")
 SAMPLE = os.path.join(REPO, "scripts", "sample.py")
+SCRIPTS = os.path.join(REPO, "scripts")
 
 
 def run(script, *args, **kwargs):
@@ -138,3 +140,19 @@ def test_gan_mnist_dispatches_and_knows_its_version(capsys):
     assert capsys.readouterr().out == "gan-mnist %s\n" % gan_mnist.__version__
     assert cli.main(["trian"]) == 2
     assert "unknown command 'trian'" in capsys.readouterr().err
+    # --help lists every command with what it does, on stdout; no command is a usage error.
+    assert cli.main(["--help"]) == 0
+    listed = capsys.readouterr().out
+    for name in cli.NAMES:
+        assert re.search(r"^  %s +\w" % name, listed, re.M), name
+    assert cli.main([]) == 2
+    assert capsys.readouterr().err.startswith("usage: gan-mnist COMMAND")
+
+
+@pytest.mark.parametrize("script", ["train.py", "sample.py", "evaluate.py", "export.py"])
+def test_every_command_knows_its_version(script):
+    import gan_mnist
+
+    result = subprocess.run([sys.executable, os.path.join(SCRIPTS, script), "--version"],
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, "gan-mnist %s\n" % gan_mnist.__version__)

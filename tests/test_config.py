@@ -127,6 +127,14 @@ def test_every_field_is_a_train_flag_with_its_declared_check():
     flags = train_command.flags()
     assert set(flags) == {f.name.replace("_", "-") for f in config_lib.FIELDS}
     assert flags["lr-d"] and not flags["spectral-norm"]
+    # Every switch can be turned off, so a recipe's on is not the last word (best has it on).
+    assert vars(parser.parse_args(["--recipe", "best", "--no-spectral-norm"])) == {
+        "recipe": "best", "spectral_norm": False}
+    assert not config_lib.resolve({"recipe": "best", "spectral_norm": False}).spectral_norm
+    for field in config_lib.FIELDS:
+        if field.type is bool:
+            name = config_lib.flag_name(field.name)[2:]
+            assert vars(parser.parse_args(["--no-" + name])) == {field.name: False}, name
     for field in config_lib.FIELDS:
         assert field.metadata["kind"] in config_lib.KINDS and field.metadata["help"], field.name
     assert set(RECIPES) >= set(PRESETS) | {"best", "best-conditional"}

@@ -1,9 +1,9 @@
 """The versions we say we support are the versions CI tests: every lower bound in requirements.txt
 is pinned in requirements-oldest.txt (which .ci/run tests in a second virtual environment), and
-setup.py asks for exactly what requirements.txt asks for."""
-import ast
+pyproject.toml asks for exactly what requirements.txt asks for."""
 import os
 import re
+import tomllib
 
 from tests.conftest import REPO
 
@@ -18,13 +18,13 @@ def split(requirement):
     return name.lower(), spec.replace(" ", "")
 
 
+def pyproject():
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
+        return tomllib.load(f)
+
+
 def install_requires():
-    with open(os.path.join(REPO, "setup.py")) as f:
-        tree = ast.parse(f.read())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.keyword) and node.arg == "install_requires":
-            return [ast.literal_eval(item) for item in node.value.elts]
-    raise AssertionError("setup.py has no install_requires")
+    return pyproject()["project"]["dependencies"]
 
 
 def release(version):
@@ -35,10 +35,19 @@ def release(version):
     return parts
 
 
-def test_setup_py_asks_for_what_requirements_txt_asks_for():
+def test_pyproject_asks_for_what_requirements_txt_asks_for():
     runtime = dict(split(r) for r in install_requires())
     listed = dict(split(r) for r in read_lines("requirements.txt"))
     assert {name: listed.get(name) for name in runtime} == runtime
+
+
+def test_extras_ask_for_what_their_requirements_files_ask_for():
+    extras = pyproject()["project"]["optional-dependencies"]
+    for extra, name in [("sweep", "requirements-sweep.txt"), ("web", "requirements-web.txt"),
+                        ("notebook", "requirements-notebook.txt")]:
+        listed = dict(split(r) for r in read_lines(name))
+        wanted = dict(split(r) for r in extras[extra])
+        assert {k: listed.get(k) for k in wanted} == wanted, extra
 
 
 def test_oldest_environment_pins_every_lower_bound():

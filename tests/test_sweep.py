@@ -46,7 +46,9 @@ def test_grid_names_and_train_flags_of_each_trial():
     assert sweep.train_argv(on, 0, "/s/t", {"steps": 50}, FLAGS) == [
         "--arch", "fc", "--spectral-norm", "--seed", "0", "--checkpoint-dir", "/s/t/checkpoints",
         "--output-dir", "/s/t/output", "--steps", "50"]
-    assert "--spectral-norm" not in sweep.train_argv(off, 0, "/s/t", {"steps": 50}, FLAGS)
+    # off is typed as --no-spectral-norm, so it turns off what a recipe (best) turns on
+    assert sweep.train_argv(off, 0, "/s/t", {"steps": 50}, FLAGS)[:3] == [
+        "--arch", "fc", "--no-spectral-norm"]
     # A --minutes trial resumed after a crash gets only what is left of its time.
     argv = sweep.train_argv(off, 1, "/s/t", {"minutes": 2}, FLAGS, trained_seconds=30)
     assert argv[argv.index("--minutes") + 1] == "1.5000" and "--steps" not in argv

@@ -1,5 +1,8 @@
 """``export.py`` / ``gan-mnist export``: the generator as a SavedModel (and TFLite), or as a web
 page that runs it in the browser (gan_mnist.export.web)."""
+import argparse
+import os
+
 from gan_mnist.commands.common import Parser, add_checkpoint_dir, run
 
 
@@ -11,7 +14,7 @@ def parser():
     add_checkpoint_dir(p, "export the newest checkpoint here")
     p.add_argument("--out", help="the SavedModel folder to create (must not exist yet); "
                    "needed unless --web is given")
-    p.add_argument("--tflite", action="store_true",
+    p.add_argument("--tflite", action=argparse.BooleanOptionalAction, default=False,
                    help="also write generator.tflite (the 'generate' signature) into it")
     p.add_argument("--web", metavar="DIR", help="write a static web page into DIR (must not "
                    "exist yet) that runs the generator in the browser, opened from disk or any "
@@ -31,18 +34,17 @@ def main(argv=None):
 
 
 def _export(args):
+    from gan_mnist import api
+
     if args.web:
-        from gan_mnist.export import web
-
-        web.check_tools()  # before any work: one line on what to install
+        api.check_web_tools()  # before any work: one line on what to install
     if args.out:
-        from gan_mnist.export import saved_model as export
-
-        step, files = export.export(args.checkpoint_dir, args.out, args.tflite)
+        step, files = api.export(args.checkpoint_dir, args.out, args.tflite)
         print("exported the generator of step %d: %s" % (step, ", ".join(files)))
     if args.web:
-        step, files = web.write(args.checkpoint_dir, args.web)
+        step, files = api.web_page(args.checkpoint_dir, args.web)
+        size = sum(os.path.getsize(f) for f in files)
         print("wrote a web page for the generator of step %d: %s (%.1f MB); open %s in a "
-              "browser" % (step, args.web, web.size_of(args.web) / 1e6,
+              "browser" % (step, args.web, size / 1e6,
                            "/".join([args.web.rstrip("/"), "index.html"])))
     return 0

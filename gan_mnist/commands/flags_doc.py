@@ -39,6 +39,8 @@ def markdown():
             flag += " {%s}" % ",".join(field.metadata["choices"])
         elif field.type is not bool:
             flag += " " + field.name.upper()
+        else:  # a switch: --no-NAME turns off what a recipe or the saved config turns on
+            flag = "--[no-]" + flag[2:]
         lines.append("| `%s` | %s | %s | %s |" % (
             _cell(flag), config_lib.KINDS[field.metadata["kind"]],
             _cell(describe_default(field)), _cell(field.metadata["help"])))

@@ -32,7 +32,7 @@ def parser():
     p.add_argument("--address", help="an existing Ray cluster: HOST:PORT, auto (on a node of "
                    "it), or ray://HOST:10001 (default: start a local Ray on this machine); see "
                    "docs/sweeps.md for RAY_AUTH_MODE")
-    p.add_argument("--halving", action="store_true",
+    p.add_argument("--halving", action=argparse.BooleanOptionalAction, default=False,
                    help="successive halving: compare the trials' quick FID at 1/9 and 1/3 of "
                    "--steps and stop all but the best third at each; halted trials keep their "
                    "checkpoints")

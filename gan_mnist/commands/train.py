@@ -44,7 +44,8 @@ def parser():
         meta = field.metadata
         help_text = "%s (%s)" % (meta["help"], describe_default(field))
         if field.type is bool:
-            p.add_argument(config_lib.flag_name(field.name), action="store_true", help=help_text)
+            p.add_argument(config_lib.flag_name(field.name), action=argparse.BooleanOptionalAction,
+                           help=help_text)
         else:
             p.add_argument(config_lib.flag_name(field.name), type=meta["check"],
                            choices=meta["choices"], help=help_text)

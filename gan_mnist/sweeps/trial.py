@@ -24,7 +24,8 @@ def train_argv(settings, seed, folder, budget, flags, trained_seconds=0.0):
     argv = []
     for key, value in settings:
         if not flags[key]:
-            argv += ["--" + key] if value.lower() in TRUE else []
+            # off is typed too (--no-KEY), so a setting can turn off what the recipe turns on
+            argv += ["--" + key] if value.lower() in TRUE else ["--no-" + key]
         else:
             argv += ["--" + key, value]
     argv += ["--seed", str(seed), "--checkpoint-dir", os.path.join(folder, "checkpoints"),
