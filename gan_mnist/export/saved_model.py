@@ -13,7 +13,6 @@ It loads with ``tf.saved_model.load(DIR).signatures["generate"]`` in plain Tenso
 the format TensorFlow Serving reads.
 """
 import os
-import re
 import shutil
 import tempfile
 
@@ -21,12 +20,9 @@ from gan_mnist import check_new_folder
 from gan_mnist.training import checkpoints
 from gan_mnist.core import models
 from gan_mnist.evaluation import sampling
-from gan_mnist.tf_compat import tf, without_native_noise
+from gan_mnist.tf_compat import tf
 
-TFLITE_FILE = "generator.tflite"
-# The converter's graph optimiser notes that the training graph's initialisers are absent from
-# the serving graph, as an "error" line; nothing is wrong.
-CONVERTER_NOISE = re.compile(r"grappler_item_builder\.cc:\d+\] Init node .* doesn't exist in graph")
+TFLITE_FILE = "generator.tflite"  # the 'generate' signature (gan_mnist.export.tflite)
 
 
 def _as_uint8(images):
@@ -88,12 +84,9 @@ def export_model(model, out_dir, tflite=False):
                 strip_default_attrs=True)
             builder.save()
             if tflite:
-                converter = tf.lite.TFLiteConverter.from_saved_model(staged,
-                                                                     signature_key="generate")
-                with without_native_noise(CONVERTER_NOISE):
-                    flatbuffer = converter.convert()
-                with open(os.path.join(staged, TFLITE_FILE), "wb") as f:
-                    f.write(flatbuffer)
+                from gan_mnist.export import tflite as tflite_lib
+
+                tflite_lib.convert(staged, os.path.join(staged, TFLITE_FILE))
             os.replace(staged, out_dir)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
