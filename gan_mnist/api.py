@@ -13,15 +13,27 @@ sits on top of the trainer, the sampler and the evaluator, like the commands.
     report["generated"]["fid"]
     digits = api.sample("runs/fc", n=16)   # uint8 (16, 28, 28)
 """
-import collections
+from __future__ import annotations
+
 import dataclasses
 import glob
 import os
+import signal
+from typing import Iterable, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
 
 from gan_mnist.training.run_folder import RunFolder
 from gan_mnist.training import config as config_lib
 from gan_mnist.evaluation.metrics import EVAL_N
 
+__all__ = ["Run", "Samples", "train", "pretrained", "step_of", "newest_grid", "evaluate", "format_report",
+           "sample", "generate", "write_png", "write_npy", "grid_png", "figures",
+           "fid_against_minutes", "export", "check_web_tools", "web_page", "classify"]
+
+# A class asked for: a number (any int kind), a digit string, a class name ("sneaker"), a comma
+# list ("0,3,7"), or a sequence of those.
+Label = Union[int, str, Sequence[Union[int, str]]]
 
 @dataclasses.dataclass
 class Run:
@@ -32,36 +44,51 @@ class Run:
     status: int  # the command's exit status: 0 done or time used up, 128 + signal when stopped
 
     @property
-    def grid(self):
+    def grid(self) -> Optional[str]:
         """The newest fixed-noise grid, ``output_dir/samples_step_NNNNNN.png`` (None if none)."""
         return newest_grid(self.output_dir)
 
     @property
-    def config(self):
+    def config(self) -> config_lib.Config:
         return config_lib.Config(**config_lib.load_saved(self.checkpoint_dir))
 
 
-def step_of(checkpoint_dir):
+def pretrained(name: str) -> str:
+    """The checkpoint folder of a generator shipped with the package (``"best"`` or
+    ``"best-conditional"``), for sample, generate, evaluate and export: made in the cache folder
+    on first use, with no training and no MNIST files. ``api.sample(api.pretrained("best"))``."""
+    from gan_mnist.evaluation import pretrained as pretrained_lib
+
+    return pretrained_lib.checkpoint_dir(name)
+
+
+def step_of(checkpoint_dir: str) -> int:
     """The step of the newest checkpoint in ``checkpoint_dir`` (0 when there is none)."""
     return RunFolder(checkpoint_dir).step()
 
 
-def newest_grid(output_dir):
+def newest_grid(output_dir: str) -> Optional[str]:
     grids = sorted(glob.glob(os.path.join(output_dir, "samples_step_*.png")))
     return grids[-1] if grids else None
 
 
-def train(checkpoint_dir="checkpoints", output_dir="output", **flags):
+def train(checkpoint_dir: str = "checkpoints", output_dir: str = "output", **flags) -> Run:
     """Train as ``train.py`` does with these flags (any Config field: ``recipe="best"``,
     ``minutes=1``, ``steps=2000``, ``seed=1`` ...), resuming what ``checkpoint_dir`` holds, and
     return the Run. Only the flags given here are explicit, exactly as if typed: the saved
-    config.json and the recipe decide the rest. A problem the user can fix raises GanError."""
+    config.json and the recipe decide the rest. A bad value raises ValueError with the sentence
+    train.py prints; a problem with files or folders raises GanError. Ctrl-C saves a checkpoint
+    and then raises KeyboardInterrupt, so a loop of calls stops as its reader expects."""
     explicit = dict(flags, checkpoint_dir=checkpoint_dir, output_dir=output_dir)
+    config_lib.check_values(explicit)
     status = train_flags(explicit)
+    if status == 128 + signal.SIGINT:
+        raise KeyboardInterrupt("stopped at step %d with a checkpoint saved in %s; the same call "
+                                "resumes" % (step_of(checkpoint_dir), checkpoint_dir))
     return Run(checkpoint_dir, output_dir, step_of(checkpoint_dir), status)
 
 
-def train_flags(explicit):
+def train_flags(explicit: dict) -> int:
     """Train with ``explicit``, the flags as typed (Config field -> value, ``checkpoint_dir``
     among them); the saved config.json and the recipe decide the rest. Returns the exit status
     (``train.py`` calls this)."""
@@ -73,8 +100,9 @@ def train_flags(explicit):
     return trainer.train(config, quick_evaluator)
 
 
-def evaluate(checkpoint_dir="checkpoints", output_dir="output", n=EVAL_N, seed=0,
-             data_dir=None, classifier_dir=None, samples=None, dataset=None):
+def evaluate(checkpoint_dir: str = "checkpoints", output_dir: str = "output", n: int = EVAL_N,
+             seed: int = 0, data_dir: Optional[str] = None, classifier_dir: Optional[str] = None,
+             samples: Optional[str] = None, dataset: Optional[str] = None) -> dict:
     """``evaluate.py``: score ``n`` digits of the newest checkpoint (or the digits of the .npy
     file ``samples``, as ``sample.py --npy`` writes them) against real ones of ``dataset``
     (default: the checkpoint's, or mnist), write evaluation.json and its figures into
@@ -93,26 +121,30 @@ def evaluate(checkpoint_dir="checkpoints", output_dir="output", n=EVAL_N, seed=0
     return dict(report, paths=paths)
 
 
-def format_report(report):
+def format_report(report: dict) -> str:
     """The table ``evaluate.py`` prints, for a report from ``evaluate``."""
     from gan_mnist.evaluation import evaluate as evaluate_lib
 
     return evaluate_lib.format_table({k: v for k, v in report.items() if k != "paths"})
 
 
-Samples = collections.namedtuple("Samples", "digits labels step")
-Samples.__doc__ = """Digits drawn from a checkpoint: uint8 (n, 28, 28), the class of each
-(int64 (n,), None for an unconditional model), and the checkpoint's step."""
+class Samples(NamedTuple):
+    """Digits drawn from a checkpoint."""
+    digits: np.ndarray  # uint8 (n, 28, 28), 0 black ... 255 white
+    labels: Optional[np.ndarray]  # the class of each, int64 (n,); None: unconditional
+    step: int  # the checkpoint's
 
 
-def sample(checkpoint_dir="checkpoints", n=64, seed=0, label=None):
+def sample(checkpoint_dir: str = "checkpoints", n: int = 64, seed: int = 0,
+           label: Optional[Label] = None) -> np.ndarray:
     """``sample.py``: ``n`` digits as uint8 (n, 28, 28) from the newest checkpoint (its weights'
     average when the run kept one). ``label``: a class or a list of classes to draw in turn (a
     conditional model; by default all ten in turn)."""
     return generate(checkpoint_dir, n, seed, label).digits
 
 
-def generate(checkpoint_dir="checkpoints", n=64, seed=0, label=None):
+def generate(checkpoint_dir: str = "checkpoints", n: int = 64, seed: int = 0,
+             label: Optional[Label] = None) -> Samples:
     """``sample`` with the labels and the step: a Samples. ``label``: a class (any int, a digit
     string or a class name such as "sneaker"), or a list of them, drawn in turn."""
     from gan_mnist.core import data
@@ -126,18 +158,17 @@ def generate(checkpoint_dir="checkpoints", n=64, seed=0, label=None):
     return Samples(digits, labels, step)
 
 
-def write_png(samples, path):
+def write_png(samples: Samples, path: str) -> str:
     """Samples as ``sample.py --png`` writes them: one grid; classes drawn in turn get one
     column each, so each column shows one class. Returns the path."""
     classes = len(set(samples.labels.tolist())) if samples.labels is not None else 0
     return grid_png(samples.digits, path, classes if classes > 1 else None)
 
 
-def write_npy(samples, path):
+def write_npy(samples: Samples, path: str) -> list:
     """Samples as ``sample.py --npy`` writes them: the digits in ``path``, their labels (if
     any) in ``NAME.labels.npy`` beside it, which ``evaluate(samples=path)`` reads. Returns the
     paths written."""
-    import numpy as np
 
     from gan_mnist.evaluation import sampling
 
@@ -148,7 +179,8 @@ def write_npy(samples, path):
     return [path, sampling.labels_path(path)]
 
 
-def figures(checkpoint_dir="checkpoints", output_dir="output", data_dir=None):
+def figures(checkpoint_dir: str = "checkpoints", output_dir: str = "output",
+            data_dir: Optional[str] = None) -> dict:
     """``plot.py``: every figure the run's logs and newest checkpoint allow (curves, progress,
     interpolation, real vs fake, nearest neighbours), as a dict name -> path."""
     from gan_mnist import check_writable
@@ -159,7 +191,7 @@ def figures(checkpoint_dir="checkpoints", output_dir="output", data_dir=None):
     return {os.path.splitext(os.path.basename(p))[0]: p for p in paths}
 
 
-def fid_against_minutes(runs, path="fid_vs_minutes.png"):
+def fid_against_minutes(runs: Iterable, path: str = "fid_vs_minutes.png") -> str:
     """``plot.py --compare``: the quick FID of several runs against minutes of training, one
     line per (label, output folder) of ``runs``, in one figure; returns its path."""
     from gan_mnist.evaluation import figures as figures_lib
@@ -167,7 +199,8 @@ def fid_against_minutes(runs, path="fid_vs_minutes.png"):
     return figures_lib.fid_against_minutes(runs, path)
 
 
-def export(checkpoint_dir="checkpoints", out="generator", tflite=False):
+def export(checkpoint_dir: str = "checkpoints", out: str = "generator",
+           tflite: bool = False) -> tuple:
     """``export.py --out``: the newest checkpoint's generator as a SavedModel in ``out`` (a new
     folder), with generator.tflite in it when ``tflite``; returns (step, files written)."""
     from gan_mnist.export import saved_model
@@ -175,14 +208,14 @@ def export(checkpoint_dir="checkpoints", out="generator", tflite=False):
     return saved_model.export(checkpoint_dir, out, tflite)
 
 
-def check_web_tools():
+def check_web_tools() -> None:
     """Raise GanError, saying what to install, when ``web_page`` could not run here."""
     from gan_mnist.export import web
 
     web.check_tools()
 
 
-def web_page(checkpoint_dir="checkpoints", out="web-page"):
+def web_page(checkpoint_dir: str = "checkpoints", out: str = "web-page") -> tuple:
     """``export.py --web``: a static page in ``out`` (a new folder) that runs the newest
     checkpoint's generator in the browser; returns (step, files written)."""
     from gan_mnist.export import web
@@ -190,7 +223,7 @@ def web_page(checkpoint_dir="checkpoints", out="web-page"):
     return web.write(checkpoint_dir, out)
 
 
-def classify(digits, dataset="mnist"):
+def classify(digits: np.ndarray, dataset: str = "mnist") -> tuple:
     """What the shipped evaluation classifier reads in each digit (uint8 (N, 28, 28)): (the
     class, its probability), two arrays of N."""
     from gan_mnist.evaluation import classifier
@@ -199,7 +232,7 @@ def classify(digits, dataset="mnist"):
     return probs.argmax(axis=1), probs.max(axis=1)
 
 
-def grid_png(digits, path, columns=None):
+def grid_png(digits: np.ndarray, path: str, columns: Optional[int] = None) -> str:
     """Write digits (uint8 (N, 28, 28)) as one grid PNG, as ``sample.py --png`` does; returns
     the path."""
     from gan_mnist.training import images

@@ -41,11 +41,11 @@ class Config:
                        choices=tuple(PRESETS))
     dataset: str = _field("mnist", MODEL, "training data", choices=tuple(DATASETS))
     steps: int = _field(
-        100000, INVOCATION, "train until the global step reaches N; with --minutes and no "
-        "--steps, there is no step limit (0 here means none)", check=positive_int)
+        100000, INVOCATION, "train until the global step reaches N (at least 1); with "
+        "--minutes and no --steps, there is no step limit", check=positive_int)
     minutes: float = _field(
-        0.0, INVOCATION, "stop after M minutes of training, saving a checkpoint (a time budget "
-        "for this run; running again continues); 0: no limit", check=positive_float)
+        0.0, INVOCATION, "stop after M minutes of training (more than 0), saving a checkpoint "
+        "(a time budget for this run; running again continues)", check=positive_float)
     batch_size: int = _field(128, CARRIED, "images per step", check=positive_int, preset=True)
     z_dim: int = _field(100, MODEL, "noise size", check=positive_int, preset=True)
     hidden: int = _field(
@@ -130,6 +130,32 @@ ARCHITECTURE_FIELDS = tuple(n for n in MODEL_FIELDS if n not in ("recipe", "spec
 
 def flag_name(field_name):
     return "--" + field_name.replace("_", "-")
+
+
+def check_values(values):
+    """Hold values given in Python (gan_mnist.api.train) to the checks train.py's parser applies
+    to typed ones; a bad one raises ValueError with the sentence the command prints."""
+    import argparse
+
+    fields = {f.name: f for f in FIELDS}
+    for name, value in values.items():
+        if name not in fields:
+            raise ValueError("unknown flag %s; train.py has: %s" % (
+                flag_name(name), ", ".join(flag_name(n) for n in FIELD_NAMES)))
+        meta, flag = fields[name].metadata, flag_name(name)
+        if fields[name].type is bool:
+            if not isinstance(value, bool):
+                raise ValueError("argument %s: expected True or False, got %r" % (flag, value))
+        elif meta["choices"] and value not in meta["choices"]:
+            raise ValueError("argument %s: invalid choice: %r (choose from %s)" % (
+                flag, value, ", ".join(map(repr, meta["choices"]))))
+        elif meta["check"]:
+            if fields[name].type is int and isinstance(value, float) and value != int(value):
+                raise ValueError("argument %s: expected an integer, got %r" % (flag, value))
+            try:
+                meta["check"](value)
+            except argparse.ArgumentTypeError as e:
+                raise ValueError("argument %s: %s" % (flag, e)) from None
 
 
 def _why_fixed(name, held):

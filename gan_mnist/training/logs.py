@@ -32,8 +32,9 @@ class MetricsLog:
         self._file = open(self.path, "a", newline="")
         self._csv = csv.DictWriter(self._file, CSV_FIELDS, extrasaction="ignore")
         self._events = tf.summary.FileWriter(output_dir, graph if not resume_step else None)
-        # Tells TensorBoard to discard events past this step from an earlier, killed run.
-        self._events.add_session_log(tf.SessionLog(status=tf.SessionLog.START), resume_step)
+        # Tells TensorBoard to discard an earlier, killed run's events past the checkpoint: it
+        # drops those at this step and later, so the restored step's own grid and scalars stay.
+        self._events.add_session_log(tf.SessionLog(status=tf.SessionLog.START), resume_step + 1)
 
     def scalars(self, step, **values):
         self._csv.writerow(dict(values, step=step, wall_time="%.3f" % time.time()))

@@ -1,0 +1,70 @@
+"""gan_mnist.api as a program uses it: the command line's value checks with the same sentences,
+and Ctrl-C that saves a checkpoint and then stops the calling program."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gan_mnist import api
+from tests.conftest import REPO, says
+
+TRAIN = os.path.join(REPO, "scripts", "train.py")
+
+
+@pytest.mark.parametrize("flags, argv", [
+    (dict(steps=-5), ["--steps", "-5"]),
+    (dict(lr_g=0), ["--lr-g", "0"]),
+    (dict(beta1=1.5), ["--beta1", "1.5"]),
+    (dict(arch="gpt"), ["--arch", "gpt"]),
+    (dict(lr_d="fast"), ["--lr-d", "fast"]),
+])
+def test_a_bad_value_raises_value_error_with_the_commands_sentence(tmp_path, flags, argv):
+    with pytest.raises(ValueError) as raised:
+        api.train(str(tmp_path / "c"), str(tmp_path / "o"), **flags)
+    typed = subprocess.run([sys.executable, TRAIN, *argv], capture_output=True, text=True,
+                           timeout=120)
+    assert typed.returncode == 2
+    assert str(raised.value) in typed.stderr, (raised.value, typed.stderr)
+    assert not (tmp_path / "c").exists()  # refused before any folder was made
+
+
+def test_values_the_command_line_cannot_type_are_refused_too(tmp_path):
+    for flags, sentence in [(dict(steps=2.5), "argument --steps: expected an integer, got 2.5"),
+                            (dict(conditional=1), "argument --conditional: expected True or "
+                             "False, got 1"),
+                            (dict(stpes=10), "unknown flag --stpes; train.py has: --recipe")]:
+        with pytest.raises(ValueError, match=sentence.replace("(", r"\(")):
+            api.train(str(tmp_path / "c"), **flags)
+
+
+PROGRAM = """
+import sys
+from gan_mnist import api
+for seed in (0, 1):  # a loop of runs, as the notebook tour has
+    api.train(checkpoint_dir="c%d" % seed, output_dir="o%d" % seed, seed=seed, steps=100000,
+              data_dir=sys.argv[1], log_every=10, eval_every=0, checkpoint_every=100000)
+    print("went on to the next run")
+"""
+
+
+def test_ctrl_c_in_api_train_saves_then_raises_keyboard_interrupt(tmp_path, mnist_dir):
+    proc = subprocess.Popen([sys.executable, "-c", PROGRAM, mnist_dir], cwd=tmp_path,
+                            env=dict(os.environ, PYTHONPATH=REPO), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "o0" / "log.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if log.exists() and len(log.read_text().splitlines()) > 3:  # training is under way
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "went on to the next run" not in out, (out, err[-2000:])
+    assert "KeyboardInterrupt: stopped at step" in err, err[-2000:]
+    step = int(err.split("KeyboardInterrupt: stopped at step ")[1].split()[0])
+    assert step >= 30 and not (tmp_path / "c1").exists()
+    with open(tmp_path / "c0" / "checkpoint") as f:
+        assert says(f.readline(), "model.ckpt-%d" % step)
