@@ -31,10 +31,7 @@ NOT_RUN = {
     "pip install -r requirements.txt          # or: pip install -e .": "as above",
     "MNIST_DATA_DIR=../shared/MNIST_data python -m pytest": "that is this test suite",
     "MNIST_DATA_DIR=../shared/MNIST_data python -m pytest -m quick": "its quick tier",
-    "python -m pytest              # the whole suite, in two processes: what CI runs (.ci/run)":
-        "that is this test suite",
-    "python -m pytest -m quick     # its quick tier, a few minutes on 2 cores, after each change":
-        "its quick tier",
+    "python -m pytest": "that is this test suite",
     "for a in fc mlp256 dcgan cnn; do": "the hour-long study behind the recipe table (four "
                                         "recipes, 15 minutes each); its pieces (--arch, "
                                         "--minutes with --steps, evaluate.py on other folders) "
@@ -75,11 +72,11 @@ NOT_RUN = {
     "python scripts/sweep.py --out sweeps/cluster --set lr-d=1e-4,2e-4 --seeds 0 --steps 2000 "
     "--eval-n 1000 --address 127.0.0.1:6379": "run by tests/test_sweep_cluster.py",
 }
-SHORT_STEPS = {"train.py": 600, "benchmark.py": 20}
+SHORT_STEPS = {"train.py": 300, "benchmark.py": 20}
 CLASSIC, CLASSIC_STEPS = "python -m gan_mnist.classic", 500
 SIDE_RUN_STEPS = 200  # train commands into folders of their own (not checkpoints/) need fewer
-SHORT_MINUTES = 0.05  # --minutes M becomes 3 seconds of training (the quick start: at most a few
-# hundred steps of `best`, so that checkpoints/ ends below the 600 steps of the later commands)
+SHORT_MINUTES = 0.05  # --minutes M becomes 3 seconds of training (the quick start: about a hundred
+# steps of `best`, so that checkpoints/ ends below the 300 steps of the later commands)
 SIDE_RUN_MINUTES = 0.05
 SHORT_N = {"sample.py": 500, "evaluate.py": 500}  # digits to draw (default/docs: 10,000)
 SHORT_ROUNDS = {"benchmark.py": 1}  # timed rounds per variant (default/docs: 3)
@@ -195,8 +192,8 @@ def test_shortened_changes_only_counts():
         "python scripts/train.py --arch fast --minutes 0.05 --steps 200 --checkpoint-dir b " \
         "--output-dir o"
     assert shortened("python scripts/train.py --steps 100000") == \
-        "python scripts/train.py --steps 600"
-    assert shortened("python scripts/train.py") == "python scripts/train.py --steps 600"
+        "python scripts/train.py --steps 300"
+    assert shortened("python scripts/train.py") == "python scripts/train.py --steps 300"
     assert shortened("python scripts/evaluate.py") == "python scripts/evaluate.py --n 500"
     assert shortened("python -m gan_mnist.classic --steps 2000") == \
         "python -m gan_mnist.classic --steps 500"
@@ -259,7 +256,7 @@ def test_every_command_of_the_docs_works_as_written(clone):
             assert "2000 runs/api-out/samples_step_002000.png" in out, out
             assert "FID " in out and "(16, 28, 28) uint8" in out, out
     # What the rest of the commands promise to leave behind.
-    assert published_step(clone) == 600
+    assert published_step(clone) == SHORT_STEPS["train.py"]
     digits = np.load(clone / "digits.npy")
     assert digits.shape == (500, 28, 28) and digits.dtype == np.uint8
     for name in ("curves.png", "progress.gif", "interpolation.png", "real_vs_fake.png",
@@ -297,7 +294,7 @@ def check_quick_start(root):
     assert (config["arch"], config["clusters"], config["spectral_norm"], config["beta1"],
             config["lr_d"], config["lr_g"], config["ema"]) == (
                 "fast", 160, True, 0.0, 8e-4, 8e-4, 0.999), config
-    assert 0 < published_step(root) < 600
+    assert 0 < published_step(root) < SHORT_STEPS["train.py"]
     assert (root / "checkpoints" / "clusters.npy").exists()
     assert (root / "digits.png").exists()
     report = json.loads((root / "output" / "evaluation.json").read_text())

@@ -1,13 +1,14 @@
 """``evaluate.py`` / ``gan-mnist evaluate``: how good are the digits (gan_mnist.evaluation.report)."""
 from gan_mnist.training.checks import non_negative_int, number
-from gan_mnist.commands.common import DATASETS, Parser, add_checkpoint_dir, add_data_dir, run
+from gan_mnist.commands.common import (DATASETS, Parser, add_checkpoint_dir, add_data_dir,
+                                       check_model_source, model_folder, run)
 from gan_mnist.evaluation.metrics import EVAL_N
 
 
 def parser():
     p = Parser(prog="evaluate.py", description="Measure generated digits: Inception Score, FID, "
                "mode coverage, precision/recall and memorisation, beside real digits.")
-    add_checkpoint_dir(p, "evaluate the newest checkpoint here")
+    add_checkpoint_dir(p, "evaluate the newest checkpoint here", pretrained=True)
     p.add_argument("--samples", help="evaluate the digits in this .npy file instead (uint8, "
                    "(N, 28, 28), as written by sample.py --npy)")
     p.add_argument("--n", type=number(int, 10, maximum=60001), default=EVAL_N,
@@ -24,13 +25,16 @@ def parser():
 
 
 def main(argv=None):
-    return run(lambda: _evaluate(parser().parse_args(argv)))
+    p = parser()
+    args = p.parse_args(argv)
+    check_model_source(p, args)
+    return run(lambda: _evaluate(args))
 
 
 def _evaluate(args):
     from gan_mnist import api
 
-    result = api.evaluate(args.checkpoint_dir, args.output_dir, args.n, args.seed, args.data_dir,
+    result = api.evaluate(model_folder(args), args.output_dir, args.n, args.seed, args.data_dir,
                           args.classifier_dir, samples=args.samples, dataset=args.dataset)
     print(api.format_report(result))
     print("wrote " + ", ".join(result["paths"]))

@@ -3,7 +3,8 @@ page that runs it in the browser (gan_mnist.export.web)."""
 import argparse
 import os
 
-from gan_mnist.commands.common import Parser, add_checkpoint_dir, run
+from gan_mnist.commands.common import (Parser, add_checkpoint_dir, check_model_source,
+                                       model_folder, run)
 
 
 def parser():
@@ -11,7 +12,7 @@ def parser():
                "TensorFlow SavedModel (signatures 'generate': z -> uint8 digits, and 'sample': "
                "seed, n -> digits) that loads without this package, and/or as a static web page "
                "that draws digits in the browser.")
-    add_checkpoint_dir(p, "export the newest checkpoint here")
+    add_checkpoint_dir(p, "export the newest checkpoint here", pretrained=True)
     p.add_argument("--out", help="the SavedModel folder to create (must not exist yet); "
                    "needed unless --web is given")
     p.add_argument("--tflite", action=argparse.BooleanOptionalAction, default=False,
@@ -26,6 +27,7 @@ def parser():
 def main(argv=None):
     p = parser()
     args = p.parse_args(argv)
+    check_model_source(p, args)
     if not args.out and not args.web:
         p.error("give --out DIR (a SavedModel), --web DIR (a web page), or both")
     if args.tflite and not args.out:
@@ -38,11 +40,12 @@ def _export(args):
 
     if args.web:
         api.check_web_tools()  # before any work: one line on what to install
+    folder = model_folder(args)
     if args.out:
-        step, files = api.export(args.checkpoint_dir, args.out, args.tflite)
+        step, files = api.export(folder, args.out, args.tflite)
         print("exported the generator of step %d: %s" % (step, ", ".join(files)))
     if args.web:
-        step, files = api.web_page(args.checkpoint_dir, args.web)
+        step, files = api.web_page(folder, args.web)
         size = sum(os.path.getsize(f) for f in files)
         print("wrote a web page for the generator of step %d: %s (%.1f MB); open %s in a "
               "browser" % (step, args.web, size / 1e6,

@@ -4,12 +4,13 @@ import os
 from gan_mnist import GanError
 from gan_mnist.training import config as config_lib
 from gan_mnist.training.checks import non_negative_int, positive_int
-from gan_mnist.commands.common import Parser, add_checkpoint_dir, run
+from gan_mnist.commands.common import (Parser, add_checkpoint_dir, check_model_source,
+                                       model_folder, run)
 
 
 def parser():
     p = Parser(prog="sample.py", description="Generate digits from the newest checkpoint.")
-    add_checkpoint_dir(p, "sample the newest checkpoint here")
+    add_checkpoint_dir(p, "sample the newest checkpoint here", pretrained=True)
     p.add_argument("--n", type=positive_int, default=64, help="how many digits (default 64)")
     p.add_argument("--png", help="write a grid of the digits to this PNG "
                    "(default samples.png when --npy is not given)")
@@ -26,24 +27,28 @@ def parser():
 def main(argv=None):
     p = parser()
     args = p.parse_args(argv)
+    check_model_source(p, args)
     if not args.png and not args.npy:
         args.png = "samples.png"
     if args.label:
-        args.label = _classes(p, args.label, args.checkpoint_dir)
+        args.label = _classes(p, args.label, args.checkpoint_dir, args.pretrained)
     return run(lambda: _sample(args))
 
 
-def _classes(parser, specs, checkpoint_dir):
+def _classes(parser, specs, checkpoint_dir, pretrained=None):
     """--label values as class numbers, checked against the model before TensorFlow starts."""
     from gan_mnist.core import data
 
     try:
-        saved = config_lib.load_saved(checkpoint_dir) or {}
+        saved = (config_lib.load_saved(checkpoint_dir) or {}) if not pretrained else {
+            "conditional": pretrained == "best-conditional"}
     except GanError:
         saved = {}  # the sampler says what is wrong with the folder
     if saved and not saved.get("conditional"):
-        parser.error("--label needs a conditional model, and the one in %s is unconditional "
-                     "(train one with --conditional)" % checkpoint_dir)
+        parser.error("--label needs a conditional model, and %s is unconditional (train one "
+                     "with --conditional, or use --pretrained best-conditional)"
+                     % ("--pretrained " + pretrained if pretrained else "the one in "
+                        + checkpoint_dir))
     try:
         return data.class_numbers(specs, saved.get("dataset", "mnist"))
     except ValueError as e:
@@ -57,7 +62,7 @@ def _sample(args):
             raise GanError("cannot write %s: the folder %s does not exist" % (path, folder))
     from gan_mnist import api
 
-    drawn = api.generate(args.checkpoint_dir, args.n, args.seed, args.label)
+    drawn = api.generate(model_folder(args), args.n, args.seed, args.label)
     if args.png:
         api.write_png(drawn, args.png)
         print("wrote %d digits from step %d to %s" % (args.n, drawn.step, args.png))

@@ -9,14 +9,15 @@ float16 weights, SHA-256 checked on load), so every user's scores are measured b
 as the README's and evaluation starts at once. ``scripts/classifier.py`` retrains and rewrites
 them; ``--classifier-dir`` trains (about two minutes on 2 CPU cores) or uses one in a folder.
 """
-import hashlib
+import io
 import json
 import os
 import time
 
 import numpy as np
 
-from gan_mnist import ASSETS_DIR, GanError, atomic_write, reason, to_stderr
+from gan_mnist import (ASSETS_DIR, GanError, atomic_write, read_asset, reason,
+                       record_asset_checksum, to_stderr)
 from gan_mnist.core import data
 from gan_mnist.core.layers import conv2d, dense
 from gan_mnist.tf_compat import session_config, tf
@@ -31,7 +32,6 @@ MIN_ACCURACY = {"mnist": 0.99, "fashion-mnist": 0.90}  # below this, a warning
 INFO_FILE = "classifier.json"
 CKPT_PREFIX = "classifier.ckpt"
 ASSETS = ASSETS_DIR
-CHECKSUMS = "SHA256SUMS"  # in ASSETS, in sha256sum's format; written by scripts/classifier.py
 
 
 def shipped_name(dataset):
@@ -108,30 +108,12 @@ def load(folder=None, data_dir=None, dataset="mnist", log=None):
 
 def shipped(dataset="mnist", assets=ASSETS):
     """The classifier shipped for ``dataset``, after checking its file's SHA-256."""
-    name = shipped_name(dataset)
-    path = os.path.join(assets, name)
-    try:
-        with open(path, "rb") as f:
-            content = f.read()
-    except OSError as e:
-        raise GanError("the shipped %s classifier %s cannot be read (%s); reinstall gan_mnist, "
-                       "or pass --classifier-dir to train one" % (dataset, path, reason(e)))
-    if hashlib.sha256(content).hexdigest() != _checksums(assets).get(name):
-        raise GanError("the shipped %s classifier %s is damaged (SHA-256 mismatch); reinstall "
-                       "gan_mnist, or pass --classifier-dir to train one" % (dataset, path))
-    with np.load(path, allow_pickle=False) as stored:
+    content = read_asset(shipped_name(dataset), "%s classifier" % dataset,
+                         "reinstall gan_mnist, or pass --classifier-dir to train one", assets)
+    with np.load(io.BytesIO(content), allow_pickle=False) as stored:
         weights = {k: stored[k] for k in stored.files if k != "info"}
         info = json.loads(str(stored["info"]))
     return Classifier(None, info, weights)
-
-
-def _checksums(assets):
-    try:
-        with open(os.path.join(assets, CHECKSUMS)) as f:
-            return {name.lstrip("*"): digest for digest, name in
-                    (line.split() for line in f if line.strip())}
-    except (OSError, ValueError):
-        return {}
 
 
 def ship(folder, data_dir=None, dataset="mnist", assets=ASSETS, log=print):
@@ -150,11 +132,7 @@ def ship(folder, data_dir=None, dataset="mnist", assets=ASSETS, log=print):
     path = os.path.join(assets, shipped_name(dataset))
     with atomic_write(path, "wb") as f:
         np.savez_compressed(f, info=np.array(json.dumps(info, sort_keys=True)), **weights)
-    with open(path, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
-    sums = dict(_checksums(assets), **{shipped_name(dataset): digest})
-    with atomic_write(os.path.join(assets, CHECKSUMS)) as f:
-        f.writelines("%s  %s\n" % (sums[name], name) for name in sorted(sums))
+    digest = record_asset_checksum(path)
     log("wrote %s (%d KB, SHA-256 %s): test accuracy %.2f%% with float16 weights (%.2f%% "
         "float32)" % (path, os.path.getsize(path) // 1024, digest, 100 * info["test_accuracy"],
                       100 * info["test_accuracy_float32"]))

@@ -1,0 +1,126 @@
+"""Generators that ship with the package, so digits come seconds after install: no MNIST files,
+no training. ``sample.py --pretrained best`` (or ``best-conditional``); export.py and
+evaluate.py take the flag too.
+
+Each is the averaged (EMA) generator of a 15-minute run of its recipe (seed 0), stored as
+gan_mnist/assets/generator-NAME.npz, float16 like the shipped classifier, with its SHA-256 in
+assets/SHA256SUMS; docs/results/quick_start_NAME.json records how it was trained and how it
+scores. Using one writes, once, a real checkpoint folder of the generator alone (config.json and
+a TensorFlow checkpoint) in the user's cache folder, so every command that reads a checkpoint
+folder reads it unchanged.
+"""
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+
+from gan_mnist import (ASSETS_DIR, GanError, asset_checksums, atomic_write, check_writable,
+                       read_asset, record_asset_checksum)
+from gan_mnist.core import models
+from gan_mnist.evaluation import sampling
+from gan_mnist.techniques import conditioning as conditioning_lib
+from gan_mnist.training import checkpoints, config as config_lib
+from gan_mnist.tf_compat import tf
+
+NAMES = ("best", "best-conditional")  # the recipes shipped, each under its recipe's name
+HALF_FROM = 256  # arrays this large are stored as float16; smaller ones (biases, the clusters'
+# shares) keep float32, a few KB that keep the groups' boundaries exact
+
+
+def asset_name(name):
+    return "generator-%s.npz" % name
+
+
+def cache_root():
+    """GAN_MNIST_CACHE, else $XDG_CACHE_HOME/gan_mnist, else ~/.cache/gan_mnist."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.environ.get("GAN_MNIST_CACHE") or os.path.join(base, "gan_mnist")
+
+
+def checkpoint_dir(name, assets=ASSETS_DIR):
+    """The checkpoint folder of shipped generator ``name``, made in the cache on first use (in
+    the temporary folder when the cache cannot be written)."""
+    if name not in NAMES:
+        raise GanError("no shipped generator %r; choose one of: %s" % (name, ", ".join(NAMES)))
+    content = read_asset(asset_name(name), "generator", "reinstall gan_mnist", assets)
+    digest = asset_checksums(assets)[asset_name(name)]
+    root = cache_root()
+    try:
+        check_writable(root, "cache")
+    except GanError:
+        root = os.path.join(tempfile.gettempdir(), "gan_mnist-cache")
+        check_writable(root, "cache")
+    folder = os.path.join(root, "pretrained-%s-%s" % (name, digest[:12]))
+    if checkpoints.latest(folder) and config_lib.load_saved(folder):
+        return folder
+    scratch = tempfile.mkdtemp(prefix=".pretrained-", dir=root)
+    try:
+        _write_folder(content, scratch, name)
+        try:
+            os.rename(scratch, folder)  # whole or not at all; another process may have won
+        except OSError:
+            if not checkpoints.latest(folder):
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return folder
+
+
+def _write_folder(content, folder, name):
+    """config.json and a checkpoint of the generator's variables, from the shipped file."""
+    try:
+        with np.load(io.BytesIO(content), allow_pickle=False) as stored:
+            arrays = {k: stored[k] for k in stored.files}
+        saved, step = json.loads(str(arrays.pop("config"))), int(arrays.pop("step"))
+    except (ValueError, KeyError, OSError) as e:
+        raise GanError("the shipped generator %s cannot be read (%s); reinstall gan_mnist"
+                       % (asset_name(name), e))
+    config = config_lib.resolve({"checkpoint_dir": folder}, saved)
+    graph = tf.Graph()
+    with graph.as_default():
+        conditioning = conditioning_lib.of(config)
+        z = tf.placeholder(tf.float32, [None, config.z_dim])
+        labels = (tf.placeholder(tf.float32, [None, conditioning.classes])
+                  if conditioning.classes else None)
+        models.generator(z, config, conditioning, training=False, labels=labels)
+        variables = sampling.generator_variables(config)
+        if set(variables) != set(arrays):
+            raise GanError("the shipped generator %s does not fit its recipe; reinstall "
+                           "gan_mnist" % asset_name(name))
+        assigns = [v.assign(arrays[k].astype(np.float32)) for k, v in variables.items()]
+        saver = tf.train.Saver(variables)
+    with tf.Session(graph=graph) as session:
+        session.run(assigns)
+        checkpoints.save(session, saver, folder, step, keep=1)
+    config_lib.save(config, folder)
+
+
+def ship(trained_dir, name, assets=ASSETS_DIR):
+    """Make shipped generator ``name`` from the newest checkpoint in ``trained_dir`` (a run of
+    recipe ``name``): its sampling weights, float16 where large, and their SHA-256. Returns
+    (path, step)."""
+    generator = sampling.Generator(trained_dir)
+    if generator.config.recipe != name:
+        raise GanError("%s holds a run of recipe %s, not %s" % (trained_dir,
+                                                              generator.config.recipe, name))
+    with generator.session.graph.as_default():
+        values = generator.session.run(sampling.generator_variables(generator.config))
+    arrays = {k: v.astype(np.float16) if v.size >= HALF_FROM else v for k, v in values.items()}
+    saved = {k: v for k, v in json.loads(generator.config.to_json()).items()
+             if k in config_lib.CARRIED_FIELDS}
+    path = os.path.join(assets, asset_name(name))
+    with atomic_write(path, "wb") as f:
+        np.savez_compressed(f, config=np.array(json.dumps(saved, sort_keys=True)),
+                            step=np.array(generator.step), **arrays)
+    digest = record_asset_checksum(path)
+    print("wrote %s (%d KB, step %d, SHA-256 %s)" % (path, os.path.getsize(path) // 1024,
+                                                     generator.step, digest))
+    return path, generator.step
+
+
+if __name__ == "__main__":  # python -m gan_mnist.evaluation.pretrained CHECKPOINT_DIR NAME
+    ship(*sys.argv[1:3])
