@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -76,7 +77,7 @@ def _write_folder(content, folder, name):
         with np.load(io.BytesIO(content), allow_pickle=False) as stored:
             arrays = {k: stored[k] for k in stored.files}
         saved, step = json.loads(str(arrays.pop("config"))), int(arrays.pop("step"))
-    except (ValueError, KeyError, OSError) as e:
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as e:
         raise GanError("the shipped generator %s cannot be read (%s); reinstall gan_mnist"
                        % (asset_name(name), e))
     config = config_lib.resolve({"checkpoint_dir": folder}, saved)
