@@ -72,6 +72,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.quick)
 
 
+def wait_for_training(proc, log, timeout=120):
+    """Until ``proc`` has logged a few rows to ``log`` (training is under way), it ended, or
+    ``timeout`` seconds passed: the moment a test sends its signal."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if log.exists() and len(log.read_text().splitlines()) > 3:
+            return
+        time.sleep(0.2)
+
+
 def says(text, phrase):
     """How often ``text`` holds ``phrase`` as whole words and numbers: "resumed from step 40"
     is not found in "resumed from step 400", nor "ckpt-4" in "model.ckpt-40" (0, falsy)."""

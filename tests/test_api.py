@@ -4,12 +4,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from gan_mnist import api
-from tests.conftest import REPO, says
+from tests.conftest import REPO, says, wait_for_training
 
 TRAIN = os.path.join(REPO, "scripts", "train.py")
 
@@ -54,12 +53,7 @@ def test_ctrl_c_in_api_train_saves_then_raises_keyboard_interrupt(tmp_path, mnis
     proc = subprocess.Popen([sys.executable, "-c", PROGRAM, mnist_dir], cwd=tmp_path,
                             env=dict(os.environ, PYTHONPATH=REPO), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    log = tmp_path / "o0" / "log.csv"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if log.exists() and len(log.read_text().splitlines()) > 3:  # training is under way
-            break
-        time.sleep(0.2)
+    wait_for_training(proc, tmp_path / "o0" / "log.csv")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode != 0 and "went on to the next run" not in out, (out, err[-2000:])

@@ -4,13 +4,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, says
+from tests.conftest import REPO, says, wait_for_training
 
 TRAIN = os.path.join(REPO, "scripts", "train.py")
 SAMPLE = os.path.join(REPO, "scripts", "sample.py")
@@ -88,12 +87,7 @@ def test_stop_saves_and_the_same_command_resumes(tmp_path, mnist_dir, signum):
             "100000", "--eval-every", "0"]
     proc = subprocess.Popen([sys.executable, TRAIN, "--steps", "100000"] + args,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    log = tmp_path / "o" / "log.csv"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if log.exists() and len(log.read_text().splitlines()) > 3:  # training is under way
-            break
-        time.sleep(0.2)
+    wait_for_training(proc, tmp_path / "o" / "log.csv")
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signum, err
