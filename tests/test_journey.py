@@ -16,6 +16,7 @@ import sys
 import time
 
 import pytest
+from PIL import Image
 
 from tests.conftest import REPO, says
 
@@ -171,9 +172,17 @@ def test_pip_install_gives_one_quiet_command(clone, tmp_path):
     assert [int(r["step"]) for r in rows] == [5000]
     assert (run_dir / "checkpoints" / "best.json").exists()
     installed = next(prefix.glob("lib/python*/site-packages/gan_mnist/assets"))
-    assert sorted(os.listdir(installed)) == ["SHA256SUMS", "classifier-fashion-mnist.npz",
-                                             "classifier-mnist.npz", "web"]
+    assert sorted(os.listdir(installed)) == [
+        "SHA256SUMS", "classifier-fashion-mnist.npz", "classifier-mnist.npz",
+        "generator-best-conditional.npz", "generator-best.npz", "web"]
     assert sorted(os.listdir(installed / "web")) == ["app.js", "index.html"]  # export --web's page
+    # The first look works from the installed package too: the shipped generator's digits.
+    env["GAN_MNIST_CACHE"] = str(tmp_path / "cache")
+    first = subprocess.run(["gan-mnist", "sample", "--pretrained", "best", "--n", "16",
+                            "--png", "digits.png"], env=env, cwd=run_dir, capture_output=True,
+                           text=True, timeout=120)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert Image.open(run_dir / "digits.png").size[0] > 0
     # A typo among the subcommands gets one line and exit 2.
     typo = subprocess.run(["gan-mnist", "trian"], env=env, cwd=run_dir, capture_output=True,
                           text=True, timeout=60)
