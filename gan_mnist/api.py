@@ -79,8 +79,8 @@ def train(checkpoint_dir: str = "checkpoints", output_dir: str = "output", **fla
     config.json and the recipe decide the rest. A bad value raises ValueError with the sentence
     train.py prints; a problem with files or folders raises GanError. Ctrl-C saves a checkpoint
     and then raises KeyboardInterrupt, so a loop of calls stops as its reader expects."""
-    explicit = dict(flags, checkpoint_dir=checkpoint_dir, output_dir=output_dir)
-    config_lib.check_values(explicit)
+    explicit = config_lib.check_values(
+        dict(flags, checkpoint_dir=checkpoint_dir, output_dir=output_dir))
     status = train_flags(explicit)
     if status == 128 + signal.SIGINT:
         raise KeyboardInterrupt("stopped at step %d with a checkpoint saved in %s; the same call "

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from gan_mnist import api
+from gan_mnist.training import config as config_lib
 from tests.conftest import REPO, says, wait_for_training
 
 TRAIN = os.path.join(REPO, "scripts", "train.py")
@@ -34,9 +35,17 @@ def test_values_the_command_line_cannot_type_are_refused_too(tmp_path):
     for flags, sentence in [(dict(steps=2.5), "argument --steps: expected an integer, got 2.5"),
                             (dict(conditional=1), "argument --conditional: expected True or "
                              "False, got 1"),
+                            (dict(steps="2000"), "argument --steps: expected an integer, got "
+                             "'2000'"),
+                            (dict(lr_d=None), "argument --lr-d: expected a number, got None"),
                             (dict(stpes=10), "unknown flag --stpes; train.py has: --recipe")]:
         with pytest.raises(ValueError, match=sentence.replace("(", r"\(")):
             api.train(str(tmp_path / "c"), **flags)
+    assert not (tmp_path / "c").exists()
+    # What passes is handed on as the parser hands it: a whole float is an int.
+    checked = config_lib.check_values(dict(steps=2000.0, lr_d=1, recipe="best"))
+    assert checked == dict(steps=2000, lr_d=1.0, recipe="best")
+    assert type(checked["steps"]) is int and type(checked["lr_d"]) is float
 
 
 PROGRAM = """

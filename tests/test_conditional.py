@@ -70,13 +70,13 @@ def test_grids_have_one_row_per_class_and_the_quick_evaluation_logs_label_accura
     scored = [r for r in rows if r.split(",")[header.split(",").index("label_accuracy")]]
     assert len(scored) == 1
     accuracy = float(scored[0].split(",")[header.split(",").index("label_accuracy")])
-    assert accuracy >= 0.5  # the shipped classifier mostly reads the asked class
+    assert 0.2 <= accuracy <= 1  # after 200 steps already well above chance (0.1)
     saved = json.load(open(conditional_run / "c" / "config.json"))
     assert saved["conditional"] is True
 
 
-def test_sample_label_writes_only_the_asked_classes(conditional_run, tmp_path):
-    folder = str(conditional_run / "c")
+def test_sample_label_writes_only_the_asked_classes(conditional_model, tmp_path):
+    folder = conditional_model
     result = script("sample.py", "--checkpoint-dir", folder, "--label", "3", "--label", "0,7",
                     "--n", "30", "--npy", str(tmp_path / "d.npy"), "--png",
                     str(tmp_path / "d.png"))
@@ -96,12 +96,12 @@ def test_sample_label_writes_only_the_asked_classes(conditional_run, tmp_path):
     np.testing.assert_array_equal(generator(generator.noise(30), labels.astype(int)), digits)
 
 
-def test_api_sample_takes_ints_of_any_kind_strings_and_lists(conditional_run):
+def test_api_sample_takes_ints_of_any_kind_strings_and_lists(conditional_model):
     """api.sample takes what sample.py --label takes, and NumPy integers; a bad class raises
     ValueError with the sentence the command prints."""
     from gan_mnist import api
 
-    folder = str(conditional_run / "c")
+    folder = conditional_model
     sevens = api.sample(folder, n=4, label=7)
     for same in (np.int64(7), "7", [7], np.array([7])):
         np.testing.assert_array_equal(api.sample(folder, n=4, label=same), sevens)
@@ -111,16 +111,16 @@ def test_api_sample_takes_ints_of_any_kind_strings_and_lists(conditional_run):
         api.sample(folder, n=4, label=12)
 
 
-def test_sample_label_3_draws_mostly_threes(conditional_run, tmp_path):
+def test_sample_label_3_draws_mostly_threes(conditional_model, tmp_path):
     """Read by the shipped classifier, not by the generator that drew them: a class mapping
     off by one anywhere (training labels, one-hot rows, --label) shows here."""
-    result = script("sample.py", "--checkpoint-dir", str(conditional_run / "c"), "--label", "3",
+    result = script("sample.py", "--checkpoint-dir", conditional_model, "--label", "3",
                     "--n", "200", "--npy", str(tmp_path / "threes.npy"))
     assert result.returncode == 0, result.stderr
     assert np.load(tmp_path / "threes.labels.npy").tolist() == [3] * 200
     probs, _ = classifier.shipped().predict(np.load(tmp_path / "threes.npy"))
     read = np.bincount(probs.argmax(axis=1), minlength=10)
-    assert read[3] >= 100, "the classifier reads these as 0-9: %s" % read.tolist()
+    assert read[3] >= 180, "the classifier reads these as 0-9: %s" % read.tolist()
 
 
 def test_bad_labels_and_labels_for_unconditional_models_get_one_line(conditional_run,
@@ -147,14 +147,15 @@ def test_bad_labels_and_labels_for_unconditional_models_get_one_line(conditional
     assert config_lib.resolve({}, config_lib.load_saved(folder)).conditional
 
 
-def test_evaluation_reports_label_accuracy_and_intra_fid(conditional_run, tmp_path, mnist_dir):
-    folder = str(conditional_run / "c")
+def test_evaluation_reports_label_accuracy_and_intra_fid(conditional_model, tmp_path,
+                                                        mnist_dir):
+    folder = conditional_model
     result = script("evaluate.py", "--checkpoint-dir", folder, "--n", "500", "--output-dir",
                     str(tmp_path / "e"), "--data-dir", mnist_dir)
     assert result.returncode == 0, result.stderr
     report = json.load(open(tmp_path / "e" / "evaluation.json"))
     generated, real = report["generated"], report["real"]
-    assert generated["label_accuracy"] >= 0.5 and real["label_accuracy"] > 0.95
+    assert generated["label_accuracy"] > 0.95 and real["label_accuracy"] > 0.95
     assert sorted(generated["intra_fid"], key=int) == [str(c) for c in range(10)]
     assert generated["mean_intra_fid"] == pytest.approx(np.mean(list(
         generated["intra_fid"].values())))
@@ -198,8 +199,8 @@ def run_exported(model, z, labels, tmp_path):
     return np.load(tmp_path / "out.npy"), out.stdout.strip()
 
 
-def test_export_takes_a_label(conditional_run, tmp_path):
-    folder = str(conditional_run / "c")
+def test_export_takes_a_label(conditional_model, tmp_path):
+    folder = conditional_model
     model = str(tmp_path / "model")
     result = script("export.py", "--checkpoint-dir", folder, "--out", model)
     assert result.returncode == 0, result.stderr

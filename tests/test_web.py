@@ -170,10 +170,10 @@ def test_the_page_opened_from_disk_draws_the_generators_own_digits(untrained_pag
 
 
 @pytest.fixture(scope="module")
-def conditional_page(tools, conditional_run, tmp_path_factory):
-    """export --web of the session's fast --conditional model (conftest.conditional_run)."""
+def conditional_page(tools, conditional_model, tmp_path_factory):
+    """export --web of the shipped best-conditional generator (conftest.conditional_model)."""
     page = tmp_path_factory.mktemp("web_conditional") / "page"
-    export_web(str(conditional_run / "c"), str(page))
+    export_web(conditional_model, str(page))
     return page
 
 

@@ -134,28 +134,34 @@ def flag_name(field_name):
 
 def check_values(values):
     """Hold values given in Python (gan_mnist.api.train) to the checks train.py's parser applies
-    to typed ones; a bad one raises ValueError with the sentence the command prints."""
+    to typed ones, and return them as the parser would (``steps=2000.0`` becomes 2000); a bad
+    one raises ValueError with the sentence the command prints. Numbers must be numbers: the
+    string "2000" is refused, as Python's own functions refuse it."""
     import argparse
 
     fields = {f.name: f for f in FIELDS}
+    checked = {}
     for name, value in values.items():
         if name not in fields:
             raise ValueError("unknown flag %s; train.py has: %s" % (
                 flag_name(name), ", ".join(flag_name(n) for n in FIELD_NAMES)))
-        meta, flag = fields[name].metadata, flag_name(name)
-        if fields[name].type is bool:
-            if not isinstance(value, bool):
-                raise ValueError("argument %s: expected True or False, got %r" % (flag, value))
-        elif meta["choices"] and value not in meta["choices"]:
+        meta, kind, flag = fields[name].metadata, fields[name].type, flag_name(name)
+        if kind is bool and not isinstance(value, bool):
+            raise ValueError("argument %s: expected True or False, got %r" % (flag, value))
+        if meta["choices"] and value not in meta["choices"]:
             raise ValueError("argument %s: invalid choice: %r (choose from %s)" % (
                 flag, value, ", ".join(map(repr, meta["choices"]))))
-        elif meta["check"]:
-            if fields[name].type is int and isinstance(value, float) and value != int(value):
-                raise ValueError("argument %s: expected an integer, got %r" % (flag, value))
+        if meta["check"]:
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or (kind is int and not float(value).is_integer()):
+                raise ValueError("argument %s: expected %s, got %r" % (
+                    flag, "an integer" if kind is int else "a number", value))
             try:
-                meta["check"](value)
+                value = meta["check"](value)
             except argparse.ArgumentTypeError as e:
                 raise ValueError("argument %s: %s" % (flag, e)) from None
+        checked[name] = value
+    return checked
 
 
 def _why_fixed(name, held):
