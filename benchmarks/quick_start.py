@@ -57,7 +57,16 @@ def run(command):
 
 def main(argv):
     recipe = argv[0] if argv else "best"
+    if recipe not in COMMANDS or len(argv) > 1:
+        sys.exit("usage: python benchmarks/quick_start.py [%s]" % "|".join(COMMANDS))
     commands = COMMANDS[recipe]
+    if not os.path.isfile(os.path.join("scripts", "train.py")):
+        sys.exit("run this from the root of a fresh clone: the docs' commands name scripts/")
+    folders = [w for w in commands["train"].split() + ["checkpoints", "output"]
+               if w.startswith(("checkpoints", "output")) and os.path.exists(w)]
+    if folders:  # a resumed run would record the steps and scores of two sessions
+        sys.exit("%s already exist%s here: the quick start is measured from a fresh clone"
+                 % (", ".join(sorted(set(folders))), "s" if len(set(folders)) == 1 else ""))
     record = {"recipe": recipe, "seed": 0, "date": time.strftime("%Y-%m-%d"),
               "machine": "%s, %d CPUs (%s)" % (platform.node(), os.cpu_count(), cpu_model()),
               "lscpu_model_name": cpu_model(), "commands": {}}
@@ -66,6 +75,8 @@ def main(argv):
         record["commands"][name] = {"command": commands[name], "seconds": seconds}
         if name == "train":
             reached = re.search(r"used up at step (\d+) \(([\d.]+) steps/s\)", out)
+            if not reached:
+                sys.exit("%s did not say that its time budget was used up" % commands[name])
             record["steps"], record["steps_per_second"] = int(reached[1]), float(reached[2])
     with open(commands["evaluation"]) as f:
         report = json.load(f)

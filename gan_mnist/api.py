@@ -92,6 +92,9 @@ def train_flags(explicit: dict) -> int:
     """Train with ``explicit``, the flags as typed (Config field -> value, ``checkpoint_dir``
     among them); the saved config.json and the recipe decide the rest. Returns the exit status
     (``train.py`` calls this)."""
+    from gan_mnist.evaluation import pretrained
+
+    pretrained.check_not_shipped(explicit["checkpoint_dir"])
     saved = None if explicit.get("fresh") else config_lib.load_saved(explicit["checkpoint_dir"])
     config = config_lib.resolve(explicit, saved)
     from gan_mnist.evaluation.evaluate import quick_evaluator

@@ -95,3 +95,23 @@ def test_the_cache_folder_is_made_once_and_reused(tmp_path, monkeypatch):
     from gan_mnist import api
 
     np.testing.assert_array_equal(api.sample(first, n=8), api.sample(first, n=8))
+
+
+def test_training_into_a_shipped_generators_folder_is_refused(tmp_path, monkeypatch):
+    """api.train(api.pretrained("best"), fresh=True) would move the shipped weights aside and
+    leave a user's run where --pretrained reads: refused in one line, the folder untouched."""
+    from gan_mnist import api
+
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path))
+    folder = api.pretrained("best")
+    before = sorted(os.listdir(folder))
+    with pytest.raises(GanError, match="is the folder of a shipped generator; train in a folder "
+                                       "of your own"):
+        api.train(folder, str(tmp_path / "out"), fresh=True, steps=10)
+    typed = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "train.py"),
+                            "--checkpoint-dir", folder, "--steps", "10"], capture_output=True,
+                           text=True, timeout=120,
+                           env=dict(os.environ, GAN_MNIST_CACHE=str(tmp_path)))
+    assert typed.returncode == 1 and len(typed.stderr.strip().splitlines()) == 1, typed.stderr
+    assert "is the folder of a shipped generator" in typed.stderr
+    assert sorted(os.listdir(folder)) == before and not (tmp_path / "out").exists()

@@ -92,14 +92,21 @@ def test_resumed_run_equals_uninterrupted_run(run_config, tmp_path, capsys):
     with open(os.path.join(first.output_dir, "log.csv")) as f:
         steps = [int(r["step"]) for r in csv.DictReader(f)]
     assert steps == [50, 100, 150, 200, 250, 300]
-    # TensorBoard's own reader keeps every grid and scalar of both legs, the stop's included.
+
+
+def test_tensorboard_reads_both_legs_of_a_resumed_run(run_config):
+    """TensorBoard's own reader keeps every grid and scalar of a run stopped and resumed, the
+    stop's grid included (the resumed leg's SessionLog START comes one step after it)."""
     accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    first = run_config(steps=100)
+    assert trainer.train(first) == 0
+    assert trainer.train(config_lib.resolve(dict(vars(first), steps=150))) == 0
     events = accumulator.EventAccumulator(first.output_dir, size_guidance={"images": 0})
     events.Reload()
-    assert [e.step for e in events.Scalars("d_loss")] == steps
+    assert [e.step for e in events.Scalars("d_loss")] == [50, 100, 150]
     on_disk = sorted(int(n[len("samples_step_"):-4]) for n in os.listdir(first.output_dir)
                      if n.startswith("samples_step_"))
-    assert 200 in on_disk and [e.step for e in events.Images("samples")] == on_disk
+    assert on_disk == [0, 100, 150] and [e.step for e in events.Images("samples")] == on_disk
 
 
 def test_seed_makes_runs_repeatable(run_config, tmp_path):

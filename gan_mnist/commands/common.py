@@ -48,15 +48,19 @@ DATASETS = tuple(DATASETS)  # --dataset's choices, wherever a command takes it
 PRETRAINED = ("best", "best-conditional")
 
 
-def add_checkpoint_dir(parser, what="the newest checkpoint here", pretrained=False):
-    """--checkpoint-dir, and for commands that read only a generator, --pretrained NAME."""
+def add_checkpoint_dir(parser, what="the newest checkpoint here", pretrained=False,
+                       needs_mnist=False):
+    """--checkpoint-dir, and for commands that read only a generator, --pretrained NAME
+    (``needs_mnist``: the command still reads real digits, as evaluate.py does)."""
     parser.add_argument("--checkpoint-dir", default=None if pretrained else "checkpoints",
                         help="%s (default checkpoints/)" % what)
     if pretrained:
         parser.add_argument("--pretrained", choices=PRETRAINED,
                             help="instead of a checkpoint folder, the generator shipped with "
                             "the package for this recipe (15 minutes of training, seed 0): no "
-                            "training and no MNIST files needed")
+                            "training needed%s" % (
+                                ", only the real digits to compare with" if needs_mnist
+                                else " and no MNIST files"))
 
 
 def check_model_source(parser, args):

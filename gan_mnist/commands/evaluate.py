@@ -8,7 +8,8 @@ from gan_mnist.evaluation.metrics import EVAL_N
 def parser():
     p = Parser(prog="evaluate.py", description="Measure generated digits: Inception Score, FID, "
                "mode coverage, precision/recall and memorisation, beside real digits.")
-    add_checkpoint_dir(p, "evaluate the newest checkpoint here", pretrained=True)
+    add_checkpoint_dir(p, "evaluate the newest checkpoint here", pretrained=True,
+                       needs_mnist=True)
     p.add_argument("--samples", help="evaluate the digits in this .npy file instead (uint8, "
                    "(N, 28, 28), as written by sample.py --npy)")
     p.add_argument("--n", type=number(int, 10, maximum=60001), default=EVAL_N,

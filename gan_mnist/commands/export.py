@@ -1,7 +1,6 @@
 """``export.py`` / ``gan-mnist export``: the generator as a SavedModel (and TFLite), or as a web
 page that runs it in the browser (gan_mnist.export.web)."""
 import argparse
-import os
 
 from gan_mnist.commands.common import (Parser, add_checkpoint_dir, check_model_source,
                                        model_folder, run)
@@ -46,7 +45,9 @@ def _export(args):
         print("exported the generator of step %d: %s" % (step, ", ".join(files)))
     if args.web:
         step, files = api.web_page(folder, args.web)
-        size = sum(os.path.getsize(f) for f in files)
+        from gan_mnist.export.web import size_of
+
+        size = size_of(args.web)
         print("wrote a web page for the generator of step %d: %s (%.1f MB); open %s in a "
               "browser" % (step, args.web, size / 1e6,
                            "/".join([args.web.rstrip("/"), "index.html"])))

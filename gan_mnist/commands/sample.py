@@ -4,6 +4,7 @@ import os
 from gan_mnist import GanError
 from gan_mnist.training import config as config_lib
 from gan_mnist.training.checks import non_negative_int, positive_int
+from gan_mnist.training.recipes import RECIPES
 from gan_mnist.commands.common import (Parser, add_checkpoint_dir, check_model_source,
                                        model_folder, run)
 
@@ -41,7 +42,7 @@ def _classes(parser, specs, checkpoint_dir, pretrained=None):
 
     try:
         saved = (config_lib.load_saved(checkpoint_dir) or {}) if not pretrained else {
-            "conditional": pretrained == "best-conditional"}
+            "conditional": RECIPES[pretrained].get("conditional", False)}  # its recipe's
     except GanError:
         saved = {}  # the sampler says what is wrong with the folder
     if saved and not saved.get("conditional"):

@@ -20,7 +20,7 @@ import zipfile
 import numpy as np
 
 from gan_mnist import (ASSETS_DIR, GanError, asset_checksums, atomic_write, check_writable,
-                       read_asset, record_asset_checksum)
+                       read_asset, reason, record_asset_checksum)
 from gan_mnist.core import models
 from gan_mnist.evaluation import sampling
 from gan_mnist.techniques import conditioning as conditioning_lib
@@ -42,6 +42,18 @@ def cache_root():
     return os.environ.get("GAN_MNIST_CACHE") or os.path.join(base, "gan_mnist")
 
 
+def check_not_shipped(folder):
+    """Refuse to train into a shipped generator's folder: it holds the generator alone, and
+    every later --pretrained would read what the training left there."""
+    real = os.path.realpath(folder)
+    for root in (cache_root(), os.path.join(tempfile.gettempdir(), "gan_mnist-cache-%d"
+                                            % os.getuid())):
+        if os.path.dirname(real) == os.path.realpath(root) and \
+                os.path.basename(real).startswith("pretrained-"):
+            raise GanError("%s is the folder of a shipped generator; train in a folder of your "
+                           "own (--checkpoint-dir)" % folder)
+
+
 def checkpoint_dir(name, assets=ASSETS_DIR):
     """The checkpoint folder of shipped generator ``name``, made in the cache on first use (in
     the temporary folder when the cache cannot be written)."""
@@ -53,7 +65,7 @@ def checkpoint_dir(name, assets=ASSETS_DIR):
     try:
         check_writable(root, "cache")
     except GanError:
-        root = os.path.join(tempfile.gettempdir(), "gan_mnist-cache")
+        root = os.path.join(tempfile.gettempdir(), "gan_mnist-cache-%d" % os.getuid())
         check_writable(root, "cache")
     folder = os.path.join(root, "pretrained-%s-%s" % (name, digest[:12]))
     if checkpoints.latest(folder) and config_lib.load_saved(folder):
@@ -78,8 +90,9 @@ def _write_folder(content, folder, name):
             arrays = {k: stored[k] for k in stored.files}
         saved, step = json.loads(str(arrays.pop("config"))), int(arrays.pop("step"))
     except (ValueError, KeyError, OSError, zipfile.BadZipFile) as e:
+        why = "it has no %s entry" % e if isinstance(e, KeyError) else reason(e)
         raise GanError("the shipped generator %s cannot be read (%s); reinstall gan_mnist"
-                       % (asset_name(name), e))
+                       % (asset_name(name), why))
     config = config_lib.resolve({"checkpoint_dir": folder}, saved)
     graph = tf.Graph()
     with graph.as_default():
@@ -123,5 +136,17 @@ def ship(trained_dir, name, assets=ASSETS_DIR):
     return path, generator.step
 
 
-if __name__ == "__main__":  # python -m gan_mnist.evaluation.pretrained CHECKPOINT_DIR NAME
-    ship(*sys.argv[1:3])
+def main(argv):
+    """``python -m gan_mnist.evaluation.pretrained CHECKPOINT_DIR NAME``: ship that run."""
+    if len(argv) != 2 or argv[1] not in NAMES:
+        sys.exit("usage: python -m gan_mnist.evaluation.pretrained CHECKPOINT_DIR {%s}"
+                 % ",".join(NAMES))
+    try:
+        ship(*argv)
+    except GanError as e:
+        sys.exit("error: %s" % e)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -13,6 +13,7 @@ import sys
 from gan_mnist import PACKAGE_DIR, GanError
 
 SIGNATURE = "generate"
+CONVERT_SECONDS = 900  # a generator converts in seconds; far longer means a hung converter
 
 
 def convert(saved_model_dir, path):
@@ -20,8 +21,12 @@ def convert(saved_model_dir, path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.dirname(PACKAGE_DIR),
                                                       env.get("PYTHONPATH")]))
-    result = subprocess.run([sys.executable, "-m", __name__, saved_model_dir, path], env=env,
-                            capture_output=True, text=True, timeout=900)
+    try:
+        result = subprocess.run([sys.executable, "-m", __name__, saved_model_dir, path],
+                                env=env, capture_output=True, text=True, timeout=CONVERT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise GanError("the TFLite converter took more than %d minutes and was stopped"
+                       % (CONVERT_SECONDS // 60))
     if result.returncode != 0 or not os.path.isfile(path):
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         raise GanError("the TFLite converter failed: %s"
