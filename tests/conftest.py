@@ -65,28 +65,11 @@ QUICK = {
 }
 
 
-# The slowest files, slowest first (seconds in the clean-clone run of 2026-12-03, from
-# --durations=0): pytest.ini's --no-loadscope-reorder makes pytest-xdist hand files out in this
-# order, so the two processes never end waiting on one long file started last. Any file not
-# named here follows, in pytest's own order.
-SLOWEST_FIRST = ["test_docs_commands.py", "test_sweep_recovery.py", "test_conditional.py",
-                 "test_evaluate.py", "test_sweep.py", "test_recipes.py", "test_notebook.py",
-                 "test_faults.py", "test_journey.py", "test_sweep_cluster.py", "test_cli.py",
-                 "test_export.py", "test_config.py", "test_clusters.py", "test_stabilisers.py",
-                 "test_compat.py", "test_web.py"]
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
         chosen = QUICK.get(os.path.basename(str(item.fspath)))
         if chosen == "*" or (chosen and item.originalname in chosen):
             item.add_marker(pytest.mark.quick)
-    gone = [n for n in SLOWEST_FIRST if not os.path.exists(os.path.join(REPO, "tests", n))]
-    if gone:
-        raise pytest.UsageError("tests/conftest.py's SLOWEST_FIRST names files that are gone: %s"
-                                % ", ".join(gone))
-    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
-    items.sort(key=lambda item: rank.get(os.path.basename(str(item.fspath)), len(rank)))
 
 
 def wait_for_training(proc, log, timeout=120):
