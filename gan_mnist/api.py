@@ -27,13 +27,14 @@ from gan_mnist.training.run_folder import RunFolder
 from gan_mnist.training import config as config_lib
 from gan_mnist.evaluation.metrics import EVAL_N
 
-__all__ = ["Run", "Samples", "train", "pretrained", "step_of", "newest_grid", "evaluate", "format_report",
-           "sample", "generate", "write_png", "write_npy", "grid_png", "figures",
+__all__ = ["Run", "Samples", "train", "pretrained", "step_of", "newest_grid", "evaluate",
+           "format_report", "sample", "generate", "write_png", "write_npy", "grid_png", "figures",
            "fid_against_minutes", "export", "check_web_tools", "web_page", "classify"]
 
 # A class asked for: a number (any int kind), a digit string, a class name ("sneaker"), a comma
 # list ("0,3,7"), or a sequence of those.
 Label = Union[int, str, Sequence[Union[int, str]]]
+
 
 @dataclasses.dataclass
 class Run:
@@ -172,7 +173,6 @@ def write_npy(samples: Samples, path: str) -> list:
     """Samples as ``sample.py --npy`` writes them: the digits in ``path``, their labels (if
     any) in ``NAME.labels.npy`` beside it, which ``evaluate(samples=path)`` reads. Returns the
     paths written."""
-
     from gan_mnist.evaluation import sampling
 
     np.save(path, samples.digits)

@@ -40,11 +40,13 @@ def _classes(parser, specs, checkpoint_dir, pretrained=None):
     """--label values as class numbers, checked against the model before TensorFlow starts."""
     from gan_mnist.core import data
 
-    try:
-        saved = (config_lib.load_saved(checkpoint_dir) or {}) if not pretrained else {
-            "conditional": RECIPES[pretrained].get("conditional", False)}  # its recipe's
-    except GanError:
-        saved = {}  # the sampler says what is wrong with the folder
+    if pretrained:  # a shipped generator is conditional when its recipe is
+        saved = {"conditional": RECIPES[pretrained].get("conditional", False)}
+    else:
+        try:
+            saved = config_lib.load_saved(checkpoint_dir) or {}
+        except GanError:
+            saved = {}  # the sampler says what is wrong with the folder
     if saved and not saved.get("conditional"):
         parser.error("--label needs a conditional model, and %s is unconditional (train one "
                      "with --conditional, or use --pretrained best-conditional)"

@@ -42,12 +42,16 @@ def cache_root():
     return os.environ.get("GAN_MNIST_CACHE") or os.path.join(base, "gan_mnist")
 
 
+def fallback_root():
+    """Where the folders go when the cache cannot be written: this user's own temporary one."""
+    return os.path.join(tempfile.gettempdir(), "gan_mnist-cache-%d" % os.getuid())
+
+
 def check_not_shipped(folder):
     """Refuse to train into a shipped generator's folder: it holds the generator alone, and
     every later --pretrained would read what the training left there."""
     real = os.path.realpath(folder)
-    for root in (cache_root(), os.path.join(tempfile.gettempdir(), "gan_mnist-cache-%d"
-                                            % os.getuid())):
+    for root in (cache_root(), fallback_root()):
         if os.path.dirname(real) == os.path.realpath(root) and \
                 os.path.basename(real).startswith("pretrained-"):
             raise GanError("%s is the folder of a shipped generator; train in a folder of your "
@@ -65,7 +69,7 @@ def checkpoint_dir(name, assets=ASSETS_DIR):
     try:
         check_writable(root, "cache")
     except GanError:
-        root = os.path.join(tempfile.gettempdir(), "gan_mnist-cache-%d" % os.getuid())
+        root = fallback_root()
         check_writable(root, "cache")
     folder = os.path.join(root, "pretrained-%s-%s" % (name, digest[:12]))
     if checkpoints.latest(folder) and config_lib.load_saved(folder):
