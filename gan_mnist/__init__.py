@@ -68,6 +68,22 @@ def reason(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def cache_root():
+    """The user's cache folder for what the package makes once and reuses (the shipped
+    generators' checkpoint folders, k-means groups): GAN_MNIST_CACHE, else
+    $XDG_CACHE_HOME/gan_mnist, else ~/.cache/gan_mnist."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.environ.get("GAN_MNIST_CACHE") or os.path.join(base, "gan_mnist")
+
+
+def fallback_cache_root():
+    """Where cached folders go when the cache cannot be written: this user's own temporary
+    one."""
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), "gan_mnist-cache-%d" % os.getuid())
+
+
 CHECKSUMS = "SHA256SUMS"  # in an assets folder, in sha256sum's format
 
 

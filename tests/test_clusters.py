@@ -36,6 +36,41 @@ def test_kmeans_finds_two_obvious_groups_and_edges_are_their_shares():
                                [0.25, 0.25, 1.0])  # an empty cluster gets no share
 
 
+def test_kmeans_answers_come_back_from_the_cache_and_a_bad_entry_is_made_again(
+        tmp_path, monkeypatch, capsys):
+    """A second fresh run on the same digits reads k-means' answer from the cache (no
+    "clustering" line, the same groups); other seeds, groups or digits get entries of their
+    own; a damaged entry, or a cache that cannot be written, only costs the k-means again."""
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path / "cache"))
+    images = np.random.RandomState(3).randint(0, 256, (300, 28, 28)).astype(np.uint8)
+    labels = np.arange(300) % 10
+    first = clusters.cached_kmeans(images, 4, seed=0)
+    assert "clustering the 300 training digits into 4 groups" in capsys.readouterr().out
+    np.testing.assert_array_equal(first, clusters.kmeans(images, 4, seed=0))
+    again = clusters.cached_kmeans(images, 4, seed=0)
+    assert capsys.readouterr().out == "" and again.tobytes() == first.tobytes()
+    entries = sorted((tmp_path / "cache" / "clusters").iterdir())
+    assert len(entries) == 1 and entries[0].suffix == ".npy"
+    clusters.cached_kmeans(images, 4, seed=1)
+    clusters.cached_kmeans(images, 5, seed=0)
+    clusters.cached_kmeans(images[::-1].copy(), 4, seed=0)
+    within = clusters.cached_kmeans(images, 20, seed=0, labels=labels)
+    np.testing.assert_array_equal(within // 2, labels)
+    assert len(list((tmp_path / "cache" / "clusters").glob("*.npy"))) == 5
+    capsys.readouterr()
+    entries[0].write_bytes(b"not a numpy file")
+    np.testing.assert_array_equal(clusters.cached_kmeans(images, 4, seed=0), first)
+    assert "clustering" in capsys.readouterr().out
+    np.testing.assert_array_equal(np.load(entries[0]), first)  # written again, whole
+    (tmp_path / "cache").chmod(0o500)  # unwritable (root can still write: then it just works)
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path / "cache" / "sub"))
+    try:
+        np.testing.assert_array_equal(clusters.cached_kmeans(images, 4, seed=0), first)
+    finally:
+        (tmp_path / "cache").chmod(0o700)
+    assert not list((tmp_path / "cache").rglob("*.tmp"))
+
+
 def test_the_first_noise_coordinate_picks_clusters_by_their_shares():
     z = np.random.RandomState(1).uniform(-1, 1, (200000, 3)).astype(np.float32)
     with tf.Graph().as_default(), tf.Session() as s:

@@ -19,8 +19,9 @@ import zipfile
 
 import numpy as np
 
-from gan_mnist import (ASSETS_DIR, GanError, asset_checksums, atomic_write, check_writable,
-                       read_asset, reason, record_asset_checksum)
+from gan_mnist import (ASSETS_DIR, GanError, asset_checksums, atomic_write, cache_root,
+                       check_writable, fallback_cache_root as fallback_root, read_asset, reason,
+                       record_asset_checksum)
 from gan_mnist.core import models
 from gan_mnist.evaluation import sampling
 from gan_mnist.techniques import conditioning as conditioning_lib
@@ -34,17 +35,6 @@ HALF_FROM = 256  # arrays this large are stored as float16; smaller ones (biases
 
 def asset_name(name):
     return "generator-%s.npz" % name
-
-
-def cache_root():
-    """GAN_MNIST_CACHE, else $XDG_CACHE_HOME/gan_mnist, else ~/.cache/gan_mnist."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.environ.get("GAN_MNIST_CACHE") or os.path.join(base, "gan_mnist")
-
-
-def fallback_root():
-    """Where the folders go when the cache cannot be written: this user's own temporary one."""
-    return os.path.join(tempfile.gettempdir(), "gan_mnist-cache-%d" % os.getuid())
 
 
 def check_not_shipped(folder):

@@ -14,17 +14,22 @@ With --conditional, k-means runs within each class (``kmeans_within_classes``): 
 form groups c*m .. c*m+m-1 (m = K/10), so the groups refine the labels instead of replacing them.
 
 The assignment is written to the checkpoint folder on the first start and read back on every
-resume, so a resumed run trains on exactly the same clusters.
+resume, so a resumed run trains on exactly the same clusters. k-means takes 7-8 seconds for the
+160 groups of `best`, so its answer is also kept in the user's cache, under a digest of the
+digits, labels and settings it depends on: the next fresh run on the same digits starts at once.
 """
+import hashlib
 import os
+import tempfile
 
 import numpy as np
 from scipy.cluster import vq
 
-from gan_mnist import GanError, atomic_write
+from gan_mnist import GanError, atomic_write, cache_root
 
 CLUSTERS_FILE = "clusters.npy"
 KMEANS_ITERATIONS = 20
+CACHE_VERSION = 1  # raise it when kmeans() would give another answer for the same inputs
 
 
 def kmeans(images, k, seed):
@@ -105,11 +110,48 @@ def load_or_make(checkpoint_dir, images, k, seed, labels=None, classes=10):
                            "without --conditional); remove it to cluster again, or use --fresh"
                            % path)
         return assignment
+    assignment = cached_kmeans(images, k, seed, labels, classes)
+    with atomic_write(path, "wb") as f:
+        np.save(f, assignment)
+    return assignment
+
+
+def _valid(assignment, images, k):
+    return (isinstance(assignment, np.ndarray) and assignment.shape == (len(images),)
+            and assignment.dtype == np.uint8 and (not assignment.size or assignment.max() < k))
+
+
+def cached_kmeans(images, k, seed, labels=None, classes=10):
+    """k-means (within classes given ``labels``), or the same answer from the cache: the file
+    is named by a SHA-256 of everything the answer depends on. The cache is a convenience: a
+    file that cannot be read or written there is computed again, silently."""
+    key = hashlib.sha256(b"kmeans v%d k=%d seed=%d iterations=%d classes=%d shape=%s|" % (
+        CACHE_VERSION, k, seed, KMEANS_ITERATIONS, classes if labels is not None else 0,
+        str(images.shape).encode()))
+    key.update(np.ascontiguousarray(images).tobytes())
+    if labels is not None:
+        key.update(np.ascontiguousarray(labels, np.int64).tobytes())
+    folder = os.path.join(cache_root(), "clusters")
+    path = os.path.join(folder, key.hexdigest()[:40] + ".npy")
+    try:
+        assignment = np.load(path, allow_pickle=False)
+        if _valid(assignment, images, k):
+            return assignment
+    except (OSError, ValueError):
+        pass
     within = "" if labels is None else ", %d per class" % (k // classes)
     print("clustering the %d training digits into %d groups (k-means on pixels%s)"
           % (len(images), k, within), flush=True)
     assignment = (kmeans(images, k, seed) if labels is None
                   else kmeans_within_classes(images, labels, k, seed, classes))
-    with atomic_write(path, "wb") as f:
-        np.save(f, assignment)
+    scratch = None
+    try:  # a file of its own, then a rename: trials side by side may write the same entry
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as f:
+            scratch = f.name
+            np.save(f, assignment)
+        os.replace(scratch, path)
+    except OSError:
+        if scratch and os.path.exists(scratch):
+            os.remove(scratch)
     return assignment
