@@ -84,6 +84,31 @@ def test_the_tour_runs_top_to_bottom(tmp_path, mnist_dir, monkeypatch):
     assert (tour / "best" / "clusters.npy").exists()  # the best recipe's k-means groups
 
 
+def test_the_first_cell_installs_the_package_only_where_it_is_missing(tmp_path, monkeypatch):
+    """In a kernel that cannot import gan_mnist (a hosted service), the first code cell runs pip
+    on GAN_MNIST_SOURCE (here a dry run of this checkout, so nothing is installed); where the
+    package imports, it runs nothing."""
+    nbformat = nbformat_or_skip()
+    from nbclient import NotebookClient
+
+    first = next(c for c in nbformat.read(NOTEBOOK, as_version=4).cells
+                 if c.cell_type == "code")
+    assert "%pip install" in first.source
+    said = {}
+    for where, path in (("missing", ""), ("there", REPO)):
+        monkeypatch.setenv("PYTHONPATH", path)
+        monkeypatch.setenv("GAN_MNIST_SOURCE", "--dry-run --no-deps --no-build-isolation "
+                                                "--no-index " + REPO)
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(first.source)])
+        NotebookClient(notebook, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+        said[where] = "".join(o.get("text", "") for o in notebook.cells[0].outputs)
+    # IPython's %pip says this after pip ran; pip itself is quiet (--quiet) unless it fails.
+    assert "restart the kernel to use updated packages" in said["missing"], said
+    assert "ERROR" not in said["missing"], said
+    assert said["there"] == "", said
+
+
 if __name__ == "__main__":
     import nbformat
 
