@@ -15,12 +15,20 @@ sys.path.insert(0, REPO)
 # run a command in a scratch folder must see the same files, so the path is made absolute.
 if os.environ.get("MNIST_DATA_DIR"):
     os.environ["MNIST_DATA_DIR"] = os.path.abspath(os.environ["MNIST_DATA_DIR"])
-# The shipped generators' checkpoint folders (gan_mnist.evaluation.pretrained) go to a cache of
-# this test session, not the user's ~/.cache: one per run of pytest, shared by its processes.
+# The shipped generators' checkpoint folders (gan_mnist.evaluation.pretrained) and k-means'
+# answers (techniques/clusters.py) go to a cache of this test session, not the user's ~/.cache:
+# one per run of pytest, shared by its processes (xdist's workers inherit it), removed at the end
+# by the process that made it.
+MADE_CACHE = None
 if not os.environ.get("GAN_MNIST_CACHE"):
     import tempfile
 
-    os.environ["GAN_MNIST_CACHE"] = tempfile.mkdtemp(prefix="gan_mnist-test-cache-")
+    MADE_CACHE = os.environ["GAN_MNIST_CACHE"] = tempfile.mkdtemp(prefix="gan_mnist-test-cache-")
+
+
+def pytest_unconfigure(config):
+    if MADE_CACHE:
+        shutil.rmtree(MADE_CACHE, ignore_errors=True)
 
 # The quick tier, `python -m pytest -m quick`: a few minutes on 2 cores, every module of the
 # package at least once (in-process or through its script). A file -> the tests of it in the
