@@ -31,6 +31,15 @@ STARTUP_NOISE = re.compile("|".join([
     r"TF-TRT Warning: Could not find TensorRT",
 ]))
 
+# TensorFlow's graph optimiser (grappler) rewrites a graph on the first run of each set of
+# fetches. On the convolutional recipes' fused D-then-G step its "remapper" pass (op fusions)
+# fails and is skipped, the graph running as built, and it says so in an error line ("E0000 ...
+# remapper failed: INVALID_ARGUMENT: Mutation::Apply error: fanout ...") that reads like a
+# failure of the run. The trainer runs each step op's first call inside
+# ``without_native_noise(GRAPPLER_NOISE)``.
+GRAPPLER_NOISE = re.compile(r"meta_optimizer\.cc:\d+\] remapper failed: INVALID_ARGUMENT: "
+                            r"Mutation::Apply error: fanout ")
+
 
 @contextlib.contextmanager
 def without_native_noise(noise=STARTUP_NOISE):
@@ -98,4 +107,4 @@ def session_config(intra_op_threads=0):
                           inter_op_parallelism_threads=THREADS)
 
 
-__all__ = ["tf", "without_native_noise", "session_config"]
+__all__ = ["tf", "without_native_noise", "session_config", "GRAPPLER_NOISE"]

@@ -18,6 +18,7 @@ from gan_mnist.training.graph import (build_training_graph, fixed_noise,  # noqa
                                       grid_inputs, session_config, start_session)
 from gan_mnist.training.logs import MetricsLog
 from gan_mnist.training.progress import Progress
+from gan_mnist.tf_compat import GRAPPLER_NOISE, without_native_noise
 
 EVAL_NOISE_SEED_OFFSET = 1  # the quick evaluation's noise differs from the grid's
 
@@ -146,7 +147,17 @@ class _Loop:
         # While D pre-trains, G is not updated: log its plain loss instead of the fused one.
         self.pretrain_logged = [dict(tg.logged, g_loss=tg.ops.loss.g_loss)[n] for n in self.names]
         self.status = {}
+        self.started = set()  # the kinds of step run so far (see run_step)
         tg.graph.finalize()  # nothing may add ops inside the loop (a classic TF1 slowdown)
+
+    def run_step(self, fetches, kind):
+        """session.run of a step; the first run of each kind (phase, logged or not) with
+        grappler's note on a skipped rewrite dropped from stderr (tf_compat.GRAPPLER_NOISE)."""
+        if kind in self.started:
+            return self.session.run(fetches)
+        self.started.add(kind)
+        with without_native_noise(GRAPPLER_NOISE):
+            return self.session.run(fetches)
 
     def run(self, step):
         config, session = self.config, self.session
@@ -167,9 +178,10 @@ class _Loop:
                     log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
                     if log_now:
                         logged = self.pretrain_logged if pretraining else self.logged
-                        values = dict(zip(self.names, session.run([op] + logged)[1:]))
+                        values = dict(zip(self.names, self.run_step([op] + logged,
+                                                                    (phase, True))[1:]))
                     else:
-                        session.run(op)
+                        self.run_step(op, (phase, False))
                     step += 1
                     self.bar.advance(step, pretraining)
                     if log_now:
