@@ -1,7 +1,8 @@
-"""Training-speed benchmark: the seeds' feed_dict loop vs our training step vs Keras.
+"""Training-speed benchmark: the seeds' feed_dict loop vs our training step vs Keras and PyTorch.
 
-It lives beside the package, not in it: its Keras rewrite (benchmarks/keras_rewrite.py) is a
-yardstick, not part of the product. Run it as ``python scripts/benchmark.py``.
+It lives beside the package, not in it: its Keras and PyTorch rewrites
+(benchmarks/keras_rewrite.py, benchmarks/torch_rewrite.py) are yardsticks, not part of the
+product. Run it as ``python scripts/benchmark.py``.
 
 Each measurement runs in its own Python process (the Keras variant needs TF2's eager mode, the
 others TF1 graph mode, and a process cannot have both), on the same model, batch size and digits.
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks import keras_rewrite
+from benchmarks import keras_rewrite, torch_rewrite
 from gan_mnist.training.checks import positive_int
 from gan_mnist.commands.common import Parser
 from gan_mnist.training.recipes import PRESETS, RECIPES, recipe_values
@@ -37,8 +38,18 @@ VARIANTS = {
                 "defaults; quick evaluation and D pre-training off), its own steps/s",
     "keras": "the same model in Keras with a tf.function step (TF2 eager), data in-graph "
              "(fc, mlp256, dcgan)",
+    "torch": "the same model in plain PyTorch (its DCGAN tutorial's loop), data as a tensor "
+             "(fc, mlp256, fast and the recipes on it; pip install -r "
+             "requirements-benchmark.txt)",
 }
 KERAS_ARCHS = keras_rewrite.ARCHS
+TORCH_ARCHS = torch_rewrite.ARCHS
+
+
+def torch_installed():
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
 
 
 # ---------------------------------------------------------------- the workers (one per process)
@@ -204,7 +215,8 @@ def run_train_py(args):
 WORKERS = {"feed_dict": run_feed_dict, "fused": run_fused,
            "fused_tf_threads": lambda args: run_fused(args, tuned_threads=False),
            "train_py": run_train_py,
-           "keras": lambda args: keras_rewrite.run(args, _mnist_images, _timed)}
+           "keras": lambda args: keras_rewrite.run(args, _mnist_images, _timed),
+           "torch": lambda args: torch_rewrite.run(args, _mnist_images, _timed)}
 
 
 def worker_main(args):
@@ -271,7 +283,8 @@ def parser():
                 "alternately in one run; report steps/s, images/s, the ratio to the seeds' "
                 "feed_dict loop and peak memory.")
     p.add_argument("--variants", help="comma-separated, from: %s (default: all that fit the "
-                   "recipe; keras only for %s)" % (", ".join(VARIANTS), ", ".join(KERAS_ARCHS)))
+                   "recipe; keras only for %s; torch only for %s, when PyTorch is installed)"
+                   % (", ".join(VARIANTS), ", ".join(KERAS_ARCHS), ", ".join(TORCH_ARCHS)))
     p.add_argument("--rounds", type=positive_int, default=3,
                    help="alternating rounds; medians are reported (default 3)")
     p.add_argument("--steps", type=positive_int, default=2000,
@@ -300,7 +313,8 @@ def main(argv=None):
     if args.variant:
         return worker_main(args)
     if args.variants is None:
-        variants = [v for v in VARIANTS if v != "keras" or args.arch in KERAS_ARCHS]
+        variants = [v for v in VARIANTS if (v != "keras" or args.arch in KERAS_ARCHS) and (
+            v != "torch" or (args.arch in TORCH_ARCHS and torch_installed()))]
     else:
         variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
@@ -311,6 +325,14 @@ def main(argv=None):
     if "keras" in variants and args.arch not in KERAS_ARCHS:
         print("benchmark.py: error: the keras variant is written for %s, not %s"
               % (", ".join(KERAS_ARCHS), args.arch), file=sys.stderr)
+        return 2
+    if "torch" in variants and args.arch not in TORCH_ARCHS:
+        print("benchmark.py: error: the torch variant is written for %s, not %s"
+              % (", ".join(TORCH_ARCHS), args.arch), file=sys.stderr)
+        return 2
+    if "torch" in variants and not torch_installed():
+        print("benchmark.py: error: the torch variant needs PyTorch: pip install -r "
+              "requirements-benchmark.txt", file=sys.stderr)
         return 2
     rounds = []
     for i in range(args.rounds):
@@ -323,7 +345,15 @@ def main(argv=None):
         rounds.append(results)
     summary = summarise(rounds, variants, args.batch_size)
     if args.json:
-        print(json.dumps({"batch_size": args.batch_size, "arch": args.arch,
+        import platform
+
+        from benchmarks.quick_start import cpu_model
+
+        print(json.dumps({"command": "python scripts/benchmark.py " + " ".join(
+                              sys.argv[1:] if argv is None else argv),
+                          "date": time.strftime("%Y-%m-%d"), "machine": platform.node(),
+                          "lscpu_model_name": cpu_model(),
+                          "batch_size": args.batch_size, "arch": args.arch,
                           "recipe": args.recipe or args.arch, "steps": args.steps,
                           "rounds": args.rounds, "cpu_count": os.cpu_count(),
                           "variants": summary}, indent=2))

@@ -63,3 +63,51 @@ def test_keras_variant_is_refused_for_recipes_it_does_not_cover():
                             capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 2
     assert "the keras variant is written for fc, mlp256, dcgan, fast, not cnn" in result.stderr
+
+
+def torch_or_skip():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install requirements-benchmark.txt (PyTorch)")
+        pytest.skip("PyTorch is not installed: pip install -r requirements-benchmark.txt")
+
+
+@pytest.mark.parametrize("recipe", ["fc", "mlp256", "fast", "best", "best-conditional"])
+def test_torch_variant_has_our_networks(recipe):
+    """The PyTorch rewrite has exactly our trainable weights, layer widths, clusters' or
+    labels' rows, projection and spectral norm's weights included (PyTorch keeps the power
+    iteration's vectors as buffers, we as variables that are not trained: neither counted)."""
+    torch_or_skip()
+    from benchmarks import keras_rewrite, torch_rewrite
+
+    tg = trainer.build_training_graph(resolve({"recipe": recipe}), 10)
+    with tg.graph.as_default():
+        ours = [sum(int(np.prod(v.shape)) for v in models.scope_variables(
+                    scope, tf.GraphKeys.TRAINABLE_VARIABLES))
+                for scope in (models.GENERATOR_SCOPE, models.DISCRIMINATOR_SCOPE)]
+    values = keras_rewrite.config(type("Args", (), {"recipe": recipe, "arch": None,
+                                                    "hidden": None}))
+    assert torch_rewrite.weight_counts(values) == ours
+
+
+def test_torch_variant_is_refused_for_recipes_it_does_not_cover():
+    result = subprocess.run([sys.executable, "scripts/benchmark.py", "--arch", "dcgan",
+                             "--variants", "fused,torch"],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 2
+    assert "the torch variant is written for fc, mlp256, fast, not dcgan" in result.stderr
+
+
+def test_torch_variant_times_the_best_recipe_and_the_json_says_where(mnist_dir):
+    torch_or_skip()
+    result = subprocess.run([sys.executable, "scripts/benchmark.py", "--recipe", "best",
+                             "--variants", "torch", "--rounds", "1", "--steps", "5", "--json",
+                             "--data-dir", mnist_dir],
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(result.stdout)
+    assert record["variants"]["torch"]["steps_per_s"] > 0 and record["recipe"] == "best"
+    assert record["command"].startswith("python scripts/benchmark.py --recipe best")
+    assert record["date"] and record["lscpu_model_name"] and record["batch_size"] == 64

@@ -41,8 +41,8 @@ NOT_RUN = {
     "python scripts/evaluate.py --checkpoint-dir budget/$a --output-dir budget/$a-out":
         "part of that loop",
     "done": "part of that loop",
-    "python scripts/benchmark.py                       # all five variants on fc, 3 alternating "
-    "rounds": "15 timed processes; tests/test_benchmark.py runs the benchmark script",
+    "python scripts/benchmark.py                       # every variant on fc, 3 alternating "
+    "rounds": "18 timed processes; tests/test_benchmark.py runs the benchmark script",
     "python scripts/benchmark.py --arch cnn --rounds 2 --steps 100   # a convolutional recipe "
     "(no keras variant)": "as above",
     "gan-mnist train --steps 100000": "the installed command: test_journey's "

@@ -45,7 +45,8 @@ def test_extras_ask_for_what_their_requirements_files_ask_for():
     extras = pyproject()["project"]["optional-dependencies"]
     for extra, name in [("sweep", "requirements-sweep.txt"), ("web", "requirements-web.txt"),
                         ("notebook", "requirements-notebook.txt"),
-                        ("tensorboard", "requirements-tensorboard.txt")]:
+                        ("tensorboard", "requirements-tensorboard.txt"),
+                        ("benchmark", "requirements-benchmark.txt")]:
         listed = dict(split(r) for r in read_lines(name))
         wanted = dict(split(r) for r in extras[extra])
         assert {k: listed.get(k) for k in wanted} == wanted, extra
