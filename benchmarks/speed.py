@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks import keras_rewrite, torch_rewrite
+from benchmarks import keras_rewrite, profile, torch_rewrite
 from gan_mnist.training.checks import positive_int
 from gan_mnist.commands.common import Parser
 from gan_mnist.training.recipes import PRESETS, RECIPES, recipe_values
@@ -177,7 +177,8 @@ def run_feed_dict(args):
     return _timed(step, args.steps)
 
 
-def run_fused(args, tuned_threads=True):
+def fused_session(args, tuned_threads=True):
+    """(session, the fused step op) of the benchmark's recipe, its digits in the graph."""
     from gan_mnist.training import trainer
     from gan_mnist.core.train_ops import Phase
 
@@ -187,7 +188,12 @@ def run_fused(args, tuned_threads=True):
     session = trainer.start_session(tg, images,
                                     trainer.session_config(config) if tuned_threads else None,
                                     train_labels=_groups(config, len(images)))
-    return _timed(lambda: session.run(tg.ops.steps[Phase.TRAIN]), args.steps)
+    return session, tg.ops.steps[Phase.TRAIN]
+
+
+def run_fused(args, tuned_threads=True):
+    session, step = fused_session(args, tuned_threads)
+    return _timed(lambda: session.run(step), args.steps)
 
 
 def run_train_py(args):
@@ -220,6 +226,9 @@ WORKERS = {"feed_dict": run_feed_dict, "fused": run_fused,
 
 
 def worker_main(args):
+    if args.profile:
+        print(json.dumps({"variant": args.variant, "profile": profile.run(args, fused_session)}))
+        return 0
     rate = WORKERS[args.variant](args)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     if args.variant == "train_py":
@@ -237,7 +246,7 @@ def _recipe_flags(args):
 def measure(variant, args):
     command = [sys.executable, "-m", "benchmarks.speed", "--worker", variant,
                "--steps", str(args.steps), "--batch-size", str(args.batch_size)
-               ] + _recipe_flags(args)
+               ] + _recipe_flags(args) + (["--profile"] if args.profile else [])
     if args.hidden:
         command += ["--hidden", str(args.hidden)]
     if args.data_dir:
@@ -300,6 +309,10 @@ def parser():
                    "switches on (clusters, spectral norm, EMA)")
     p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--profile", action="store_true",
+                   help="instead of timing variants: trace %d fused steps after the warm-up "
+                   "and print the time per step by kind of op and op type (TensorFlow's "
+                   "FULL_TRACE)" % profile.TRACED_STEPS)
     p.add_argument("--worker", choices=sorted(VARIANTS), dest="variant",
                    help=argparse.SUPPRESS)
     return p
@@ -312,6 +325,10 @@ def main(argv=None):
     args.batch_size = args.batch_size or PRESETS[args.arch]["batch_size"]
     if args.variant:
         return worker_main(args)
+    if args.profile:
+        by_type = measure("fused", args)["profile"]
+        print(json.dumps(by_type, indent=2) if args.json else profile.format_profile(by_type))
+        return 0
     if args.variants is None:
         variants = [v for v in VARIANTS if (v != "keras" or args.arch in KERAS_ARCHS) and (
             v != "torch" or (args.arch in TORCH_ARCHS and torch_installed()))]

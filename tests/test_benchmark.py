@@ -111,3 +111,16 @@ def test_torch_variant_times_the_best_recipe_and_the_json_says_where(mnist_dir):
     assert record["variants"]["torch"]["steps_per_s"] > 0 and record["recipe"] == "best"
     assert record["command"].startswith("python scripts/benchmark.py --recipe best")
     assert record["date"] and record["lscpu_model_name"] and record["batch_size"] == 64
+
+
+def test_profile_prints_the_steps_time_by_kind_of_op(mnist_dir):
+    """--profile traces fused steps of `fast`: its convolutions, their gradients and Adam's
+    updates are there, with their share of the step."""
+    result = subprocess.run([sys.executable, "scripts/benchmark.py", "--arch", "fast",
+                             "--profile", "--data-dir", mnist_dir],
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for line in ("kind of op", "convolutions", "optimiser updates", "all ops",
+                 "Conv2DBackpropFilter", "ResourceApplyAdam"):
+        assert line in result.stdout, result.stdout
+    assert "100.0%" in result.stdout
