@@ -100,8 +100,7 @@ def load_or_make(checkpoint_dir, images, k, seed, labels=None, classes=10):
         except (OSError, ValueError) as e:
             raise GanError("cannot read %s (%s); remove it to cluster the digits again, or use "
                            "--fresh" % (path, e))
-        if assignment.shape != (len(images),) or assignment.dtype != np.uint8 or (
-                assignment.size and assignment.max() >= k):
+        if not _valid(assignment, images, k):
             raise GanError("%s holds %s %s, not the %d-cluster assignment of %d training digits; "
                            "remove it to cluster again, or use --fresh"
                            % (path, assignment.dtype, assignment.shape, k, len(images)))
