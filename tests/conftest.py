@@ -92,6 +92,17 @@ def wait_for_training(proc, log, timeout=120):
         time.sleep(0.2)
 
 
+def exit_code_of(main, *argv):
+    """A command's ``main(argv)`` run in this process, as its script runs it (``sys.exit(main())``):
+    its exit code, argparse's included. For refusals that end before any work, a fraction of a
+    second instead of a process that imports TensorFlow (3-4 s); each command's script still
+    refuses bad input in a process of its own somewhere in the suite, stderr checked line by line."""
+    try:
+        return main([str(a) for a in argv])
+    except SystemExit as e:
+        return e.code
+
+
 def says(text, phrase):
     """How often ``text`` holds ``phrase`` as whole words and numbers: "resumed from step 40"
     is not found in "resumed from step 400", nor "ckpt-4" in "model.ckpt-40" (0, falsy)."""

@@ -72,11 +72,11 @@ NOT_RUN = {
     "python scripts/sweep.py --out sweeps/cluster --set lr-d=1e-4,2e-4 --seeds 0 --steps 2000 "
     "--eval-n 1000 --address 127.0.0.1:6379": "run by tests/test_sweep_cluster.py",
 }
-SHORT_STEPS = {"train.py": 300, "benchmark.py": 20}
+SHORT_STEPS = {"train.py": 200, "benchmark.py": 20}
 CLASSIC, CLASSIC_STEPS = "python -m gan_mnist.classic", 500
-SIDE_RUN_STEPS = 200  # train commands into folders of their own (not checkpoints/) need fewer
+SIDE_RUN_STEPS = 100  # train commands into folders of their own (not checkpoints/) need fewer
 SHORT_MINUTES = 0.05  # --minutes M becomes 3 seconds of training (the quick start: about a hundred
-# steps of `best`, so that checkpoints/ ends below the 300 steps of the later commands)
+# steps of `best`, so that checkpoints/ ends below the 200 steps of the later commands)
 SIDE_RUN_MINUTES = 0.05
 SHORT_N = {"sample.py": 500, "evaluate.py": 500}  # digits to draw (default/docs: 10,000)
 SHORT_ROUNDS = {"benchmark.py": 1}  # timed rounds per variant (default/docs: 3)
@@ -189,11 +189,11 @@ def test_shortened_changes_only_counts():
         "python scripts/train.py --recipe best --minutes 0.05"
     assert shortened("python scripts/train.py --arch fast --minutes 15 --steps 10000000 "
                      "--checkpoint-dir b --output-dir o") == \
-        "python scripts/train.py --arch fast --minutes 0.05 --steps 200 --checkpoint-dir b " \
+        "python scripts/train.py --arch fast --minutes 0.05 --steps 100 --checkpoint-dir b " \
         "--output-dir o"
     assert shortened("python scripts/train.py --steps 100000") == \
-        "python scripts/train.py --steps 300"
-    assert shortened("python scripts/train.py") == "python scripts/train.py --steps 300"
+        "python scripts/train.py --steps 200"
+    assert shortened("python scripts/train.py") == "python scripts/train.py --steps 200"
     assert shortened("python scripts/evaluate.py") == "python scripts/evaluate.py --n 500"
     assert shortened("python -m gan_mnist.classic --steps 2000") == \
         "python -m gan_mnist.classic --steps 500"

@@ -14,7 +14,8 @@ from gan_mnist import GanError
 from gan_mnist.training import checkpoints, trainer
 from gan_mnist.evaluation import classifier, evaluate
 from gan_mnist.evaluation.evaluate import quick_evaluator
-from tests.conftest import REPO, says
+from gan_mnist.commands import evaluate as evaluate_command
+from tests.conftest import REPO, exit_code_of, says
 
 EVALUATE = os.path.join(REPO, "scripts", "evaluate.py")
 PLOT = os.path.join(REPO, "scripts", "plot.py")
@@ -154,16 +155,17 @@ def test_evaluate_samples_file(short_run, classifier_dir, mnist_dir, tmp_path):
     (np.zeros((20, 32, 32), np.uint8), "has shape (20, 32, 32); expected (N, 28, 28)"),
     (np.zeros((784,), np.uint8), "has shape (784,)"),
 ])
-def test_samples_with_wrong_shape_or_dtype(tmp_path, array, message):
+def test_samples_with_wrong_shape_or_dtype(tmp_path, array, message, capsys):
+    """Through evaluate's main in this process (the script's own process is the next test's)."""
     path = tmp_path / "bad.npy"
     np.save(path, array)
     with pytest.raises(GanError) as error:
         evaluate.load_samples(str(path))
     assert message in str(error.value)
-    result = run(EVALUATE, "--samples", str(path), "--output-dir", str(tmp_path / "o"))
-    assert result.returncode == 1
-    assert [l for l in result.stderr.splitlines() if l.startswith("error:")] == [
-        "error: " + str(error.value)]
+    code = exit_code_of(evaluate_command.main, "--samples", path, "--output-dir", tmp_path / "o")
+    assert code == 1
+    assert capsys.readouterr().err.strip().splitlines() == ["error: " + str(error.value)]
+    assert not (tmp_path / "o" / evaluate.REPORT_FILE).exists()
 
 
 def test_a_samples_file_that_is_not_npy_gets_one_clear_line(tmp_path):

@@ -117,3 +117,11 @@ def test_nearest_neighbours_finds_copies_and_can_skip_itself():
     assert (index != np.arange(50)).all() and (distance > 1).all()
     summary = metrics.distance_summary(distance)
     assert summary["min"] <= summary["p01"] <= summary["p05"] <= summary["median"]
+
+
+def test_precision_recall_with_the_real_radii_given_is_the_same():
+    """The evaluator hands in the test digits' radii it keeps (cached): the same numbers."""
+    rng = np.random.RandomState(0)
+    real, fake = rng.randn(300, 8), rng.randn(200, 8) + 0.5
+    radii = metrics.kth_neighbour_radii(real.astype(np.float32), 3)
+    assert metrics.precision_recall(real, fake, 3, radii) == metrics.precision_recall(real, fake)

@@ -5,17 +5,19 @@ numbers for real digits not in the reference (a random draw from the training se
 metric its ceiling; for memorisation those real digits are measured against the *other*
 training images.
 """
+import hashlib
 import json
 import os
 
 import numpy as np
 
-from gan_mnist import GanError, atomic_write, reason
+from gan_mnist import GanError, atomic_write, cached_array, reason
 from gan_mnist.core import data
 from gan_mnist.evaluation import metrics
 from gan_mnist.evaluation import classifier as classifier_lib
 
 REPORT_FILE = "evaluation.json"
+PR_K = 3  # precision and recall's neighbourhood: the k-th nearest neighbour (the paper's k)
 
 
 def load_samples(path):
@@ -70,6 +72,20 @@ class Evaluator:
         self.test_probs, self.test_features = self.classifier.predict(self.test_images)
         self.test_stats = metrics.gaussian_stats(self.test_features)
         self._train_images = None
+        self._test_radii = None
+
+    @property
+    def test_radii(self):
+        """The test digits' k-th neighbour radii for precision, from the cache after the first
+        evaluation on this machine (they depend only on the classifier's test features)."""
+        if self._test_radii is None:
+            features = np.ascontiguousarray(self.test_features, np.float32)
+            key = hashlib.sha256(b"radii k=%d shape=%s|" % (PR_K, str(features.shape).encode()))
+            key.update(features.tobytes())
+            self._test_radii = cached_array(
+                "radii", key, lambda: metrics.kth_neighbour_radii(features, PR_K),
+                lambda radii: radii.shape == (len(features),))
+        return self._test_radii
 
     @property
     def train_images(self):
@@ -137,7 +153,8 @@ class Evaluator:
     def _metrics(self, digits, train_index, labels=None):
         probs, features = self.classifier.predict(digits)
         score, score_std = metrics.inception_score(probs)
-        precision, recall = metrics.precision_recall(self.test_features, features)
+        precision, recall = metrics.precision_recall(self.test_features, features, PR_K,
+                                                     self.test_radii)
         distance, nearest = self._nearest_training(digits, train_index)
         result = {"inception_score": score, "inception_score_std": score_std,
                   "fid": metrics.fid(features, self.test_features),

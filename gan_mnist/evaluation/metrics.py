@@ -72,7 +72,7 @@ def _squared_distances(a, b):
     return np.maximum(d, 0)
 
 
-def _kth_neighbour_radii(features, k, chunk=2000):
+def kth_neighbour_radii(features, k=3, chunk=2000):
     """Squared distance of each row to its k-th nearest *other* row."""
     radii = np.empty(len(features))
     for i in range(0, len(features), chunk):
@@ -90,17 +90,21 @@ def _inside_manifold(points, support, radii, chunk=2000):
     return inside
 
 
-def precision_recall(real_features, fake_features, k=3):
+def precision_recall(real_features, fake_features, k=3, real_radii=None):
     """Improved precision and recall (Kynkaanniemi et al. 2019).
 
     Precision: the share of generated samples inside the real manifold (the union of balls
     around each real sample reaching its k-th nearest real neighbour) - are the fakes realistic?
     Recall: the share of real samples inside the generated manifold - is all of the data covered?
+    ``real_radii``: kth_neighbour_radii(real_features, k), where the caller keeps them (the real
+    side is the same for every evaluation, and its 10,000 x 10,000 distances the costliest part).
     """
     real = np.asarray(real_features, np.float32)
     fake = np.asarray(fake_features, np.float32)
-    precision = _inside_manifold(fake, real, _kth_neighbour_radii(real, k)).mean()
-    recall = _inside_manifold(real, fake, _kth_neighbour_radii(fake, k)).mean()
+    if real_radii is None:
+        real_radii = kth_neighbour_radii(real, k)
+    precision = _inside_manifold(fake, real, real_radii).mean()
+    recall = _inside_manifold(real, fake, kth_neighbour_radii(fake, k)).mean()
     return float(precision), float(recall)
 
 

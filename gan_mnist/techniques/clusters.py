@@ -20,12 +20,11 @@ digits, labels and settings it depends on: the next fresh run on the same digits
 """
 import hashlib
 import os
-import tempfile
 
 import numpy as np
 from scipy.cluster import vq
 
-from gan_mnist import GanError, atomic_write, cache_root
+from gan_mnist import GanError, atomic_write, cached_array
 
 CLUSTERS_FILE = "clusters.npy"
 KMEANS_ITERATIONS = 20
@@ -121,36 +120,19 @@ def _valid(assignment, images, k):
 
 
 def cached_kmeans(images, k, seed, labels=None, classes=10):
-    """k-means (within classes given ``labels``), or the same answer from the cache: the file
-    is named by a SHA-256 of everything the answer depends on. The cache is a convenience: a
-    file that cannot be read or written there is computed again, silently."""
+    """k-means (within classes given ``labels``), or the same answer from the cache
+    (``cached_array``: a file named by a SHA-256 of everything the answer depends on)."""
     key = hashlib.sha256(b"kmeans v%d k=%d seed=%d iterations=%d classes=%d shape=%s|" % (
         CACHE_VERSION, k, seed, KMEANS_ITERATIONS, classes if labels is not None else 0,
         str(images.shape).encode()))
     key.update(np.ascontiguousarray(images).tobytes())
     if labels is not None:
         key.update(np.ascontiguousarray(labels, np.int64).tobytes())
-    folder = os.path.join(cache_root(), "clusters")
-    path = os.path.join(folder, key.hexdigest()[:40] + ".npy")
-    try:
-        assignment = np.load(path, allow_pickle=False)
-        if _valid(assignment, images, k):
-            return assignment
-    except (OSError, ValueError):
-        pass
     within = "" if labels is None else ", %d per class" % (k // classes)
-    print("clustering the %d training digits into %d groups (k-means on pixels%s)"
-          % (len(images), k, within), flush=True)
-    assignment = (kmeans(images, k, seed) if labels is None
-                  else kmeans_within_classes(images, labels, k, seed, classes))
-    scratch = None
-    try:  # a file of its own, then a rename: trials side by side may write the same entry
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as f:
-            scratch = f.name
-            np.save(f, assignment)
-        os.replace(scratch, path)
-    except OSError:
-        if scratch and os.path.exists(scratch):
-            os.remove(scratch)
-    return assignment
+
+    def compute():
+        print("clustering the %d training digits into %d groups (k-means on pixels%s)"
+              % (len(images), k, within), flush=True)
+        return (kmeans(images, k, seed) if labels is None
+                else kmeans_within_classes(images, labels, k, seed, classes))
+    return cached_array("clusters", key, compute, lambda a: _valid(a, images, k))
