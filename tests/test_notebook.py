@@ -1,6 +1,6 @@
 """notebooks/tour.ipynb: stored without outputs, and executed top to bottom by nbclient in a fresh
 kernel, as a reader runs it, with GAN_MNIST_TOUR_STEPS shortening every training cell to a few
-steps. Any error in any cell fails the test.
+steps (and its loops to two pieces). Any error in any cell fails the test.
 
 ``python tests/test_notebook.py`` strips the outputs from the stored notebook (after running it in
 Jupyter, before committing it).
@@ -13,6 +13,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK = os.path.join(REPO, "notebooks", "tour.ipynb")
 TOUR_STEPS = 50  # steps per training cell under CI, instead of its minutes
+QUICK_PIECES = 2  # the tour's PIECES under CI: its loops train in two pieces instead of six
 STRIP = "python tests/test_notebook.py"
 
 
@@ -60,6 +61,8 @@ def test_the_tour_runs_top_to_bottom(tmp_path, mnist_dir, monkeypatch):
     from nbclient import NotebookClient
 
     notebook = nbformat.read(NOTEBOOK, as_version=4)
+    assert "PIECES = %d if QUICK_STEPS else 6" % QUICK_PIECES in "".join(
+        c.source for c in notebook.cells)
     monkeypatch.setenv("GAN_MNIST_TOUR_STEPS", str(TOUR_STEPS))
     monkeypatch.setenv("MNIST_DATA_DIR", mnist_dir)
     # The kernel imports the package from this checkout, as after pip install -e .
@@ -73,8 +76,9 @@ def test_the_tour_runs_top_to_bottom(tmp_path, mnist_dir, monkeypatch):
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     # The grids of fc, its resume, best, the six figures and the sevens.
     assert len(images) >= 10, len(images)
-    fc_steps = 7 * TOUR_STEPS
-    assert "resumed at step %d, stopped at step %d" % (6 * TOUR_STEPS, fc_steps) in text, text
+    fc_steps = (QUICK_PIECES + 1) * TOUR_STEPS  # the pieces, then the resume
+    assert "resumed at step %d, stopped at step %d" % (QUICK_PIECES * TOUR_STEPS, fc_steps) \
+        in text, text
     assert "FID vs test set" in text and "precision" in text
     assert "of 16 as a 7" in text
     tour = tmp_path / "tour"
