@@ -8,6 +8,7 @@ cannot go stale. The Python programs of the docs (the export example) run as a u
 This lives apart from test_journey.py so that pytest-xdist (`-n 2 --dist loadfile`) runs the
 two side by side.
 """
+import csv
 import glob
 import json
 import os
@@ -272,6 +273,12 @@ def test_every_command_of_the_docs_works_as_written(clone):
     with open(clone / "sweeps" / "sn" / "results.csv") as f:
         rows = f.read().splitlines()
     assert len(rows) == 3, rows  # a header, and spectral-norm off and on for seed 0
+    # sweeps.md's --minutes --halving: of two trials, one halted at the first rung of the time
+    # budget, the other trained on to the full budget and its evaluation.
+    with open(clone / "sweeps" / "lr" / "results.csv") as f:
+        states = sorted((r["status"], r["halted_at"]) for r in csv.DictReader(f))
+    assert [s for s, _ in states] == ["finished", "halted"], states
+    assert states[1][1].endswith("min"), states  # a rung of the time budget, e.g. 0.2222min
 
 
 def web_tools_missing():

@@ -4,6 +4,7 @@ The sweep tests start real Ray clusters and train real (tiny) trials; they are s
 Ray is not installed (CI installs it: requirements-sweep.txt).
 """
 import csv
+from fractions import Fraction
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import time
 import pytest
 
 from gan_mnist import GanError, process_alive
-from gan_mnist.sweeps import halving, grid as sweep, report as sweep_report, records as trials
+from gan_mnist.sweeps import halving, grid as sweep, rank, report as sweep_report, records as trials
 from gan_mnist.commands import train as train_command
 from tests.conftest import REPO
 
@@ -70,11 +71,13 @@ def trial_records(out):
 
 
 def runs_of(out, name):
-    """How many times the trial was started, and the steps it resumed from."""
+    """How many times the trial was started, and the step each later start resumed from (a
+    start may resume again within itself, after measuring a rung: not counted)."""
     with open(os.path.join(out, name, sweep.LOG_FILE)) as f:
-        log = f.read()
-    resumed = [int(part.split()[0]) for part in log.split("resumed from step ")[1:]]
-    return log.count("=== "), resumed
+        starts = f.read().split("=== ")[1:]
+    resumed = [int(start.split("resumed from step ")[1].split()[0]) for start in starts[1:]
+               if "resumed from step " in start]
+    return len(starts), resumed
 
 
 def newest_checkpoint(trial):
@@ -99,7 +102,7 @@ def test_a_sweep_survives_a_killed_driver_and_finishes_only_what_is_missing(tmp_
     out = tmp_path / "sweep"
     # One trial at a time (2 CPUs each), so the kill finds one trial finished and one running.
     args = ["--set", "arch=fc,mlp256", "--seeds", "0", "--steps", "1500", "--cpus-per-trial",
-            "2", "--set", "checkpoint-every=100", "--set", "eval-every=0"]
+            "2", "--set", "checkpoint-every=100", "--set", "eval-every=0", "--rungs", "none"]
     driver = subprocess.Popen(sweep_command(out, *args), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -168,7 +171,7 @@ def test_failing_trials_are_reported_the_others_finish_and_only_they_run_again(t
     pytest.importorskip("ray")
     out = tmp_path / "sweep"
     args = ["--set", "arch=fc", "--set", "lr-d=2e-4,-1,1e30", "--steps", "300",
-            "--set", "eval-every=0", "--set", "checkpoint-every=100"]
+            "--set", "eval-every=0", "--set", "checkpoint-every=100", "--rungs", "none"]
     good, refused, wild = ("arch=fc,lr-d=%s,eval-every=0,checkpoint-every=100,seed=0" % lr
                            for lr in ("2e-4", "-1", "1e30"))
     first = run_sweep(out, *args)
@@ -206,8 +209,9 @@ def test_failing_trials_are_reported_the_others_finish_and_only_they_run_again(t
 
 OUR_LINES = (r"\d+ trials in ", r"Ray: ", r"started \S+ on node ", r"finished \S+ \(",
              r"retrying \S+ \(", r"results: ", r"FAILED \S+: ", r"\d+ trial\(s\) failed",
-             r"halted \S+ at step ", r"rung \d+ of \d+ ", r"\S+: quick FID ",
-             r"stopping: the running trials", r"interrupted$")
+             r"halted \S+ at ", r"rung \d+ of \d+ ", r"\S+: quick FID ",
+             r"stopping: the running trials", r"interrupted$",
+             r"(step \d+|[\d.]+ min): (Spearman|too few|the winner)", r"warning: the first rung ")
 
 
 def ray_noise(*texts):
@@ -217,11 +221,94 @@ def ray_noise(*texts):
 
 
 def test_halving_rungs_and_who_goes_on():
-    assert halving.rungs(900) == [100, 300, 900] and halving.rungs(5400) == [600, 1800, 5400]
-    assert halving.rungs(10) == [2, 4, 10] and halving.rungs(2) == [1, 2]
+    steps = lambda budget, *fractions: [r["steps"] for r in halving.rungs(  # noqa: E731
+        {"steps": budget}, *fractions)]
+    assert steps(900) == [100, 300] and steps(5400) == [600, 1800]
+    assert steps(10) == [2, 4] and steps(2) == [1]  # rungs that round to one step are one
+    assert steps(900, (Fraction(1, 6), Fraction(1, 2))) == [150, 450]
+    minutes = halving.rungs({"minutes": 2.25})  # fractions of the time budget
+    assert [r["minutes"] for r in minutes] == pytest.approx([0.25, 0.75])
+    assert [halving.key(r) for r in minutes] == ["0.25min", "0.75min"]
+    assert halving.key({"steps": 100}) == "100"
+    assert halving.describe("0.25min") == "0.25 min" and halving.describe("100") == "step 100"
+    assert halving.rungs({"minutes": 2}, ()) == []  # --rungs none
     assert [halving.keep(n) for n in (0, 1, 2, 3, 4, 16, 6)] == [0, 1, 1, 1, 2, 6, 2]
+    assert [halving.keep(n, Fraction(1, 2)) for n in (1, 3, 16)] == [1, 2, 8]
     fids = {"a": 30.0, "b": 10.0, "c": 20.0, "d": 10.0, "e": 90.0}
     assert halving.survivors(fids) == ["b", "d"]  # the best third, rounded up; ties by name
+    assert halving.survivors(fids, Fraction(1, 2)) == ["b", "d", "c"]
+
+
+def _hand_made_sweep(out, trials, rung_keys=("100", "300"), budget=None):
+    """Trial folders as a sweep leaves them: ``trials`` maps a learning rate to (the quick FIDs
+    at ``rung_keys``, the final FID or None for a trial halted or unfinished)."""
+    for lr, (rung_fids, fid) in trials.items():
+        folder = out / sweep.trial_name((("lr-d", lr),), 0)
+        os.makedirs(folder)
+        rungs = {k: v for k, v in zip(rung_keys, rung_fids) if v is not None}
+        sweep.write_trial(str(folder), dict(
+            settings={"lr-d": lr}, seed=0, budget=budget or {"steps": 900}, rungs=rungs,
+            status="finished" if fid else "halted", trained_seconds=60.0,
+            **({} if fid else {"halted_at": list(rungs)[-1]})))
+        if fid:
+            generated = dict(inception_score=9.0, fid=fid, modes_covered=10, precision=0.7,
+                             recall=0.8)
+            json.dump(dict(step=900, n=100, generated=generated),
+                      open(folder / "evaluation.json", "w"))
+
+
+def test_the_report_says_how_well_each_rung_ranks_the_finished_trials(tmp_path):
+    """Five trials that reached the full budget, measured at two rungs. At step 100 the quick
+    FIDs rank them 2,1,3,5,4 where the final FIDs rank them 1..5: Spearman
+    1 - 6 * (1+1+0+1+1) / (5 * 24) = 0.8, and the winner (lr-d=1, final FID 10) has the second
+    quick FID, so halving there (keeping 2 of 5) keeps it. At step 300 they rank 5,4,3,2,1:
+    Spearman -1, the winner is 5th of 5 and would be halted; a sixth trial, halted at step 100,
+    counts among those measured there but not in the correlations."""
+    out = tmp_path / "sweep"
+    _hand_made_sweep(out, {"1": ((21.0, 90.0), 10.0), "2": ((20.0, 80.0), 20.0),
+                           "3": ((30.0, 70.0), 30.0), "4": ((50.0, 60.0), 40.0),
+                           "5": ((40.0, 50.0), 50.0), "6": ((99.0, None), None)})
+    rows = sweep_report.collect(str(out))
+    by_rung = {e["rung"]: e for e in rank.rung_ranking(rows)}
+    assert by_rung["100"]["rho"] == pytest.approx(0.8) and by_rung["100"]["trials"] == 5
+    assert by_rung["100"]["winner"] == "lr-d=1,seed=0" and by_rung["100"]["winner_rank"] == 2
+    assert by_rung["100"]["measured"] == 6 and by_rung["100"]["kept"] == 2
+    assert by_rung["100"]["keeps_winner"] is True
+    assert by_rung["300"]["rho"] == pytest.approx(-1.0) and by_rung["300"]["winner_rank"] == 5
+    assert by_rung["300"]["keeps_winner"] is False
+    lines = sweep_report.rank_lines(rows)
+    assert lines == [
+        "step 100: Spearman 0.80 over 5 finished trials; halving here would have kept the winner "
+        "(lr-d=1,seed=0, quick FID rank 2 of 6, 2 kept).",
+        "step 300: Spearman -1.00 over 5 finished trials; halving here would have HALTED the "
+        "winner (lr-d=1,seed=0, quick FID rank 5 of 5, 2 kept)."]
+    sweep_report.write(str(out))
+    table = open(out / "results.md").read()
+    assert "| step 100 | 5 | 0.80 | 2 of 6 | 2 | yes |" in table
+    assert "| step 300 | 5 | -1.00 | 5 of 5 | 2 | no |" in table
+    assert "warning" not in table  # the first rung ranks well
+    assert "- lr-d=6,seed=0: halted at step 100 (quick FID 99.00)" in table
+
+
+def test_the_report_warns_when_the_first_rung_would_halt_the_winner(tmp_path):
+    """Time rungs: at 0.25 min the quick FIDs rank three finished trials backwards."""
+    out = tmp_path / "sweep"
+    _hand_made_sweep(out, {"1": ((30.0,), 10.0), "2": ((20.0,), 20.0), "3": ((10.0,), 30.0)},
+                     rung_keys=("0.25min",), budget={"minutes": 2.25})
+    lines = sweep_report.rank_lines(sweep_report.collect(str(out)))
+    assert lines[0].startswith("0.25 min: Spearman -1.00 over 3 finished trials; halving here "
+                               "would have HALTED the winner")
+    assert lines[1] == ("warning: the first rung (0.25 min) ranks these trials loosely (Spearman "
+                        "-1.00): --halving may stop the best setting here; put the first rung "
+                        "later (--rungs).")
+    sweep_report.write(str(out))
+    assert lines[1] in open(out / "results.md").read()
+    # Two finished trials say nothing about a ranking: no correlation, and no warning from it.
+    out2 = tmp_path / "two"
+    _hand_made_sweep(out2, {"1": ((10.0,), 10.0), "2": ((20.0,), 20.0)})
+    (entry,) = rank.rung_ranking(sweep_report.collect(str(out2)))
+    assert entry["rho"] is None and entry["keeps_winner"] is True
+    assert rank.warnings([entry]) == []
 
 
 def test_without_ray_the_sweep_says_how_to_install_it(tmp_path):
@@ -240,7 +327,12 @@ def test_sweep_flags_are_checked_before_anything_starts(tmp_path):
     for args, message in [(["--set", "arch=fc"], "--minutes M or --steps N"),
                           (["--set", "lr=1", "--steps", "5"], "train.py has no flag --lr"),
                           (["--seeds", "0,0", "--steps", "5"], "expected distinct seeds"),
-                          (["--set", "arch=fc", "--minutes", "1", "--halving"], "give --steps N"),
+                          (["--set", "arch=fc", "--minutes", "1", "--halving", "--rungs",
+                            "none"], "give --rungs F1,F2, not none"),
+                          (["--set", "arch=fc", "--minutes", "1", "--rungs", "1/3,1/9"],
+                           "expected increasing fractions between 0 and 1"),
+                          (["--set", "arch=fc", "--minutes", "1", "--keep", "1"],
+                           "expected a share between 0 and 1"),
                           (["--set", "arch=fc", "--steps", "5", "--max-failures", "-1"],
                            "--max-failures: must be at least 0")]:
         result = run_sweep(tmp_path / "s", *args)

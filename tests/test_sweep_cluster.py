@@ -247,7 +247,8 @@ def test_the_docs_cluster_sweep_survives_a_lost_node(cluster_env, tmp_path):
                          re.M), stdout
     with open(os.path.join(out, victim, "train.log")) as f:
         log = f.read()
-    resumed = [int(part.split()[0]) for part in log.split("resumed from step ")[1:]]
+    retry = log.split("=== ")[2]  # what the second start printed: it resumed where it was lost
+    resumed = [int(part.split()[0]) for part in retry.split("resumed from step ")[1:]]
     assert resumed and resumed[0] >= seen >= 1000, (resumed, seen)
     with open(os.path.join(out, "results.csv")) as f:
         rows = {r["trial"]: r for r in csv.DictReader(f)}

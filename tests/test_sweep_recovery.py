@@ -42,7 +42,7 @@ def test_a_trial_whose_process_is_killed_is_retried_then_reported_and_resumed_ne
     pytest.importorskip("ray")
     out = tmp_path / "sweep"
     args = ["--set", "arch=fc", "--steps", "600", "--set", "eval-every=0",
-            "--set", "checkpoint-every=100", "--max-failures", "1"]
+            "--set", "checkpoint-every=100", "--max-failures", "1", "--rungs", "none"]
     name = "arch=fc,eval-every=0,checkpoint-every=100,seed=0"
     driver = subprocess.Popen(sweep_command(out, *args), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
@@ -85,7 +85,7 @@ def test_halving_stops_the_worse_trial_and_a_later_sweep_resumes_it(tmp_path):
     records = trial_records(out)
     assert records[good]["status"] == "finished" and records[slow]["status"] == "halted", records
     assert sorted(records[good]["rungs"]) == ["100", "300"]
-    assert records[slow]["halted_at"] == 100 and list(records[slow]["rungs"]) == ["100"]
+    assert records[slow]["halted_at"] == "100" and list(records[slow]["rungs"]) == ["100"]
     assert records[slow]["rungs"]["100"] > records[good]["rungs"]["100"]
     assert newest_checkpoint(out / slow) == 100 and runs_of(out, slow)[0] == 1
     assert re.search(r"^halted %s at step 100 \(quick FID " % re.escape(slow), first.stdout, re.M)
@@ -119,7 +119,7 @@ def test_ctrl_c_stops_every_trial_with_a_checkpoint_and_the_same_command_resumes
     pytest.importorskip("ray")
     out = tmp_path / "sweep"
     args = ["--set", "arch=fc", "--set", "lr-d=1e-4,2e-4", "--steps", "1500",
-            "--set", "eval-every=0", "--set", "checkpoint-every=100"]
+            "--set", "eval-every=0", "--set", "checkpoint-every=100", "--rungs", "none"]
     driver = subprocess.Popen(sweep_command(out, *args), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, start_new_session=True,
                               env=dict(os.environ, PYTHONUNBUFFERED="1"))

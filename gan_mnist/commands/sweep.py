@@ -1,5 +1,6 @@
 """``sweep.py`` / ``gan-mnist sweep``: settings x seeds as Ray tasks (gan_mnist.sweeps.grid)."""
 import argparse
+import fractions
 
 from gan_mnist import GanError, check_writable
 from gan_mnist.training.checks import non_negative_int, number, positive_float, positive_int
@@ -7,6 +8,7 @@ from gan_mnist.commands import train
 from gan_mnist.commands.common import Parser, run
 from gan_mnist.evaluation.metrics import EVAL_N
 from gan_mnist.sweeps.grid import MAX_FAILURES
+from gan_mnist.sweeps.halving import FRACTIONS, KEEP
 
 
 def parser():
@@ -32,10 +34,17 @@ def parser():
     p.add_argument("--address", help="an existing Ray cluster: HOST:PORT, auto (on a node of "
                    "it), or ray://HOST:10001 (default: start a local Ray on this machine); see "
                    "docs/sweeps.md for RAY_AUTH_MODE")
+    p.add_argument("--rungs", type=rung_list, default=FRACTIONS, metavar="F1,F2",
+                   help="fractions of each trial's budget (--steps or --minutes) where its quick "
+                   "FID is measured on its way, so results.md can say how well each rung ranks "
+                   "the trials; none: no such measurements (default %s)"
+                   % ",".join(map(str, FRACTIONS)))
     p.add_argument("--halving", action=argparse.BooleanOptionalAction, default=False,
-                   help="successive halving: compare the trials' quick FID at 1/9 and 1/3 of "
-                   "--steps and stop all but the best third at each; halted trials keep their "
-                   "checkpoints")
+                   help="successive halving: at each of --rungs, stop all but the --keep share "
+                   "of trials with the best quick FID; halted trials keep their checkpoints")
+    p.add_argument("--keep", type=share, default=KEEP, metavar="F",
+                   help="with --halving, the share of trials each rung keeps, rounded up "
+                   "(default %s)" % KEEP)
     p.add_argument("--max-failures", type=non_negative_int, default=MAX_FAILURES, metavar="N",
                    help="start a trial again, from its checkpoint, at most N times when its "
                    "process or node is lost (default %d); a trial's own failure (a bad flag, a "
@@ -55,6 +64,32 @@ def seed_list(text):
     return seeds
 
 
+def fraction(text):
+    """'1/9' or '0.25' as a Fraction; argparse's message otherwise."""
+    try:
+        return fractions.Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError("expected a fraction like 1/3 or 0.25, got %r" % text)
+
+
+def rung_list(text):
+    if text.strip().lower() == "none":
+        return ()
+    rungs = [fraction(part) for part in text.split(",") if part.strip()]
+    if not rungs or not all(0 < f < 1 for f in rungs) or rungs != sorted(set(rungs)):
+        raise argparse.ArgumentTypeError("expected increasing fractions between 0 and 1 like "
+                                         "1/9,1/3 (or none), got %r" % text)
+    return tuple(rungs)
+
+
+def share(text):
+    value = fraction(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError("expected a share between 0 and 1 like 1/3, got %r"
+                                         % text)
+    return value
+
+
 def main(argv=None):
     return run(lambda: _sweep(parser().parse_args(argv)))
 
@@ -63,15 +98,17 @@ def _sweep(args):
     from gan_mnist.sweeps import grid as sweep, report as sweep_report
 
     if args.report:
-        paths = sweep_report.write(args.out)
+        paths = sweep_report.write(args.out, share=args.keep)
         print("results: %s" % ", ".join(paths))
+        for line in sweep_report.rank_lines(sweep_report.collect(args.out), args.keep):
+            print(line)
         return 0
     if not args.minutes and not args.steps:
         raise GanError("say how long each trial trains: --minutes M or --steps N")
-    if args.halving and (args.minutes or not args.steps):
-        raise GanError("--halving compares trials at step counts: give --steps N, not --minutes")
+    if args.halving and not args.rungs:
+        raise GanError("--halving stops trials at rungs: give --rungs F1,F2, not none")
     budget = {k: v for k, v in (("minutes", args.minutes), ("steps", args.steps)) if v}
     sets = sweep.parse_sets(args.set, train.flags())
     check_writable(args.out, "sweep")
     return sweep.run(args.out, sets, args.seeds, budget, args.address, args.cpus_per_trial,
-                     args.eval_n, args.halving, args.max_failures)
+                     args.eval_n, args.halving, args.max_failures, args.rungs, args.keep)

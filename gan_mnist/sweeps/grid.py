@@ -68,9 +68,14 @@ def trial_name(settings, seed):
 # ---------------------------------------------------------------- the driver
 
 def run(out, sets, seeds, budget, address=None, cpus_per_trial=1, eval_n=EVAL_N, halving=False,
-        max_failures=MAX_FAILURES):
-    """Run every unfinished trial; return the process exit status (1 when a trial failed)."""
+        max_failures=MAX_FAILURES, fractions=None, share=None):
+    """Run every unfinished trial, measuring each at the rungs (``fractions`` of the budget) on
+    its way, and with ``halving`` stopping all but ``share`` of them at each rung; return the
+    process exit status (1 when a trial failed)."""
     from gan_mnist.sweeps import halving as halving_lib, report as sweep_report
+
+    schedule = dict(fractions=halving_lib.FRACTIONS if fractions is None else fractions,
+                    share=share or halving_lib.KEEP)
 
     out = os.path.abspath(out)
     trials = grid(sets, seeds)
@@ -85,9 +90,11 @@ def run(out, sets, seeds, budget, address=None, cpus_per_trial=1, eval_n=EVAL_N,
     failed = []
     if todo:
         failed = _run_on_ray(out, jobs if halving else todo, budget, address, cpus_per_trial,
-                             eval_n, halving_lib if halving else None, max_failures)
-    paths = sweep_report.write(out, budget)
+                             eval_n, halving, max_failures, schedule)
+    paths = sweep_report.write(out, budget, schedule["share"])
     print("results: %s" % ", ".join(paths))
+    for line in sweep_report.rank_lines(sweep_report.collect(out), schedule["share"]):
+        print(line)
     if failed:
         print("%d trial(s) failed; fix the cause and run the same command again to retry them"
               % len(failed), file=sys.stderr)
@@ -100,12 +107,13 @@ def _halted_for_good(folder, budget):
     from gan_mnist.sweeps import halving
 
     record = read_trial(folder)
-    return halving.is_halted(record, budget) and halving.rung_fid(record, record.get(
-        "halted_at")) is not None
+    return halving.is_halted(record, budget) and halving.rung_fid(record, str(record.get(
+        "halted_at"))) is not None
 
 
-def _run_on_ray(out, jobs, budget, address, cpus_per_trial, eval_n, halving, max_failures):
-    from gan_mnist.sweeps import ray_tasks as sweep_ray
+def _run_on_ray(out, jobs, budget, address, cpus_per_trial, eval_n, halving, max_failures,
+                schedule):
+    from gan_mnist.sweeps import halving as halving_lib, ray_tasks as sweep_ray
 
     sweep_ray.import_ray()  # before any folder is made: without Ray, one line and nothing else
     for job in jobs:
@@ -115,8 +123,9 @@ def _run_on_ray(out, jobs, budget, address, cpus_per_trial, eval_n, halving, max
         terminal.say("Ray: %d CPUs, %d per trial: up to %d trials at a time (Ray's own messages: "
                      "%s)" % (total_cpus, cpus_per_trial, max(total_cpus // cpus_per_trial, 1),
                               os.path.join(out, sweep_ray.RAY_LOG)))
-        runner = sweep_ray.Runner(ray, terminal, cpus_per_trial, eval_n, max_failures)
+        runner = sweep_ray.Runner(ray, terminal, cpus_per_trial, eval_n, max_failures,
+                                  halving_lib.rungs(budget, schedule["fractions"]))
         if halving:
-            return halving.run(jobs, budget, lambda some, rung: runner.run(some, budget, rung),
-                               terminal.say)
+            return halving_lib.run(jobs, budget, lambda some, rung: runner.run(some, budget, rung),
+                                   terminal.say, **schedule)
         return runner.run(jobs, budget)

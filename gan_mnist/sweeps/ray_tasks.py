@@ -15,6 +15,7 @@ import sys
 import time
 
 from gan_mnist import PACKAGE_DIR, GanError
+from gan_mnist.sweeps.halving import describe, key
 from gan_mnist.sweeps.trial import run_trial
 from gan_mnist.sweeps.records import read_trial, write_trial
 
@@ -99,8 +100,8 @@ def session(out, address):
 class Runner:
     """Runs lists of trials as Ray tasks, says one line per event, retries lost trials."""
 
-    def __init__(self, ray, terminal, cpus_per_trial, eval_n, max_failures):
-        self.ray, self.say = ray, terminal.say
+    def __init__(self, ray, terminal, cpus_per_trial, eval_n, max_failures, rungs=()):
+        self.ray, self.say, self.rungs = ray, terminal.say, list(rungs)
         self.cpus, self.eval_n, self.max_failures = cpus_per_trial, eval_n, max_failures
         self.task = ray.remote(num_cpus=cpus_per_trial, max_calls=1, max_retries=0)(run_trial)
         self.attempts = itertools.count(1)
@@ -110,13 +111,16 @@ class Runner:
     def submit(self, job, budget, rung):
         settings, seed, folder = job
         attempt = "%s-%d" % (self.tag, next(self.attempts))
+        # To a rung of --halving and no further, or through every rung to the full budget.
+        rungs, full = ([rung], False) if rung else (self.rungs, True)
         ref = self.task.remote(folder, settings, seed, budget, self.eval_n, self.cpus, attempt,
-                               rung)
+                               rungs, full)
         return ref, dict(job=job, attempt=attempt, announced=False)
 
     def run(self, jobs, budget, rung=None):
-        """Run ``jobs`` ((settings, seed, folder) each) to ``rung`` (None: the whole budget);
-        return the names of the trials that failed."""
+        """Run ``jobs`` ((settings, seed, folder) each) to ``rung`` (a budget part of the way;
+        None: the whole budget, measured at every rung on the way); return the names of the
+        trials that failed."""
         pending = dict(self.submit(job, budget, rung) for job in jobs)
         failed = []
         try:
@@ -179,8 +183,8 @@ class Runner:
             failed.append(name)
             self.say("FAILED %s: %s (%d left)" % (name, record.get("error"), left), error=True)
         elif record["status"] == "paused":
-            self.say("%s: quick FID %.2f at step %d (%d left)" % (
-                name, record["rungs"][str(rung)], rung, left))
+            self.say("%s: quick FID %.2f at %s (%d left)" % (
+                name, record["rungs"][key(rung)], describe(key(rung)), left))
         else:
             self.say("%s %s (%d left)" % (record["status"], name, left))
         return False

@@ -9,6 +9,8 @@ import os
 import numpy as np
 
 from gan_mnist import GanError, atomic_write
+from gan_mnist.sweeps import rank
+from gan_mnist.sweeps.halving import KEEP, describe
 from gan_mnist.sweeps.records import TRIAL_FILE, read_trial, status_of
 
 METRICS = (("inception_score", "IS"), ("fid", "FID"), ("modes_covered", "digits >= 5%"),
@@ -32,8 +34,9 @@ def collect(out):
                    train_minutes=round(record.get("trained_seconds", 0.0) / 60.0, 2), step="",
                    node=record.get("node") or record.get("host") or "",
                    halted_at=record.get("halted_at") or "", lost=record.get("lost", 0),
+                   rung_fids=record.get("rungs") or {},
                    rungs=" ".join("%s:%.2f" % (step, fid) for step, fid in sorted(
-                       (record.get("rungs") or {}).items(), key=lambda kv: int(kv[0]))))
+                       (record.get("rungs") or {}).items(), key=lambda kv: rank.order(kv[0]))))
         if row["status"] == "lost":
             row["error"] = "its process is gone; run the sweep again to resume it"
         evaluation = _read_json(os.path.join(folder, "evaluation.json"))
@@ -90,15 +93,22 @@ def summarise(rows):
     return summary
 
 
-def write(out, budget=None):
+def rank_lines(rows, share=KEEP):
+    """Per rung, how well it ranks the finished trials (gan_mnist.sweeps.rank), and a warning
+    where the first rung ranks them badly."""
+    ranking = rank.rung_ranking(rows, share)
+    return [rank.verdict(entry) for entry in ranking] + rank.warnings(ranking)
+
+
+def write(out, budget=None, share=KEEP):
     """Write the three files into ``out``; return their paths. Without ``budget`` (--report) the
-    trials' own records say it, when they agree."""
+    trials' own records say it, when they agree; ``share``: what --halving keeps at a rung."""
     rows = collect(out)
     if budget is None:
         budgets = {tuple(sorted(r["budget"].items())) for r in rows}
         budget = dict(budgets.pop()) if len(budgets) == 1 else None
     keys = sorted({k for r in rows for k in r["settings"]})
-    paths = [_write_csv(out, rows, keys), _write_markdown(out, rows, budget)]
+    paths = [_write_csv(out, rows, keys), _write_markdown(out, rows, budget, share)]
     plot = _plot(out, rows)
     return paths + ([plot] if plot else [])
 
@@ -126,7 +136,7 @@ def _format(value, key):
     return "%.2f ± %.2f" % (mean, std)
 
 
-def _write_markdown(out, rows, budget):
+def _write_markdown(out, rows, budget, share):
     summary = summarise(rows)
     lines = ["# Sweep results: %s" % os.path.basename(os.path.normpath(out)), ""]
     samples = sorted({r["n"] for r in rows if r.get("n")})
@@ -145,6 +155,21 @@ def _write_markdown(out, rows, budget):
             seeds += " (%d of %d finished)" % (e["finished"], e["trials"])
         lines.append("| %s | %s | " % (e["setting"], seeds)
                      + " | ".join(_format(e[key], key) for key, _ in METRICS) + " |")
+    ranking = rank.rung_ranking(rows, share)
+    if ranking:
+        lines += ["", "## Do the rungs rank the trials as the full budget does?", "",
+                  "Spearman's rank correlation between each rung's quick FID (2,000 digits) and "
+                  "the final FID, over the trials that reached the full budget; the winner is "
+                  "the trial with the best final FID, ranked among all trials measured at the "
+                  "rung; halving keeps %s of them there." % share, "",
+                  "| rung | finished trials | Spearman | winner's rank | kept | winner kept |",
+                  "|---|---|---|---|---|---|"]
+        lines += ["| %s | %d | %s | %s | %d | %s |" % (
+            describe(e["rung"]), e["trials"], "-" if e["rho"] is None else "%.2f" % e["rho"],
+            "-" if e["winner_rank"] is None else "%d of %d" % (e["winner_rank"], e["measured"]),
+            e["kept"], {True: "yes", False: "no", None: "-"}[e["keeps_winner"]])
+            for e in ranking]
+        lines += [""] + rank.warnings(ranking)
     unfinished = [r for r in rows if r["status"] != "finished"]
     if unfinished:
         lines += ["", "Not finished:", ""]
@@ -160,8 +185,9 @@ def _state(row):
     """'halted at step 100 (quick FID 80.12)' for a trial --halving stopped, else its status."""
     if row["status"] != "halted":
         return row["status"]
-    fid = dict(part.split(":") for part in row["rungs"].split()).get(str(row["halted_at"]))
-    return "halted at step %s%s" % (row["halted_at"], " (quick FID %s)" % fid if fid else "")
+    fid = row["rung_fids"].get(str(row["halted_at"]))
+    return "halted at %s%s" % (describe(str(row["halted_at"])),
+                               " (quick FID %.2f)" % fid if fid is not None else "")
 
 
 def _plot(out, rows):

@@ -40,12 +40,16 @@ def train_argv(settings, seed, folder, budget, flags, trained_seconds=0.0):
 
 class _Heartbeat:
     """Adds the seconds this trial trains to trial.json every few seconds, so a trial resumed
-    after a crash gets only what is left of a --minutes budget."""
+    after a crash gets only what is left of a --minutes budget. It counts the trainer's step
+    loop (trainer.LOOP_CLOCK), as train.py's --minutes does: not TensorFlow's start-up or the
+    graph's building, which each rung of a sweep pays again."""
 
     def __init__(self, folder, record):
-        self.folder, self.record = folder, record
+        from gan_mnist.training.trainer import LOOP_CLOCK
+
+        self.folder, self.record, self.clock = folder, record, LOOP_CLOCK
         self.base = record.get("trained_seconds", 0.0)
-        self.start = time.time()
+        self.start = self.clock.seconds()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._beat, daemon=True)
 
@@ -54,7 +58,7 @@ class _Heartbeat:
             self.update()
 
     def update(self):
-        self.record["trained_seconds"] = round(self.base + time.time() - self.start, 1)
+        self.record["trained_seconds"] = round(self.base + self.clock.seconds() - self.start, 1)
         write_trial(self.folder, self.record)
 
     def __enter__(self):
@@ -125,8 +129,59 @@ def quick_fid(folder):
     return step, float(Evaluator(None, None, dataset).quick(digits, labels)["fid"])
 
 
-def run_trial(folder, settings, seed, budget, eval_n, threads, attempt=None, rung=None):
-    """Train (or resume) and evaluate one trial; return its trial.json record."""
+def _checkpoint_step(folder):
+    """The step of the trial's newest checkpoint; None without one."""
+    from gan_mnist.training.run_folder import RunFolder
+
+    run = RunFolder(os.path.join(folder, "checkpoints"))
+    return run.step() if run.newest() else None
+
+
+def _checkpointed(folder):
+    return _checkpoint_step(folder) is not None
+
+
+def _passed(folder, record, rung):
+    """Whether the trial has trained beyond ``rung`` already (resumed after a crash, or run
+    before without rungs): its quick FID there can no longer be measured."""
+    if "steps" in rung:
+        return (_checkpoint_step(folder) or 0) >= rung["steps"]
+    return record.get("trained_seconds", 0.0) >= rung["minutes"] * 60
+
+
+def _train(folder, record, settings, seed, target):
+    """train.py (or its resumption) up to ``target``, a budget: its exit status."""
+    from gan_mnist.commands import train
+
+    left = target.get("minutes", 0) * 60 - record["trained_seconds"]
+    if target.get("minutes") and left <= 1 and _checkpointed(folder):
+        return 0  # its time is used up (a second's training is not worth a start)
+    argv = train_argv(settings, seed, folder, target, train.flags(), record["trained_seconds"])
+    print("train.py " + " ".join(argv))
+    with _Heartbeat(folder, record):
+        return _call(train.main, argv)
+
+
+def _measure(folder, record, rung_key):
+    """The quick FID of the newest checkpoint, into ``record["rungs"]``: its exit status."""
+    measured = []  # (step, FID), filled by quick_fid unless it fails
+    status = _call(lambda _: measured.append(quick_fid(folder)) or 0, [])
+    if measured:
+        step, fid = measured[0]
+        print("quick FID %.2f at step %d (rung %s)" % (fid, step, rung_key))
+        record["rungs"] = dict(record.get("rungs") or {}, **{rung_key: round(fid, 3)})
+        record["rung_steps"] = dict(record.get("rung_steps") or {}, **{rung_key: step})
+        write_trial(folder, record)
+    return status
+
+
+def run_trial(folder, settings, seed, budget, eval_n, threads, attempt=None, rungs=(),
+              full=True):
+    """Train (or resume) one trial through ``rungs`` (budgets part of the way, see
+    gan_mnist.sweeps.halving), measuring its quick FID at each one not yet measured, then, if
+    ``full``, to the whole budget and the full evaluation; return its trial.json record."""
+    from gan_mnist.sweeps.halving import key, rung_fid
+
     os.environ["GAN_MNIST_THREADS"] = str(threads)
     os.makedirs(folder, exist_ok=True)
     record = read_trial(folder) or {}
@@ -135,44 +190,37 @@ def run_trial(folder, settings, seed, budget, eval_n, threads, attempt=None, run
     record.pop("halted_at", None)
     record.update(settings=dict(settings), seed=seed, budget=budget, status="running",
                   error=None, trained_seconds=record.get("trained_seconds", 0.0),
-                  host=os.uname().nodename, pid=os.getpid(), node=node, node_id=node_id, attempt=attempt,
-                  nodes=record.get("nodes", []) + [node])
+                  host=os.uname().nodename, pid=os.getpid(), node=node, node_id=node_id,
+                  attempt=attempt, nodes=record.get("nodes", []) + [node])
     write_trial(folder, record)
-    from gan_mnist.commands import evaluate, train
+    from gan_mnist.commands import evaluate
 
     log_path = os.path.join(folder, LOG_FILE)
     with open(log_path, "a", buffering=1) as log, contextlib.redirect_stdout(log), \
             contextlib.redirect_stderr(log):
         print("=== %s on %s" % (time.strftime("%Y-%m-%d %H:%M:%S"), node))
         status = 0
-        trained = record["trained_seconds"]
-        left = budget.get("minutes", 0) * 60 - trained
-        if not budget.get("minutes") or left > 1:
-            target = dict(budget, steps=rung) if rung else budget
-            argv = train_argv(settings, seed, folder, target, train.flags(), trained)
-            print("train.py " + " ".join(argv))
-            with _Heartbeat(folder, record):
-                status = _call(train.main, argv)
-        if status == 0 and rung:
-            measured = []  # (step, FID), filled by quick_fid unless it fails
-            status = _call(lambda _: measured.append(quick_fid(folder)) or 0, [])
-            if measured:
-                step, fid = measured[0]
-                print("quick FID %.2f at step %d (rung %d)" % (fid, step, rung))
-        elif status == 0:
-            argv = ["--checkpoint-dir", os.path.join(folder, "checkpoints"), "--output-dir",
-                    folder, "--n", str(eval_n)]
-            print("evaluate.py " + " ".join(argv))
-            status = _call(evaluate.main, argv)
+        for rung in rungs:
+            # On the way to the full budget, a rung passed already is left out; a rung of
+            # --halving is measured even so (at the newest checkpoint), to decide on the trial.
+            if status == 0 and rung_fid(record, key(rung)) is None and not (
+                    full and _passed(folder, record, rung)):
+                status = _train(folder, record, settings, seed, dict(budget, **rung)) or \
+                    _measure(folder, record, key(rung))
+        if status == 0 and full:
+            status = _train(folder, record, settings, seed, budget)
+            if status == 0:
+                argv = ["--checkpoint-dir", os.path.join(folder, "checkpoints"), "--output-dir",
+                        folder, "--n", str(eval_n)]
+                print("evaluate.py " + " ".join(argv))
+                status = _call(evaluate.main, argv)
     record = dict(read_trial(folder) or record)
-    if status == 0 and rung:
-        record["rungs"] = dict(record.get("rungs") or {}, **{str(rung): round(fid, 3)})
-        record.update(status="paused", error=None)
-    elif status == 0:
-        record.update(status="finished", error=None)
+    if status == 0:
+        record.update(status="finished" if full else "paused", error=None)
     elif status in (130, 143):  # stopped by Ctrl-C / SIGTERM, checkpoint saved
         record.update(status="stopped", error=None)
     else:
         record.update(status="failed", error=last_error(log_path))
     write_trial(folder, record)
     return record
+

@@ -23,6 +23,26 @@ from gan_mnist.tf_compat import GRAPPLER_NOISE, without_native_noise
 EVAL_NOISE_SEED_OFFSET = 1  # the quick evaluation's noise differs from the grid's
 
 
+class _LoopClock:
+    """Seconds this process has spent in the step loop (graph building and start-up not
+    counted), as --minutes counts them: a sweep trial spends its time budget by this clock."""
+
+    def __init__(self):
+        self.done, self.since = 0.0, None
+
+    def seconds(self):
+        return self.done + (time.time() - self.since if self.since is not None else 0.0)
+
+    def __enter__(self):
+        self.since = time.time()
+
+    def __exit__(self, *exc):
+        self.done, self.since = self.seconds(), None
+
+
+LOOP_CLOCK = _LoopClock()
+
+
 class _StopRequest:
     """Turns Ctrl-C and SIGTERM into a flag the loop checks between steps, so a step is never cut
     in half and a checkpoint is always saved before exiting."""
@@ -169,7 +189,7 @@ class _Loop:
         start_time = time.time()
         deadline = start_time + config.minutes * 60 if config.minutes else float("inf")
         try:
-            with _StopRequest() as stop:
+            with _StopRequest() as stop, LOOP_CLOCK:
                 while (step < config.step_limit and stop.signum is None
                        and time.time() < deadline):
                     phase = phase_for_step(config, step)  # what this step trains
