@@ -14,6 +14,7 @@ import sys
 
 from gan_mnist import GanError
 from gan_mnist.evaluation.metrics import EVAL_N
+from gan_mnist.sweeps.halving import FRACTIONS, KEEP
 from gan_mnist.sweeps.trial import LOG_FILE, TRUE, run_trial, train_argv  # noqa: F401
 from gan_mnist.sweeps.records import is_finished, read_trial, write_trial  # noqa: F401
 
@@ -68,15 +69,13 @@ def trial_name(settings, seed):
 # ---------------------------------------------------------------- the driver
 
 def run(out, sets, seeds, budget, address=None, cpus_per_trial=1, eval_n=EVAL_N, halving=False,
-        max_failures=MAX_FAILURES, fractions=None, share=None):
+        max_failures=MAX_FAILURES, fractions=FRACTIONS, share=KEEP):
     """Run every unfinished trial, measuring each at the rungs (``fractions`` of the budget) on
     its way, and with ``halving`` stopping all but ``share`` of them at each rung; return the
     process exit status (1 when a trial failed)."""
-    from gan_mnist.sweeps import halving as halving_lib, report as sweep_report
+    from gan_mnist.sweeps import report as sweep_report
 
-    schedule = dict(fractions=halving_lib.FRACTIONS if fractions is None else fractions,
-                    share=share or halving_lib.KEEP)
-
+    schedule = dict(fractions=fractions, share=share)
     out = os.path.abspath(out)
     trials = grid(sets, seeds)
     jobs = [(settings, seed, os.path.join(out, trial_name(settings, seed)))
