@@ -311,6 +311,40 @@ def test_the_report_warns_when_the_first_rung_would_halt_the_winner(tmp_path):
     assert rank.warnings([entry]) == []
 
 
+def test_early_stopping_replayed_on_a_full_sweeps_records(tmp_path):
+    """benchmarks/optuna_pruners.py on six hand-made trials, measured at steps 2 and 6 of 18
+    (1/9 and 1/3), whose quick FIDs rank them 1..6 at both rungs while the final FIDs make the
+    4th the winner. --halving keeps trials 1 and 2 at step 2, then trial 1: 6/9 + 2*2/9 + 2/3
+    of a budget, 0.296 of the full sweep's, and its winner ranks 4th. Optuna's asynchronous
+    SuccessiveHalvingPruner, asked in the grid's order, promotes a trial only while it is the
+    best so far at the rung (fewer than 6 values there): trial 1 alone goes on, the others stop
+    at step 2 (1 + 5 * 2/18 = 0.259)."""
+    pytest.importorskip("optuna")
+    from benchmarks import optuna_pruners
+
+    out = tmp_path / "sweep"
+    _hand_made_sweep(out, {str(i): ((10.0 * i, 10.0 * i), final) for i, final in
+                           zip(range(1, 7), (40.0, 30.0, 20.0, 10.0, 50.0, 60.0))},
+                     rung_keys=("2", "6"), budget={"steps": 18})
+    rows = optuna_pruners.finished(str(out))
+    assert optuna_pruners.synchronous(rows, [Fraction(1, 9), Fraction(1, 3)]) == dict(
+        full_budget=1, winner="lr-d=1,seed=0", fid=40.0, rank=4, training=0.296)
+    assert optuna_pruners.synchronous(rows, [Fraction(1, 3)]) == dict(
+        full_budget=2, winner="lr-d=2,seed=0", fid=30.0, rank=3, training=0.556)
+    import optuna
+
+    asha = optuna.pruners.SuccessiveHalvingPruner(min_resource=2, reduction_factor=3)
+    assert optuna_pruners.optuna_pruner(rows, asha) == dict(
+        full_budget=1, winner="lr-d=1,seed=0", fid=40.0, rank=4, training=0.259)
+    printed = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks",
+                                                           "optuna_pruners.py"), str(out)],
+                             capture_output=True, text=True, check=True).stdout
+    printed = " ".join(printed.split())
+    assert "--halving --rungs 1/9,1/3 1 of 6 trials to the full budget, 30% of the training; " \
+           "best lr-d=1,seed=0 (FID 40.00), rank 4 in the full sweep" in printed
+    assert "optuna HyperbandPruner" in printed
+
+
 def test_without_ray_the_sweep_says_how_to_install_it(tmp_path):
     code = ("import sys; sys.modules['ray'] = None; sys.argv[0] = 'sweep.py';"
             "from gan_mnist.commands.sweep import main; sys.exit(main(sys.argv[1:]))")
