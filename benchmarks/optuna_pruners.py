@@ -66,7 +66,8 @@ def optuna_pruner(rows, pruner):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="minimize", pruner=pruner,
+    # A fixed name: Hyperband puts each trial in a bracket by a hash of the study's name.
+    study = optuna.create_study(study_name="replay", direction="minimize", pruner=pruner,
                                 sampler=optuna.samplers.RandomSampler(seed=0))
     budget = rows[0]["budget"]
     fids = sorted(((fractions.Fraction(f), k) for f, k in _measured(rows[0], budget)))
@@ -127,9 +128,16 @@ def main(argv=None):
                       name, result["full_budget"], len(rows), 100 * result["training"],
                       result["winner"], result["fid"], result["rank"]))
     if args.json:
+        import datetime
+
+        from benchmarks.quick_start import cpu_model
+
+        typed = argv if argv is not None else sys.argv[1:]
+        record = dict(command="python benchmarks/optuna_pruners.py " + " ".join(typed),
+                      date=datetime.date.today().isoformat(), lscpu_model_name=cpu_model(),
+                      sweep=os.path.abspath(args.out), trials=len(rows), results=results)
         with open(args.json, "w") as f:
-            json.dump(dict(sweep=os.path.abspath(args.out), trials=len(rows), results=results),
-                      f, indent=2, default=str)
+            json.dump(record, f, indent=2, default=str)
     return 0
 
 

@@ -64,6 +64,10 @@ NOT_RUN = {
     " and its SHA-256": "three minutes of training, and it rewrites the shipped classifier; "
                         "tests/test_evaluate.py runs the script on a classifier trained in a "
                         "folder",
+    "python scripts/sweep.py --out sweeps/a-full --set recipe=best --set lr-d=4e-4,8e-4 "
+    "--set lr-g=4e-4,8e-4 --set clusters=40,80,160,240 --seeds 0 --minutes 2 --eval-n 5000 "
+    "--rungs 1/9,1/6,1/3": "the 16-trial measurement behind sweeps.md's halving tables (22 "
+                           "minutes); sweeps.md's two-setting --minutes --halving sweep runs here",
     "export RAY_AUTH_MODE=token": "run by tests/test_sweep_cluster.py",
     "ray get-auth-token --generate": "run by tests/test_sweep_cluster.py",
     "ray start --head --node-ip-address 127.0.0.1 --port 6379 --num-cpus 1":
@@ -149,7 +153,13 @@ def _cap(command, flag, cap, kind=int):
 
 def shortened(command):
     """The command with its counts shortened: --steps (added where a step-limited command would
-    run 100,000 steps by default), --minutes, digits drawn, benchmark rounds, a sweep's seeds."""
+    run 100,000 steps by default), --minutes, digits drawn, benchmark rounds, a sweep's seeds.
+    A comment at the end stays at the end, so that flags added go before it."""
+    body, mark, comment = command.partition("  #")
+    return _shortened(body.rstrip()) + (mark + comment if mark else "")
+
+
+def _shortened(command):
     if command.startswith(CLASSIC):  # the seeds' GAN in one file: one grid's worth of steps
         return _cap(command, "--steps", CLASSIC_STEPS)
     script = re.search(r"scripts/(\w+\.py)", command).group(1)
@@ -198,6 +208,9 @@ def test_shortened_changes_only_counts():
     assert shortened("python scripts/evaluate.py") == "python scripts/evaluate.py --n 500"
     assert shortened("python -m gan_mnist.classic --steps 2000") == \
         "python -m gan_mnist.classic --steps 500"
+    assert shortened("python scripts/benchmark.py --recipe best --profile   # where it goes") \
+        == "python scripts/benchmark.py --recipe best --profile --rounds 1 --steps 20  # where " \
+        "it goes"  # not after the comment, where the shell would not see them
     assert shortened("python scripts/sample.py --n 64 --png d.png") == \
         "python scripts/sample.py --n 64 --png d.png"
     assert shortened("python scripts/sweep.py --out s --set arch=fast --seeds 0,1,2 "

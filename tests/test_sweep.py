@@ -345,6 +345,25 @@ def test_early_stopping_replayed_on_a_full_sweeps_records(tmp_path):
     assert "optuna HyperbandPruner" in printed
 
 
+def test_a_trials_minutes_count_only_its_training_steps(tmp_path):
+    """The heartbeat that spends a --minutes budget reads the trainer's loop clock: time spent
+    outside the step loop (TensorFlow's start-up, the graph, k-means, a rung's quick FID) is
+    not counted, time inside it is."""
+    from gan_mnist.sweeps.trial import _Heartbeat
+    from gan_mnist.training.trainer import LOOP_CLOCK
+
+    record = dict(trained_seconds=10.0)
+    with _Heartbeat(str(tmp_path), record):
+        time.sleep(0.3)  # building, loading: not training
+    assert record["trained_seconds"] == 10.0
+    assert trials.read_trial(str(tmp_path))["trained_seconds"] == 10.0
+    with _Heartbeat(str(tmp_path), record):
+        with LOOP_CLOCK:  # what the trainer's step loop does
+            time.sleep(0.3)
+        time.sleep(1.0)
+    assert 10.3 <= record["trained_seconds"] < 11.0  # the 0.3 s inside, not the 1 s after
+
+
 def test_without_ray_the_sweep_says_how_to_install_it(tmp_path):
     code = ("import sys; sys.modules['ray'] = None; sys.argv[0] = 'sweep.py';"
             "from gan_mnist.commands.sweep import main; sys.exit(main(sys.argv[1:]))")

@@ -137,10 +137,6 @@ def _checkpoint_step(folder):
     return run.step() if run.newest() else None
 
 
-def _checkpointed(folder):
-    return _checkpoint_step(folder) is not None
-
-
 def _passed(folder, record, rung):
     """Whether the trial has trained beyond ``rung`` already (resumed after a crash, or run
     before without rungs): its quick FID there can no longer be measured."""
@@ -154,7 +150,7 @@ def _train(folder, record, settings, seed, target):
     from gan_mnist.commands import train
 
     left = target.get("minutes", 0) * 60 - record["trained_seconds"]
-    if target.get("minutes") and left <= 1 and _checkpointed(folder):
+    if target.get("minutes") and left <= 1 and _checkpoint_step(folder) is not None:
         return 0  # its time is used up (a second's training is not worth a start)
     argv = train_argv(settings, seed, folder, target, train.flags(), record["trained_seconds"])
     print("train.py " + " ".join(argv))
