@@ -28,13 +28,11 @@ import pytest
 from gan_mnist.sweeps import records as trials
 from tests.conftest import REPO
 from tests.test_docs_commands import code_blocks
+from tests.test_sweep import OUR_LINES  # the sweep's own lines; anything else came from Ray
 
 DOC = os.path.join(REPO, "docs", "sweeps.md")
 SECTION = "## On a cluster"
 DOC_PORT, DOC_OUT = "6379", "sweeps/cluster"
-# The sweep's own lines; anything else on its stdout or stderr came from Ray.
-OUR_LINES = (r"\d+ trials in ", r"Ray: ", r"started \S+ on node ", r"finished \S+ \(",
-             r"retrying \S+ \(", r"results: ")
 
 
 def cluster_commands():
@@ -249,7 +247,8 @@ def test_the_docs_cluster_sweep_survives_a_lost_node(cluster_env, tmp_path):
         log = f.read()
     retry = log.split("=== ")[2]  # what the second start printed: it resumed where it was lost
     resumed = [int(part.split()[0]) for part in retry.split("resumed from step ")[1:]]
-    assert resumed and resumed[0] >= seen >= 1000, (resumed, seen)
+    # From the checkpoint it had when its node was lost (its first may be a rung's, step 223).
+    assert resumed and resumed[0] >= seen >= 1, (resumed, seen)
     with open(os.path.join(out, "results.csv")) as f:
         rows = {r["trial"]: r for r in csv.DictReader(f)}
     assert rows[victim]["node"] == records[other]["node"] and rows[victim]["lost"] == "1"
