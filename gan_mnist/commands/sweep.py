@@ -98,10 +98,7 @@ def _sweep(args):
     from gan_mnist.sweeps import grid as sweep, report as sweep_report
 
     if args.report:
-        paths = sweep_report.write(args.out, share=args.keep)
-        print("results: %s" % ", ".join(paths))
-        for line in sweep_report.rank_lines(sweep_report.collect(args.out), args.keep):
-            print(line)
+        sweep_report.publish(args.out, share=args.keep)
         return 0
     if not args.minutes and not args.steps:
         raise GanError("say how long each trial trains: --minutes M or --steps N")

@@ -90,10 +90,7 @@ def run(out, sets, seeds, budget, address=None, cpus_per_trial=1, eval_n=EVAL_N,
     if todo:
         failed = _run_on_ray(out, jobs if halving else todo, budget, address, cpus_per_trial,
                              eval_n, halving, max_failures, schedule)
-    paths = sweep_report.write(out, budget, schedule["share"])
-    print("results: %s" % ", ".join(paths))
-    for line in sweep_report.rank_lines(sweep_report.collect(out), schedule["share"]):
-        print(line)
+    sweep_report.publish(out, budget, schedule["share"])
     if failed:
         print("%d trial(s) failed; fix the cause and run the same command again to retry them"
               % len(failed), file=sys.stderr)

@@ -100,10 +100,20 @@ def rank_lines(rows, share=KEEP):
     return [rank.verdict(entry) for entry in ranking] + rank.warnings(ranking)
 
 
-def write(out, budget=None, share=KEEP):
-    """Write the three files into ``out``; return their paths. Without ``budget`` (--report) the
-    trials' own records say it, when they agree; ``share``: what --halving keeps at a rung."""
+def publish(out, budget=None, share=KEEP):
+    """What a sweep and ``--report`` end with: the three files written, their paths printed,
+    then the rungs' verdicts, all from one reading of the trial folders."""
     rows = collect(out)
+    print("results: %s" % ", ".join(write(out, budget, share, rows)))
+    for line in rank_lines(rows, share):
+        print(line)
+
+
+def write(out, budget=None, share=KEEP, rows=None):
+    """Write the three files into ``out``; return their paths. Without ``budget`` (--report) the
+    trials' own records say it, when they agree; ``share``: what --halving keeps at a rung;
+    ``rows``: the trials, when the caller has read them already."""
+    rows = collect(out) if rows is None else rows
     if budget is None:
         budgets = {tuple(sorted(r["budget"].items())) for r in rows}
         budget = dict(budgets.pop()) if len(budgets) == 1 else None
