@@ -15,6 +15,12 @@ sys.path.insert(0, REPO)
 # run a command in a scratch folder must see the same files, so the path is made absolute.
 if os.environ.get("MNIST_DATA_DIR"):
     os.environ["MNIST_DATA_DIR"] = os.path.abspath(os.environ["MNIST_DATA_DIR"])
+# Every TensorFlow session of the suite, in its processes and in the commands they start, runs
+# with one thread per pool (GAN_MNIST_THREADS=1, what a sweep's trial gets from
+# --cpus-per-trial 1): CI's two test processes share 2 cores, and two sessions each sized for the
+# whole machine oversubscribe them. The uncapped default a user gets is checked in
+# test_sweep.py::test_gan_mnist_threads_caps_every_session; a test may set its own.
+os.environ.setdefault("GAN_MNIST_THREADS", "1")
 # The shipped generators' checkpoint folders (gan_mnist.evaluation.pretrained) and k-means'
 # answers (techniques/clusters.py) go to a cache of this test session, not the user's ~/.cache:
 # one per run of pytest, shared by its processes (xdist's workers inherit it), removed at the end
@@ -73,13 +79,14 @@ QUICK = {
 }
 
 
-# The slowest files first (CI's --durations, 2026-12-03: about 60-200 s each), the others after
-# them in their usual order. pytest-xdist's --dist loadfile hands whole files to its two
-# processes in this order, so the long ones no longer end up last on one process while the other
-# waits: the suite's wall time is then close to half of the sum of its files' times.
+# The slowest files first (--durations of the whole suite, 2026-12-04: about 50-220 s each), the
+# others after them in their usual order. pytest-xdist's --dist loadfile hands whole files to its
+# two processes in this order (pytest.ini's --no-loadscope-reorder keeps it), so the long ones no
+# longer end up last on one process while the other waits: the suite's wall time is then close
+# to half of the sum of its files' times.
 SLOWEST_FIRST = ("test_docs_commands.py", "test_sweep_recovery.py", "test_recipes.py",
-                 "test_sweep.py", "test_conditional.py", "test_evaluate.py", "test_faults.py",
-                 "test_journey.py", "test_notebook.py", "test_sweep_cluster.py")
+                 "test_sweep.py", "test_evaluate.py", "test_faults.py", "test_conditional.py",
+                 "test_journey.py", "test_sweep_cluster.py", "test_notebook.py", "test_cli.py")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -107,9 +114,10 @@ def wait_for_training(proc, log, timeout=120):
 
 def exit_code_of(main, *argv):
     """A command's ``main(argv)`` run in this process, as its script runs it (``sys.exit(main())``):
-    its exit code, argparse's included. For refusals that end before any work, a fraction of a
-    second instead of a process that imports TensorFlow (3-4 s); each command's script still
-    refuses bad input in a process of its own somewhere in the suite, stderr checked line by line."""
+    its exit code, argparse's included. For refusals that end before any work, and for runs a
+    test only needs the files of, a fraction of a second instead of a process that imports
+    TensorFlow (3-4 s); each command's script still runs, and refuses bad input, in a process of
+    its own somewhere in the suite, stderr checked line by line."""
     try:
         return main([str(a) for a in argv])
     except SystemExit as e:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, says, wait_for_training
+from tests.conftest import REPO, exit_code_of, says, wait_for_training
 
 TRAIN = os.path.join(REPO, "scripts", "train.py")
 SAMPLE = os.path.join(REPO, "scripts", "sample.py")
@@ -105,10 +105,13 @@ def test_stop_saves_and_the_same_command_resumes(tmp_path, mnist_dir, signum):
 
 
 def test_sample_png_and_npy(tmp_path, mnist_dir):
+    """sample.py as a process writes the grid and the array; the same seed gives the same digits
+    and another seed others (those two runs in this process: main() as the script calls it)."""
+    from gan_mnist.commands import sample, train
+
     ckpt = str(tmp_path / "c")
-    result = run(TRAIN, "--steps", "30", "--data-dir", mnist_dir, "--checkpoint-dir", ckpt,
-                 "--output-dir", str(tmp_path / "o"))
-    assert result.returncode == 0, result.stderr
+    assert exit_code_of(train.main, "--steps", "30", "--data-dir", mnist_dir, "--checkpoint-dir",
+                        ckpt, "--output-dir", tmp_path / "o") == 0
     png, npy, npy2 = (str(tmp_path / n) for n in ("d.png", "d.npy", "d2.npy"))
     result = run(SAMPLE, "--checkpoint-dir", ckpt, "--n", "10", "--png", png, "--npy", npy)
     assert result.returncode == 0, result.stderr
@@ -118,10 +121,10 @@ def test_sample_png_and_npy(tmp_path, mnist_dir):
     assert digits.max() > 0
     assert np.array(Image.open(png)).shape == (3 * 30 + 2, 4 * 30 + 2)  # 3 rows of 4
     # the same seed gives the same digits; another seed others
-    assert run(SAMPLE, "--checkpoint-dir", ckpt, "--n", "10", "--npy", npy2).returncode == 0
+    assert exit_code_of(sample.main, "--checkpoint-dir", ckpt, "--n", "10", "--npy", npy2) == 0
     np.testing.assert_array_equal(np.load(npy2), digits)
-    assert run(SAMPLE, "--checkpoint-dir", ckpt, "--n", "10", "--npy", npy2,
-               "--seed", "1").returncode == 0
+    assert exit_code_of(sample.main, "--checkpoint-dir", ckpt, "--n", "10", "--npy", npy2,
+                        "--seed", "1") == 0
     assert not np.array_equal(np.load(npy2), digits)
 
 

@@ -18,7 +18,7 @@ from gan_mnist.core import models
 from gan_mnist.training import config as config_lib
 from gan_mnist.techniques.conditioning import of as conditioning_of
 from gan_mnist.tf_compat import tf
-from tests.conftest import CONDITIONAL_STEPS, REPO, says
+from tests.conftest import CONDITIONAL_STEPS, REPO, exit_code_of, says
 
 SCRIPTS = os.path.join(REPO, "scripts")
 
@@ -149,6 +149,10 @@ def test_bad_labels_and_labels_for_unconditional_models_get_one_line(conditional
 
 def test_evaluation_reports_label_accuracy_and_intra_fid(conditional_model, tmp_path,
                                                         mnist_dir):
+    """evaluate.py as a process; the samples file's round trip through sample.py --npy and
+    evaluate.py --samples in this process (their commands' main, as the scripts call it)."""
+    from gan_mnist.commands import evaluate, sample
+
     folder = conditional_model
     result = script("evaluate.py", "--checkpoint-dir", folder, "--n", "500", "--output-dir",
                     str(tmp_path / "e"), "--data-dir", mnist_dir)
@@ -163,11 +167,10 @@ def test_evaluation_reports_label_accuracy_and_intra_fid(conditional_model, tmp_
     assert real["inception_score"] > 8  # the real digits are class-balanced and mixed
     assert "label accuracy (asked class)" in result.stdout
     # Samples written by sample.py --npy carry their labels into evaluate.py --samples.
-    assert script("sample.py", "--checkpoint-dir", folder, "--label", "1", "--n", "100",
-                  "--npy", str(tmp_path / "ones.npy")).returncode == 0
-    result = script("evaluate.py", "--samples", str(tmp_path / "ones.npy"), "--output-dir",
-                    str(tmp_path / "e1"), "--data-dir", mnist_dir)
-    assert result.returncode == 0, result.stderr
+    assert exit_code_of(sample.main, "--checkpoint-dir", folder, "--label", "1", "--n", "100",
+                        "--npy", tmp_path / "ones.npy") == 0
+    assert exit_code_of(evaluate.main, "--samples", tmp_path / "ones.npy", "--output-dir",
+                        tmp_path / "e1", "--data-dir", mnist_dir) == 0
     ones = json.load(open(tmp_path / "e1" / "evaluation.json"))["generated"]
     assert list(ones["intra_fid"]) == ["1"]
 

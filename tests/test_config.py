@@ -55,16 +55,18 @@ def test_changing_the_loss_or_r1_on_resume_applies_from_then_on():
     assert changed.loss == "hinge" and changed.r1 == 0.0
 
 
-def test_a_loss_typed_on_resume_is_saved_and_kept_by_the_next_resume(tmp_path, mnist_dir):
-    """As a user types it, default folders: --loss/--r1 typed on resume go into config.json, and
-    the run after that, with neither typed, keeps them."""
-    env = dict(os.environ, MNIST_DATA_DIR=mnist_dir)
+def test_a_loss_typed_on_resume_is_saved_and_kept_by_the_next_resume(tmp_path, mnist_dir,
+                                                                     monkeypatch, capsys):
+    """As a user types it, default folders (train.py's main in this process, from the folder a
+    user would be in): --loss/--r1 typed on resume go into config.json, and the run after that,
+    with neither typed, keeps them."""
+    monkeypatch.setenv("MNIST_DATA_DIR", mnist_dir)
+    monkeypatch.chdir(tmp_path)
 
     def train(*flags):
-        result = subprocess.run([sys.executable, TRAIN, "--log-every", "10", *flags],
-                                cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
-        assert result.returncode == 0, result.stderr[-2000:]
-        return result.stdout, json.loads((tmp_path / "checkpoints" / "config.json").read_text())
+        assert exit_code_of(train_command.main, "--log-every", "10", *flags) == 0
+        return capsys.readouterr().out, json.loads(
+            (tmp_path / "checkpoints" / "config.json").read_text())
 
     _, first = train("--steps", "20")
     assert (first["loss"], first["r1"]) == ("ns", 0.0)

@@ -110,13 +110,15 @@ def test_training_logs_quick_evaluation_and_keeps_best(short_run):
     assert checkpoints.latest(short_run.checkpoint_dir).endswith("model.ckpt-300")
 
 
-def test_evaluate_script_writes_every_number_and_figure(short_run, mnist_dir, tmp_path):
+def test_evaluate_script_writes_every_number_and_figure(short_run, mnist_dir, tmp_path, capsys):
+    """evaluate.py's main in this process (the script's own process runs in
+    test_docs_commands, the README's `evaluate.py`, and in test_conditional)."""
     out = tmp_path / "eval"
-    result = run(EVALUATE, "--checkpoint-dir", short_run.checkpoint_dir, "--n", "1000",
-                 "--output-dir", str(out), "--data-dir", mnist_dir)
-    assert result.returncode == 0, result.stderr
-    assert "training the" not in result.stderr  # the shipped classifier, at once
-    assert "FID vs test set" in result.stdout and says(result.stdout, "step 300")
+    assert exit_code_of(evaluate_command.main, "--checkpoint-dir", short_run.checkpoint_dir,
+                        "--n", "1000", "--output-dir", out, "--data-dir", mnist_dir) == 0
+    result = capsys.readouterr()
+    assert "training the" not in result.err  # the shipped classifier, at once
+    assert "FID vs test set" in result.out and says(result.out, "step 300")
     report = json.load(open(out / "evaluation.json"))
     assert report["step"] == 300 and report["n"] == 1000
     assert report["classifier_test_accuracy"] >= 0.99
@@ -141,9 +143,8 @@ def test_evaluate_samples_file(short_run, classifier_dir, mnist_dir, tmp_path):
     digits, _, _ = sampling.generate(short_run.checkpoint_dir, 500)
     path = tmp_path / "digits.npy"
     np.save(path, digits)
-    result = run(EVALUATE, "--samples", str(path), "--output-dir", str(tmp_path / "o"),
-                 "--classifier-dir", classifier_dir, "--data-dir", mnist_dir)
-    assert result.returncode == 0, result.stderr
+    assert exit_code_of(evaluate_command.main, "--samples", path, "--output-dir", tmp_path / "o",
+                        "--classifier-dir", classifier_dir, "--data-dir", mnist_dir) == 0
     report = json.load(open(tmp_path / "o" / "evaluation.json"))
     assert report["n"] == 500
     with open(os.path.join(classifier_dir, classifier.INFO_FILE)) as f:
@@ -197,6 +198,32 @@ def test_real_digits_score_as_real_digits(mnist_dir):
         assert scores["inception_score"] > 9, (side, scores)
     assert report["generated"]["nearest_train_l2"]["mean"] == pytest.approx(0, abs=1e-3)
     assert report["real"]["nearest_train_l2"]["median"] > 2
+
+
+def test_the_test_digits_predictions_come_from_the_cache_and_equal_a_fresh_prediction(
+        mnist_dir, tmp_path, monkeypatch):
+    """The reference's probabilities and features are computed once per classifier and digits,
+    then read from the cache (a second's work saved at every quick evaluation); a damaged cache
+    file is computed again."""
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path / "cache"))
+    first = evaluate.Evaluator(None, mnist_dir)
+    probs, features = first.classifier.predict(first.test_images)
+    np.testing.assert_array_equal(first.test_probs, probs)
+    np.testing.assert_array_equal(first.test_features, features)
+    entries = list((tmp_path / "cache" / "test_predictions").glob("*.npy"))
+    assert len(entries) == 1 and np.load(entries[0]).shape == (10000, 10 + features.shape[1])
+    calls = []
+    monkeypatch.setattr(classifier.Classifier, "predict",
+                        lambda self, images, batch=1000: calls.append(len(images)))
+    second = evaluate.Evaluator(None, mnist_dir)
+    assert calls == []  # nothing predicted: read from the cache
+    np.testing.assert_array_equal(second.test_features, features)
+    entries[0].write_bytes(b"not an array")
+    monkeypatch.undo()
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path / "cache"))
+    third = evaluate.Evaluator(None, mnist_dir)
+    np.testing.assert_array_equal(third.test_features, features)
+    assert np.load(entries[0]).shape == (10000, 10 + features.shape[1])  # written again
 
 
 def test_plot_script_regenerates_all_figures(short_run, mnist_dir):

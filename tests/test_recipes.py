@@ -97,34 +97,34 @@ def test_fused_step_equals_two_calls_for_every_recipe(recipe):
 
 @pytest.mark.parametrize("arch", ["mlp256", "dcgan", "cnn", "fast"])
 def test_short_real_run_writes_grid_and_checkpoint(run_config, arch):
-    config = run_config(arch=arch, steps=50, sample_every=50, log_every=25,
-                        d_pretrain_steps=20 if arch == "cnn" else 0)
+    config = run_config(arch=arch, steps=20, sample_every=20, log_every=10,
+                        d_pretrain_steps=10 if arch == "cnn" else 0)
     assert trainer.train(config) == 0
-    assert os.path.exists(os.path.join(config.output_dir, "samples_step_000050.png"))
-    assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == 50
+    assert os.path.exists(os.path.join(config.output_dir, "samples_step_000020.png"))
+    assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == 20
     digits, step, labels = sampling.generate(config.checkpoint_dir, 8)
-    assert step == 50 and digits.shape == (8, 28, 28) and digits.dtype == np.uint8
+    assert step == 20 and digits.shape == (8, 28, 28) and digits.dtype == np.uint8
     assert labels is None
 
 
 def test_dcgan_resume_restores_batch_norm_and_equals_a_straight_run(run_config, tmp_path):
-    straight = run_config(arch="dcgan", steps=12, checkpoint_dir=str(tmp_path / "a"),
+    straight = run_config(arch="dcgan", steps=6, checkpoint_dir=str(tmp_path / "a"),
                           output_dir=str(tmp_path / "ao"))
     assert trainer.train(straight) == 0
-    halves = run_config(arch="dcgan", steps=6, checkpoint_dir=str(tmp_path / "b"),
+    halves = run_config(arch="dcgan", steps=3, checkpoint_dir=str(tmp_path / "b"),
                         output_dir=str(tmp_path / "bo"))
     assert trainer.train(halves) == 0
     saved = tf.train.load_checkpoint(checkpoints.latest(halves.checkpoint_dir))
     tg = trainer.build_training_graph(halves, 10)
     with trainer.start_session(tg, np.zeros((10, 28, 28), np.uint8)) as s:
-        assert checkpoints.restore(s, tg.saver, halves.checkpoint_dir) == 6
+        assert checkpoints.restore(s, tg.saver, halves.checkpoint_dir) == 3
         restored = values(tg.graph, s, "generator/bn")
     assert any(n.endswith("moving_variance") for n in restored)
     for name, value in restored.items():
         np.testing.assert_array_equal(value, saved.get_tensor(name), err_msg=name)
         if name.endswith("moving_mean"):
-            assert np.abs(value).max() > 0  # the averages did move in 6 steps
-    assert trainer.train(resolve(dict(vars(halves), steps=12))) == 0
+            assert np.abs(value).max() > 0  # the averages did move in 3 steps
+    assert trainer.train(resolve(dict(vars(halves), steps=6))) == 0
     a = tf.train.load_checkpoint(checkpoints.latest(straight.checkpoint_dir))
     b = tf.train.load_checkpoint(checkpoints.latest(halves.checkpoint_dir))
     for name, _ in tf.train.list_variables(checkpoints.latest(straight.checkpoint_dir)):
