@@ -112,10 +112,13 @@ def test_torch_variant_times_the_best_recipe_and_the_json_says_where(mnist_dir):
 
 
 def test_profile_prints_the_steps_time_by_kind_of_op(mnist_dir):
-    """--profile traces fused steps of `fast`: its convolutions, their gradients and Adam's
-    updates are there, with their share of the step."""
-    result = subprocess.run([sys.executable, "scripts/benchmark.py", "--arch", "fast",
-                             "--profile", "--data-dir", mnist_dir],
+    """results.md's `benchmark.py --recipe best --profile` (its rounds and steps shortened, as
+    test_docs_commands shortens them; that test leaves this command to this one) traces fused
+    steps of `best`: its convolutions, their gradients and Adam's updates are there, with their
+    share of the step."""
+    result = subprocess.run([sys.executable, "scripts/benchmark.py", "--recipe", "best",
+                             "--profile", "--rounds", "1", "--steps", "20", "--data-dir",
+                             mnist_dir],
                             capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     for line in ("kind of op", "convolutions", "optimiser updates", "all ops",

@@ -80,7 +80,9 @@ def test_sample_without_a_model(tmp_path):
     assert error_lines(result.stderr)[0].startswith("error: no trained model in")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+# SIGTERM (what `kill` and a job scheduler send); Ctrl-C (SIGINT) the same way, as a user presses
+# it from the default folders, is test_journey.py::test_ctrl_c_then_the_same_command_resumes.
+@pytest.mark.parametrize("signum", [signal.SIGTERM])
 def test_stop_saves_and_the_same_command_resumes(tmp_path, mnist_dir, signum):
     args = ["--data-dir", mnist_dir, "--checkpoint-dir", str(tmp_path / "c"),
             "--output-dir", str(tmp_path / "o"), "--log-every", "10", "--checkpoint-every",

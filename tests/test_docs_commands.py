@@ -46,6 +46,9 @@ NOT_RUN = {
     "rounds": "18 timed processes; tests/test_benchmark.py runs the benchmark script",
     "python scripts/benchmark.py --arch cnn --rounds 2 --steps 100   # a convolutional recipe "
     "(no keras variant)": "as above",
+    "python scripts/benchmark.py --recipe best --profile   # where a step's time goes, by kind "
+    "of op": "tests/test_benchmark.py::test_profile_prints_the_steps_time_by_kind_of_op runs "
+             "it, shortened as here, and checks what it prints",
     "gan-mnist train --steps 100000": "the installed command: test_journey's "
                                       "test_pip_install_gives_one_quiet_command runs it after "
                                       "a real pip install",

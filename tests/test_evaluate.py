@@ -258,19 +258,20 @@ def test_training_minutes_leave_out_the_pause_between_stop_and_resume():
     np.testing.assert_allclose(np.array(minutes) * 60, [10, 20, 30, 40, 50])
 
 
-def test_plot_compare_draws_quick_fid_against_minutes(tmp_path):
+def test_plot_compare_draws_quick_fid_against_minutes(tmp_path, capsys):
+    """plot.py's main in this process (the script runs as a process in test_docs_commands)."""
+    from gan_mnist.commands import plot
+
     _write_log(tmp_path / "a" / "output", [(100, None, 10), (200, 80.0, 20), (300, 40.0, 30)])
     _write_log(tmp_path / "b", [(100, 90.0, 10), (200, 60.0, 20)])
     out = tmp_path / "cmp.png"
-    result = subprocess.run([sys.executable, PLOT, "--compare", str(tmp_path / "a" / "output"),
-                             "fast=%s" % (tmp_path / "b"), "--out", str(out)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "wrote %s" % out and out.stat().st_size > 5000
+    capsys.readouterr()
+    assert exit_code_of(plot.main, "--compare", tmp_path / "a" / "output",
+                        "fast=%s" % (tmp_path / "b"), "--out", out) == 0
+    assert capsys.readouterr().out.strip() == "wrote %s" % out and out.stat().st_size > 5000
     _write_log(tmp_path / "c", [(100, None, 10)])
-    result = subprocess.run([sys.executable, PLOT, "--compare", str(tmp_path / "c"), "--out",
-                             str(tmp_path / "x.png")], capture_output=True, text=True)
-    assert result.returncode == 1 and not (tmp_path / "x.png").exists()
-    assert result.stderr.strip().splitlines() == [
+    assert exit_code_of(plot.main, "--compare", tmp_path / "c", "--out", tmp_path / "x.png") == 1
+    assert not (tmp_path / "x.png").exists()
+    assert capsys.readouterr().err.strip().splitlines() == [
         "error: c has no quick FID in %s: train with --eval-every N to log it"
         % (tmp_path / "c" / "log.csv")]
