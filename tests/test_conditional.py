@@ -23,21 +23,6 @@ from tests.conftest import CONDITIONAL_STEPS, REPO, exit_code_of, says
 SCRIPTS = os.path.join(REPO, "scripts")
 
 
-def in_process(name, *args):
-    """gan_mnist.commands.NAME's main in this process, as its script calls it: (exit code,
-    stdout). For runs whose script runs as a process elsewhere (test_docs_commands runs
-    sample.py --label, export.py and plot.py as the docs write them; evaluate.py runs below)."""
-    import contextlib
-    import importlib
-    import io
-
-    main = importlib.import_module("gan_mnist.commands." + name).main
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = exit_code_of(main, *args)
-    return code, out.getvalue()
-
-
 def script(name, *args, cwd=None):
     return subprocess.run([sys.executable, os.path.join(SCRIPTS, name), *args], cwd=cwd,
                           capture_output=True, text=True, timeout=600)
@@ -90,19 +75,25 @@ def test_grids_have_one_row_per_class_and_the_quick_evaluation_logs_label_accura
     assert saved["conditional"] is True
 
 
-def test_sample_label_writes_only_the_asked_classes(conditional_model, tmp_path):
+def test_sample_label_writes_only_the_asked_classes(conditional_model, tmp_path, capsys):
+    """sample.py's main in this process (the script runs as a process in test_docs_commands,
+    conditional.md's `sample.py --label`)."""
+    from gan_mnist.commands import sample
+
     folder = conditional_model
-    code, out = in_process("sample", "--checkpoint-dir", folder, "--label", "3", "--label", "0,7",
-                           "--n", "30", "--npy", tmp_path / "d.npy", "--png", tmp_path / "d.png")
-    assert code == 0
+    capsys.readouterr()
+    assert exit_code_of(sample.main, "--checkpoint-dir", folder, "--label", "3", "--label",
+                        "0,7", "--n", "30", "--npy", tmp_path / "d.npy", "--png",
+                        tmp_path / "d.png") == 0
+    out = capsys.readouterr().out
     labels = np.load(tmp_path / "d.labels.npy")
     digits = np.load(tmp_path / "d.npy")
     assert digits.shape == (30, 28, 28) and labels.shape == (30,) and labels.dtype == np.uint8
     assert labels.tolist() == [3, 0, 7] * 10
     assert "wrote their labels to %s" % (tmp_path / "d.labels.npy") in out
     # Without --label: the classes in turn, each digit 0-9 equally often.
-    assert in_process("sample", "--checkpoint-dir", folder, "--n", "20", "--npy",
-                      tmp_path / "all.npy")[0] == 0
+    assert exit_code_of(sample.main, "--checkpoint-dir", folder, "--n", "20", "--npy",
+                        tmp_path / "all.npy") == 0
     assert np.load(tmp_path / "all.labels.npy").tolist() == list(range(10)) * 2
     # The same noise and class give the same digit: the labels file tells the truth.
     generator = sampling.Generator(folder)
@@ -126,9 +117,12 @@ def test_api_sample_takes_ints_of_any_kind_strings_and_lists(conditional_model):
 
 def test_sample_label_3_draws_mostly_threes(conditional_model, tmp_path):
     """Read by the shipped classifier, not by the generator that drew them: a class mapping
-    off by one anywhere (training labels, one-hot rows, --label) shows here."""
-    assert in_process("sample", "--checkpoint-dir", conditional_model, "--label", "3",
-                      "--n", "200", "--npy", tmp_path / "threes.npy")[0] == 0
+    off by one anywhere (training labels, one-hot rows, --label) shows here. sample.py's main
+    in this process."""
+    from gan_mnist.commands import sample
+
+    assert exit_code_of(sample.main, "--checkpoint-dir", conditional_model, "--label", "3",
+                        "--n", "200", "--npy", tmp_path / "threes.npy") == 0
     assert np.load(tmp_path / "threes.labels.npy").tolist() == [3] * 200
     probs, _ = classifier.shipped().predict(np.load(tmp_path / "threes.npy"))
     read = np.bincount(probs.argmax(axis=1), minlength=10)
@@ -215,9 +209,13 @@ def run_exported(model, z, labels, tmp_path):
 
 
 def test_export_takes_a_label(conditional_model, tmp_path):
+    """export.py's main in this process (the script runs as a process in test_export and
+    test_docs_commands); the exported model in a plain TensorFlow process."""
+    from gan_mnist.commands import export
+
     folder = conditional_model
     model = str(tmp_path / "model")
-    assert in_process("export", "--checkpoint-dir", folder, "--out", model)[0] == 0
+    assert exit_code_of(export.main, "--checkpoint-dir", folder, "--out", model) == 0
     generator = sampling.Generator(folder)
     z, labels = generator.noise(12, seed=5), np.array([7, 1] * 6, np.int32)
     exported, sampled_labels = run_exported(model, z, labels, tmp_path)
@@ -226,8 +224,11 @@ def test_export_takes_a_label(conditional_model, tmp_path):
 
 
 def test_plot_draws_both_interpolations(conditional_run, mnist_dir):
-    assert in_process("plot", "--output-dir", conditional_run / "o", "--checkpoint-dir",
-                      conditional_run / "c", "--data-dir", mnist_dir)[0] == 0
+    """plot.py's main in this process (the script runs as a process in test_docs_commands)."""
+    from gan_mnist.commands import plot
+
+    assert exit_code_of(plot.main, "--output-dir", conditional_run / "o", "--checkpoint-dir",
+                        conditional_run / "c", "--data-dir", mnist_dir) == 0
     for name, rows in (("interpolation.png", 10), ("label_interpolation.png", 10)):
         picture = np.array(Image.open(conditional_run / "o" / name))
         assert picture.shape == (rows * 30 + 2, 10 * 30 + 2), name
