@@ -114,11 +114,14 @@ def nearest_neighbours(samples, references, chunk=1000, exclude_self=False):
     with ``samples[i] is references[i]``)."""
     samples = np.asarray(samples, np.float32).reshape(len(samples), -1)
     references = np.asarray(references, np.float32).reshape(len(references), -1)
-    ref_norms = (references * references).sum(1)
+    # |s - r|^2 = |s|^2 + |r|^2 - 2 s.r, and |s|^2 is the same along a row: the nearest r has
+    # the least |r|^2 / 2 - s.r, computed in place on the matmul's output.
+    half_norms = (references * references).sum(1) / 2
     index = np.empty(len(samples), np.int64)
     for i in range(0, len(samples), chunk):
         part = samples[i:i + chunk]
-        d = (part * part).sum(1)[:, None] + ref_norms[None, :] - 2.0 * part.dot(references.T)
+        d = part.dot(references.T)
+        np.subtract(half_norms, d, out=d)
         if exclude_self:
             rows = np.arange(len(part))
             d[rows, i + rows] = np.inf
