@@ -13,18 +13,20 @@ import time
 import pytest
 
 from gan_mnist import process_alive
+from gan_mnist.commands.sweep import main as sweep_main
+from tests.conftest import exit_code_of
 from tests.test_sweep import (_lock_owners, newest_checkpoint, ray_noise, run_sweep, runs_of,
                               sweep_command, trial_records)
 
 
 def _kill_the_trial_once(out, name, driver, resumed, spare=()):
-    """SIGKILL the trial's worker (the checkpoint lock's owner, other than ``spare``) once it has
-    a checkpoint and its train.log says it resumed ``resumed`` times; return the worker's pid
-    and the newest checkpoint's step at the kill."""
+    """SIGKILL the worker of trial ``name`` (its checkpoint lock's owner, other than ``spare``)
+    once the trial has a checkpoint and its train.log says it resumed ``resumed`` times; return
+    the worker's pid and the newest checkpoint's step at the kill."""
     deadline = time.time() + 300
     while time.time() < deadline and driver.poll() is None:
-        owners = [pid for pid in _lock_owners(out) if pid not in spare and process_alive(pid)
-                  ] if out.exists() else []
+        owners = [pid for pid in _lock_owners(out, name) if pid not in spare
+                  and process_alive(pid)] if (out / name).exists() else []
         if ((out / name / "checkpoints" / "checkpoint").exists() and owners
                 and len(runs_of(out, name)[1]) >= resumed):
             os.kill(owners[0], signal.SIGKILL)
@@ -34,38 +36,66 @@ def _kill_the_trial_once(out, name, driver, resumed, spare=()):
     pytest.fail("the trial never ran with a checkpoint: %s" % (driver.communicate(),))
 
 
-def test_a_trial_whose_process_is_killed_is_retried_then_reported_and_resumed_next_time(
+def test_lost_processes_are_retried_failing_trials_are_not_and_the_same_command_resumes(
         tmp_path):
     """A trial's worker killed mid-run (out of memory, a lost machine) is started again from its
-    newest checkpoint, at most --max-failures times; then the sweep says so, trial.json says
-    failed (not running), and the same command resumes it from its newest checkpoint."""
+    newest checkpoint, at most --max-failures times; then the sweep says so and trial.json says
+    failed (not running). A trial's own failure, at the start (a flag train.py refuses) or
+    mid-run (a divergence), is reported once, recorded, and never retried within the sweep.
+    The same command runs all three again, the killed one from its newest checkpoint."""
     pytest.importorskip("ray")
     out = tmp_path / "sweep"
-    args = ["--set", "arch=fc", "--steps", "600", "--set", "eval-every=0",
-            "--set", "checkpoint-every=100", "--max-failures", "1", "--rungs", "none"]
-    name = "arch=fc,eval-every=0,checkpoint-every=100,seed=0"
+    args = ["--set", "arch=fc", "--set", "lr-d=2e-4,-1,1e30", "--steps", "600",
+            "--set", "eval-every=0", "--set", "checkpoint-every=100", "--max-failures", "1",
+            "--rungs", "none"]
+    killed, refused, wild = ("arch=fc,lr-d=%s,eval-every=0,checkpoint-every=100,seed=0" % lr
+                             for lr in ("2e-4", "-1", "1e30"))
     driver = subprocess.Popen(sweep_command(out, *args), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
-    first, seen_first = _kill_the_trial_once(out, name, driver, resumed=0)
-    _, seen = _kill_the_trial_once(out, name, driver, resumed=1, spare={first})
+    first, seen_first = _kill_the_trial_once(out, killed, driver, resumed=0)
+    _, seen = _kill_the_trial_once(out, killed, driver, resumed=1, spare={first})
     stdout, stderr = driver.communicate(timeout=120)
     assert driver.returncode == 1
     assert re.search(r"^retrying %s \(1 of 1 retries\): its process died \(The worker died "
-                     r"unexpectedly while executing this task\)$" % re.escape(name), stdout,
+                     r"unexpectedly while executing this task\)$" % re.escape(killed), stdout,
                      re.M), stdout
-    assert "FAILED %s: its process died" % name in stderr, stderr
+    assert stdout.count("retrying") == 1, stdout  # the failing trials are not retried
+    assert "FAILED %s: its process died" % killed in stderr, stderr
+    message = "argument --lr-d: must be greater than 0.0, got -1"
+    assert "FAILED %s: train.py: error: %s" % (refused, message) in stderr, stderr
+    assert re.search(r"FAILED %s: error: training diverged at step \d+" % re.escape(wild),
+                     stderr), stderr
+    assert stderr.count("FAILED") == 3, stderr
     assert not ray_noise(stdout, stderr)
-    record = trial_records(out)[name]
-    assert record["status"] == "failed" and record["lost"] == 2
-    assert "its process died" in record["error"]
-    starts, resumed = runs_of(out, name)
+    records = trial_records(out)
+    assert records[killed]["status"] == "failed" and records[killed]["lost"] == 2
+    assert "its process died" in records[killed]["error"]
+    assert records[refused]["status"] == "failed" and message in records[refused]["error"]
+    assert records[wild]["status"] == "failed" and "diverged" in records[wild]["error"]
+    starts, resumed = runs_of(out, killed)
     assert starts == 2 and resumed[0] >= seen_first  # the retry resumed from its checkpoint
+    assert [runs_of(out, name)[0] for name in (refused, wild)] == [1, 1]
+    assert message in open(out / "results.md").read()
+    # --report rewrites the results from the folders alone, Ray or not.
+    os.remove(out / "results.csv")
+    assert exit_code_of(sweep_main, "--out", out, "--report") == 0
+    with open(out / "results.csv") as f:
+        rows = {r["lr-d"]: r for r in csv.DictReader(f)}
+    assert sorted(rows) == ["-1", "1e30", "2e-4"]
+    assert all(r["status"] == "failed" and r["fid"] == "" for r in rows.values()), rows
+    assert message in rows["-1"]["error"] and "diverged" in rows["1e30"]["error"]
 
-    result = run_sweep(out, *args)
-    assert result.returncode == 0, result.stderr
-    starts, resumed = runs_of(out, name)
+    again = run_sweep(out, *args)
+    assert again.returncode == 1  # the refused and the diverging trial fail again
+    assert "3 trials in %s: 0 finished already, 3 to run" % out in again.stdout
+    starts, resumed = runs_of(out, killed)
     assert starts == 3 and resumed[-1] >= seen
-    assert trial_records(out)[name]["status"] == "finished"
+    assert trial_records(out)[killed]["status"] == "finished"
+    assert [runs_of(out, name)[0] for name in (refused, wild)] == [2, 2]
+    with open(out / "results.csv") as f:
+        rows = {r["lr-d"]: r for r in csv.DictReader(f)}
+    assert rows["2e-4"]["status"] == "finished" and float(rows["2e-4"]["fid"]) > 0
+    assert rows["2e-4"]["step"] == "600" and rows["2e-4"]["arch"] == "fc"
 
 
 def test_halving_stops_the_worse_trial_and_a_later_sweep_resumes_it(tmp_path):

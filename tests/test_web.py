@@ -85,9 +85,10 @@ def browser(tools):
         chromium.close()
 
 
-def export_web(checkpoint_dir, out):
-    result = subprocess.run([sys.executable, EXPORT, "--checkpoint-dir", checkpoint_dir, "--web",
-                             out], capture_output=True, text=True, timeout=300)
+def export_web(out, *source):
+    """export.py --web ``out`` of ``source`` (--checkpoint-dir DIR, or --pretrained NAME)."""
+    result = subprocess.run([sys.executable, EXPORT, *source, "--web", out],
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "wrote a web page for the generator of step" in result.stdout
     return result
@@ -133,7 +134,7 @@ def untrained_page(tools, tmp_path_factory):
     root = tmp_path_factory.mktemp("web_fc")
     folder = str(root / "fc")
     shutil.copytree(UNTRAINED, folder)
-    export_web(folder, str(root / "page"))
+    export_web(str(root / "page"), "--checkpoint-dir", folder)
     return folder, root / "page"
 
 
@@ -170,10 +171,10 @@ def test_the_page_opened_from_disk_draws_the_generators_own_digits(untrained_pag
 
 
 @pytest.fixture(scope="module")
-def conditional_page(tools, conditional_model, tmp_path_factory):
-    """export --web of the shipped best-conditional generator (conftest.conditional_model)."""
+def conditional_page(tools, tmp_path_factory):
+    """export --web of the shipped best-conditional generator, as docs/usage.md writes it."""
     page = tmp_path_factory.mktemp("web_conditional") / "page"
-    export_web(conditional_model, str(page))
+    export_web(str(page), "--pretrained", "best-conditional")
     return page
 
 
