@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan_mnist.commands import sample as sample_command, train as train_command
 from tests.conftest import REPO, exit_code_of, says, wait_for_training
 
 TRAIN = os.path.join(REPO, "scripts", "train.py")
@@ -52,13 +53,13 @@ def test_sample_flags_are_checked_too():
     assert result.returncode == 2 and "--n: must be at least 1" in result.stderr
 
 
-def test_data_dir_that_is_a_file(tmp_path):
+def test_data_dir_that_is_a_file(tmp_path, capsys):
+    """In this process: the next test refuses in a train.py process of its own."""
     bogus = tmp_path / "file"
     bogus.write_text("not a folder")
-    result = run(TRAIN, "--steps", "10", "--data-dir", str(bogus),
-                 "--checkpoint-dir", str(tmp_path / "c"), "--output-dir", str(tmp_path / "o"))
-    assert result.returncode == 1
-    assert error_lines(result.stderr) == [
+    assert exit_code_of(train_command.main, "--steps", "10", "--data-dir", bogus,
+                        "--checkpoint-dir", tmp_path / "c", "--output-dir", tmp_path / "o") == 1
+    assert error_lines(capsys.readouterr().err) == [
         "error: the data folder %s is a file, not a folder; point --data-dir or MNIST_DATA_DIR "
         "at the folder that holds the MNIST files" % bogus]
 
@@ -74,10 +75,10 @@ def test_unwritable_output_folder(tmp_path, mnist_dir):
     assert not (tmp_path / "c" / "checkpoint").exists()
 
 
-def test_sample_without_a_model(tmp_path):
-    result = run(SAMPLE, "--checkpoint-dir", str(tmp_path))
-    assert result.returncode == 1
-    assert error_lines(result.stderr)[0].startswith("error: no trained model in")
+def test_sample_without_a_model(tmp_path, capsys):
+    """In this process: sample.py refuses in a process of its own in test_pretrained."""
+    assert exit_code_of(sample_command.main, "--checkpoint-dir", tmp_path) == 1
+    assert error_lines(capsys.readouterr().err)[0].startswith("error: no trained model in")
 
 
 # SIGTERM (what `kill` and a job scheduler send); Ctrl-C (SIGINT) the same way, as a user presses
