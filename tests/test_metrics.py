@@ -113,8 +113,20 @@ def test_nearest_neighbours_finds_copies_and_can_skip_itself():
     refs = np.random.RandomState(0).rand(50, 784).astype(np.float32)
     distance, index = metrics.nearest_neighbours(refs[[7, 3]], refs)
     assert list(index) == [7, 3] and np.allclose(distance, 0, atol=1e-3)
-    distance, index = metrics.nearest_neighbours(refs, refs, exclude_self=True, chunk=16)
-    assert (index != np.arange(50)).all() and (distance > 1).all()
+    distance, index = metrics.nearest_neighbours(refs[:20], refs, skip=np.arange(20), block=16)
+    assert (index >= 20).all() and (distance > 1).all()
+    # Blocks of references, uint8 rows, skipped rows in several blocks: what all pairs say.
+    digits = np.random.RandomState(1).randint(0, 256, (300, 28, 28)).astype(np.uint8)
+    skip = np.arange(0, 300, 7)
+    whole = metrics.nearest_neighbours(digits[skip], digits, skip=skip, block=1000)
+    blocks = metrics.nearest_neighbours(digits[skip], digits, skip=skip, block=64)
+    pairs = np.sqrt(((digits[skip, None].astype(float) - digits[None].astype(float)) ** 2)
+                    .sum((2, 3))) / 255
+    pairs[:, skip] = np.inf
+    for found in (whole, blocks):
+        np.testing.assert_array_equal(found[1], pairs.argmin(1))
+        np.testing.assert_allclose(found[0], pairs.min(1), rtol=1e-5)
+    np.testing.assert_array_equal(metrics.nearest_neighbours(digits[[250, 5]], digits)[1], [250, 5])
     summary = metrics.distance_summary(distance)
     assert summary["min"] <= summary["p01"] <= summary["p05"] <= summary["median"]
 

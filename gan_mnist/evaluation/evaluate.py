@@ -184,15 +184,9 @@ class Evaluator:
 
     def _nearest_training(self, digits, train_index=None):
         """L2 distances (pixels in [0, 1]) to the nearest training image; real digits drawn from
-        the training set are compared with all the *other* training images."""
-        train = self.train_images.reshape(len(self.train_images), -1) / np.float32(255)
-        samples = digits.reshape(len(digits), -1) / np.float32(255)
-        if train_index is None:
-            return metrics.nearest_neighbours(samples, train)
-        keep = np.ones(len(train), bool)
-        keep[train_index] = False
-        distance, nearest = metrics.nearest_neighbours(samples, train[keep])
-        return distance, np.flatnonzero(keep)[nearest]
+        the training set are compared with the training images not drawn."""
+        skip = () if train_index is None else train_index
+        return metrics.nearest_neighbours(digits, self.train_images, skip=skip)
 
 
 def write_report(report, output_dir):

@@ -150,8 +150,7 @@ def nearest_neighbours(output_dir, digits, train_images, n=16, nearest=None):
     """Generated digits (odd rows) above their nearest training images (even rows)."""
     digits = digits[:n]
     if nearest is None:
-        _, nearest = metrics.nearest_neighbours(digits / np.float32(255),
-                                                train_images / np.float32(255))
+        _, nearest = metrics.nearest_neighbours(digits, train_images)
     out = os.path.join(output_dir, "nearest_neighbours.png")
     images.save_png(out, _pairs(digits, train_images[nearest[:n]]))
     return out

@@ -72,18 +72,20 @@ def _squared_distances(a, b):
     return np.maximum(d, 0)
 
 
-def kth_neighbour_radii(features, k=3, chunk=2000):
+def kth_neighbour_radii(features, k=3):
     """Squared distance of each row to its k-th nearest *other* row."""
     radii = np.empty(len(features))
+    chunk = _rows_per_chunk(len(features))
     for i in range(0, len(features), chunk):
         d = _squared_distances(features[i:i + chunk], features)
         radii[i:i + chunk] = np.partition(d, k, axis=1)[:, k]  # index 0 is the row itself
     return radii
 
 
-def _inside_manifold(points, support, radii, chunk=2000):
+def _inside_manifold(points, support, radii):
     """For each point: is it within the k-NN ball of any support point?"""
     inside = np.empty(len(points), bool)
+    chunk = _rows_per_chunk(len(support))
     for i in range(0, len(points), chunk):
         d = _squared_distances(points[i:i + chunk], support)
         inside[i:i + chunk] = (d <= radii[None, :]).any(axis=1)
@@ -108,28 +110,53 @@ def precision_recall(real_features, fake_features, k=3, real_radii=None):
     return float(precision), float(recall)
 
 
-def nearest_neighbours(samples, references, chunk=1000, exclude_self=False):
-    """For each sample (rows, pixels in [0, 1]), the L2 distance to its nearest reference row and
-    that row's index. ``exclude_self`` skips an exact index match (samples taken from references
-    with ``samples[i] is references[i]``)."""
-    samples = np.asarray(samples, np.float32).reshape(len(samples), -1)
-    references = np.asarray(references, np.float32).reshape(len(references), -1)
-    # |s - r|^2 = |s|^2 + |r|^2 - 2 s.r, and |s|^2 is the same along a row: the nearest r has
-    # the least |r|^2 / 2 - s.r, computed in place on the matmul's output.
-    half_norms = (references * references).sum(1) / 2
-    index = np.empty(len(samples), np.int64)
-    for i in range(0, len(samples), chunk):
-        part = samples[i:i + chunk]
-        d = part.dot(references.T)
-        np.subtract(half_norms, d, out=d)
-        if exclude_self:
-            rows = np.arange(len(part))
-            d[rows, i + rows] = np.inf
-        index[i:i + chunk] = np.argmin(d, axis=1)
+def nearest_neighbours(samples, references, skip=(), block=4096):
+    """For each sample, the L2 distance (pixels in [0, 1]) to its nearest reference row and that
+    row's index. Rows are images of uint8 pixels (0-255) or of floats in [0, 1]. ``skip``: the
+    indices of references no sample may match (the samples themselves, when they were drawn
+    from the references).
+
+    The references are scaled a block of rows at a time, so that 60,000 training digits never
+    exist as floats all at once (188 MB); |s - r|^2 = |s|^2 + |r|^2 - 2 s.r, and |s|^2 is the same
+    along a row, so the nearest r has the least |r|^2 / 2 - s.r."""
+    samples = _unit_rows(samples)
+    best = np.full(len(samples), np.inf, np.float32)
+    index = np.zeros(len(samples), np.int64)
+    skip = np.asarray(skip, np.int64)
+    chunk = _rows_per_chunk(block)
+    for start in range(0, len(references), block):
+        refs = _unit_rows(references[start:start + block])
+        half_norms = (refs * refs).sum(1) / 2
+        half_norms[skip[(skip >= start) & (skip < start + len(refs))] - start] = np.inf
+        for i in range(0, len(samples), chunk):
+            part = slice(i, i + chunk)
+            d = samples[part].dot(refs.T)
+            np.subtract(half_norms, d, out=d)
+            nearest = d.argmin(1)
+            value = d[np.arange(len(d)), nearest]
+            better = value < best[part]  # ties keep the earlier block's, as one argmin would
+            best[part][better] = value[better]
+            index[part][better] = nearest[better] + start
     # The expansion above loses precision near zero; measure the chosen pairs directly, so an
     # exact copy reads 0.
-    distance = np.sqrt(((samples - references[index]) ** 2).sum(1))
+    distance = np.sqrt(((samples - _unit_rows(references[index])) ** 2).sum(1))
     return distance, index
+
+
+def _unit_rows(images):
+    """Images as float32 rows of pixels in [0, 1] (uint8 ones divided by 255)."""
+    images = np.asarray(images)
+    rows = images.reshape(len(images), -1)
+    if images.dtype == np.uint8:
+        return rows / np.float32(255)
+    return rows.astype(np.float32, copy=False)
+
+
+def _rows_per_chunk(columns, elements=1 << 22):
+    """Rows of a (rows, columns) distance matrix that keep it near 16 MB of float32: small enough
+    for the allocator to reuse the memory from one chunk to the next, where a fresh allocation of
+    hundreds of MB costs a page fault for every 4 KB of it."""
+    return max(1, elements // max(1, columns))
 
 
 def distance_summary(distances):
