@@ -60,6 +60,11 @@ NOT_RUN = {
     "python scripts/export.py --checkpoint-dir checkpoints --web web_page":
         "tests/test_web.py's untrained_page runs export.py --checkpoint-dir DIR --web on a "
         "checkpoint folder and opens the page in Chromium; web.md's --web digits_page runs here",
+    "python scripts/train.py --dataset fashion-mnist --recipe best --checkpoint-dir "
+    "checkpoints-fashion --output-dir output-fashion":
+        "the README's --recipe best runs above on MNIST; tests/test_fashion.py trains on "
+        "Fashion-MNIST from Debian's folder and checks that the dataset is kept with the "
+        "checkpoint",
     "pip install -r requirements-web.txt": "CI installs the optional extras itself (.ci/run)",
     "pip install -r requirements-notebook.txt": "as above",
     "npm ci --prefix web": ".ci/run runs it in the checkout; the scratch copy links that "
