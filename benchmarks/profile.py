@@ -9,7 +9,8 @@ import collections
 
 TRACED_STEPS = 20
 KINDS = (  # op type prefix -> the kind it is counted under
-    ("Conv2D", "convolutions"), ("DepthwiseConv2d", "convolutions"), ("MatMul", "matmuls"),
+    ("Conv2D", "convolutions"), ("FusedConv2D", "convolutions"),
+    ("DepthwiseConv2d", "convolutions"), ("MatMul", "matmuls"),
     ("BatchMatMul", "matmuls"), ("_FusedMatMul", "matmuls"), ("_FusedConv2D", "convolutions"),
     ("ResourceApply", "optimiser updates"), ("Assign", "variable writes"),
     ("ReadVariableOp", "variable reads"),
@@ -21,6 +22,21 @@ def kind_of(op_type):
         if op_type.startswith(prefix):
             return kind
     return "other (elementwise, reductions, ...)"
+
+
+def kernel_of(node, graph_type):
+    """What the runtime ran for a traced node: the kernel its label names ("name = Kernel(...)"),
+    without oneDNN's _Mkl/_MklNative prefix; else the graph's op type. A convolution that
+    oneDNN fused with the bias add after it runs as FusedConv2D under the add's node, which the
+    graph still calls AddV2."""
+    label = node.timeline_label.split(" = ", 1)
+    if len(label) < 2 or "(" not in label[1]:
+        return graph_type
+    kernel = label[1].split("(", 1)[0].strip()
+    for prefix in ("_MklNative", "_Mkl"):
+        if kernel.startswith(prefix):
+            return kernel[len(prefix):]
+    return kernel or graph_type
 
 
 def trace(session, op, graph, steps=TRACED_STEPS):
@@ -36,7 +52,7 @@ def trace(session, op, graph, steps=TRACED_STEPS):
             for node in device.node_stats:
                 name = node.node_name.split(":")[0]
                 try:
-                    op_type = graph.get_operation_by_name(name).type
+                    op_type = kernel_of(node, graph.get_operation_by_name(name).type)
                 except (KeyError, ValueError):
                     continue  # the runtime's own entries (_SOURCE, ...), not ops of the graph
                 totals[op_type][0] += 1

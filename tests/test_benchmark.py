@@ -125,3 +125,5 @@ def test_profile_prints_the_steps_time_by_kind_of_op(mnist_dir):
                  "Conv2DBackpropFilter", "ResourceApplyAdam"):
         assert line in result.stdout, result.stdout
     assert "100.0%" in result.stdout
+    # oneDNN's convolutions fused with their bias add count as convolutions, not as AddV2.
+    assert "FusedConv2D" in result.stdout and "AddV2" not in result.stdout, result.stdout
