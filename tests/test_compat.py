@@ -13,6 +13,12 @@ tests/assets/folders_0.1.0/ holds three checkpoint folders made by the code of c
 Between them they cover what a refactoring of the graph could change: plain and conditioned
 models (labels, clusters), spectral norm, EMA, hinge, lazy R1 and D pre-training.
 
+fc7b68e's fast_conditional no longer gives its weights from its flags: its step 4 was both an R1
+step and a logged one, and fetching the logged G loss ran the plain D update beside the
+regularised one (D updated twice), until 2026-12-05. It still resumes (test_an_old_folder_resumes);
+tests/assets/folders_r1_log_fix/fast_conditional, made with the same command by the code that
+fixed it, is the one today's code must train again.
+
 tests/assets/folders_e8d7b10/ holds two made by commit e8d7b10, the last main before the package
 moved into subpackages, with today's recipes (run from that commit's root):
 
@@ -36,6 +42,8 @@ ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 FOLDERS = os.path.join(ASSETS, "folders_0.1.0")
 FLAGS = ("fc", "fast_clusters", "fast_conditional",  # made by 0.1.0 at fc7b68e
          "../folders_e8d7b10/best", "../folders_e8d7b10/best_conditional")  # by e8d7b10
+RETRAINED = tuple(name for name in FLAGS if name != "fast_conditional") + (
+    "../folders_r1_log_fix/fast_conditional",)  # without the double D update (see above)
 
 
 def weights(checkpoint_dir):
@@ -49,7 +57,7 @@ def old_config(name):
         return json.load(f)
 
 
-@pytest.mark.parametrize("name", FLAGS)
+@pytest.mark.parametrize("name", RETRAINED)
 def test_the_same_flags_train_the_same_weights(name, tmp_path, mnist_dir):
     """Today's code, given the flags the old folder was made with, trains to the same weights
     at step 10: the refactoring kept the graph, its initial weights and its random streams.

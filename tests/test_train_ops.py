@@ -158,3 +158,21 @@ def test_d_and_g_each_take_a_first_adam_step_of_their_own_learning_rate():
                     continue
                 largest = np.abs(after[name] - before[name]).max()
                 assert largest == pytest.approx(lr, rel=1e-3), (name, largest)
+
+
+@pytest.mark.parametrize("phase", [Phase.TRAIN, Phase.TRAIN_REG])
+def test_the_logged_values_of_a_step_run_nothing_else(phase):
+    """The trainer fetches the logged losses with every step: fetching them beside a phase's
+    op must not run another phase's updates (a regularised step's G loss read after the plain
+    D update would run that update too, and update D twice)."""
+    config = resolve({"arch": "fast", "hidden": 8, "batch_size": 16, "seed": 1, "r1": 1.0,
+                      "r1_every": 2, "spectral_norm": True, "ema": 0.9})
+    images = np.random.RandomState(0).randint(0, 256, (200, 28, 28)).astype(np.uint8)
+    tg = trainer.build_training_graph(config, len(images))
+    logged = [dict(tg.logged, g_loss=tg.ops.g_losses[phase])[n] for n in tg.logged]
+    after = []
+    for fetches in ([tg.ops.steps[phase]], [tg.ops.steps[phase]] + logged):
+        with trainer.start_session(tg, images) as s:
+            s.run(fetches)
+            after.append(values(tg, s))
+    assert not changed(*after)

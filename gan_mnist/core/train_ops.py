@@ -37,10 +37,12 @@ def phases_used(config):
     return used
 
 
-TrainOps = collections.namedtuple("TrainOps", "steps loss d_reg_loss fused_g_loss global_step")
+TrainOps = collections.namedtuple("TrainOps", "steps loss d_reg_loss g_losses global_step")
 TrainOps.__doc__ = """``steps``: Phase -> op (the _REG phases only with --r1); ``loss``: the
 GANLoss the steps minimise; ``d_reg_loss``: D's loss on the regularised phases (None without
---r1); ``fused_g_loss``: G's loss in TRAIN, read against the updated D."""
+--r1); ``g_losses``: Phase -> G's loss as that phase computes it (in TRAIN and TRAIN_REG read
+against the D its own D update leaves, so fetching it with the step runs no other D update;
+elsewhere G's plain loss)."""
 
 
 def _then_power_iteration(d_update):
@@ -116,16 +118,19 @@ def build_train_ops(model, config, global_step, extra_phases=()):
     fused_g_loss, fused_g_step = g_step_after(d_steps[False])
     steps = {Phase.D: d_steps[False],
              Phase.TRAIN: tf.group(d_steps[False], fused_g_step, name="train_step")}
+    g_losses = {Phase.TRAIN: fused_g_loss}
     if pretrain_steps:
         steps[Phase.PRETRAIN] = pretrain_steps[False]
     if True in d_steps:
-        steps[Phase.TRAIN_REG] = tf.group(d_steps[True], g_step_after(d_steps[True])[1],
-                                          name="r1_train_step")
+        g_losses[Phase.TRAIN_REG], r1_g_step = g_step_after(d_steps[True])
+        steps[Phase.TRAIN_REG] = tf.group(d_steps[True], r1_g_step, name="r1_train_step")
         if pretrain_steps:
             steps[Phase.PRETRAIN_REG] = pretrain_steps[True]
     if g_step is not None:
         steps[Phase.G] = average(g_step)
-    return TrainOps(steps, loss, d_losses.get(True), fused_g_loss, global_step)
+    for phase in steps:
+        g_losses.setdefault(phase, loss.g_loss)
+    return TrainOps(steps, loss, d_losses.get(True), g_losses, global_step)
 
 
 def phase_for_step(config, step):

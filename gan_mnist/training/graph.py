@@ -8,7 +8,7 @@ from gan_mnist import tf_compat
 from gan_mnist.core import models, pipeline
 from gan_mnist.core.architectures import ARCHITECTURES
 from gan_mnist.core.pipeline import build_inputs
-from gan_mnist.core.train_ops import build_train_ops
+from gan_mnist.core.train_ops import Phase, build_train_ops
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.techniques import ema
 from gan_mnist.tf_compat import tf
@@ -66,7 +66,7 @@ def build_training_graph(config, num_images, conditioning=None, extra_phases=())
             models.generator(sample_z, config, conditioning, reuse=True, training=False,
                              custom_getter=ema.read_averages if config.ema else None,
                              labels=sample_labels), config)
-        logged = {"d_loss": ops.loss.d_loss, "g_loss": ops.fused_g_loss,
+        logged = {"d_loss": ops.loss.d_loss, "g_loss": ops.g_losses[Phase.TRAIN],
                   "d_real": tf.reduce_mean(model.real_prob),
                   "d_fake": tf.reduce_mean(model.fake_prob)}
         all_finite = tf.reduce_all([tf.reduce_all(tf.is_finite(v)) for v in tf.global_variables()

@@ -163,16 +163,17 @@ class _Loop:
                                        else conditioning_lib.one_hot(self.eval_labels))
         self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
         self.names = list(tg.logged)
-        self.logged = [tg.logged[n] for n in self.names]
-        # While D pre-trains, G is not updated: log its plain loss instead of the fused one.
-        self.pretrain_logged = [dict(tg.logged, g_loss=tg.ops.loss.g_loss)[n] for n in self.names]
+        # G's loss as each phase computes it: the plain one while D pre-trains (G is not
+        # updated), and on a regularised step the one read after that step's own D update.
+        self.logged = {phase: [dict(tg.logged, g_loss=tg.ops.g_losses[phase])[n]
+                               for n in self.names] for phase in tg.ops.steps}
         self.status = {}
         self.started = set()  # the kinds of step run so far (see run_step)
         tg.graph.finalize()  # nothing may add ops inside the loop (a classic TF1 slowdown)
 
     def run_step(self, fetches, kind):
-        """session.run of a step; the first run of each kind (phase, logged or not) with
-        grappler's note on a skipped rewrite dropped from stderr (tf_compat.GRAPPLER_NOISE)."""
+        """session.run of a step; the first run of each kind (phase) with grappler's note on a
+        skipped rewrite dropped from stderr (tf_compat.GRAPPLER_NOISE)."""
         if kind in self.started:
             return self.session.run(fetches)
         self.started.add(kind)
@@ -196,16 +197,13 @@ class _Loop:
                     pretraining = phase.pretrains
                     op = self.tg.ops.steps[phase]
                     log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
-                    if log_now:
-                        logged = self.pretrain_logged if pretraining else self.logged
-                        values = dict(zip(self.names, self.run_step([op] + logged,
-                                                                    (phase, True))[1:]))
-                    else:
-                        self.run_step(op, (phase, False))
+                    # Every step fetches the logged scalars (the step computes them anyway), so
+                    # each phase has one executor: a logged step does not pay grappler again.
+                    values = self.run_step([op] + self.logged[phase], phase)[1:]
                     step += 1
                     self.bar.advance(step, pretraining)
                     if log_now:
-                        self.record(step, values)
+                        self.record(step, dict(zip(self.names, values)))
                     if self.evaluator and step % config.eval_every == 0:
                         self.quick_evaluation(step)
                     if step % config.sample_every == 0:
