@@ -14,7 +14,7 @@ import collections
 
 from gan_mnist.techniques.conditioning import (NUM_CLASSES,  # noqa: F401 (re-exported)
                                                cluster_of_noise)
-from gan_mnist.core.layers import dense, spectral_norm_getter
+from gan_mnist.core.layers import dense, embedding, spectral_norm_getter
 from gan_mnist.core import networks
 from gan_mnist.core.architectures import ARCHITECTURES
 from gan_mnist.core.networks import IMAGE_PIXELS  # noqa: F401 (re-exported)
@@ -66,7 +66,8 @@ def discriminator(x, config, conditioning, reuse=False, training=True, seed=None
     --spectral-norm every weight matrix and kernel is read divided by its largest singular value.
     The recipe's network gives features h; the logit is a dense layer on h. A --conditional model
     adds the projection term <embedding(label), h> (Miyato & Koyama 2018): D judges "a real 7",
-    not just "real", through one extra matrix, the same way for every recipe.
+    not just "real", through one extra matrix, the same way for every recipe. ``labels`` are
+    one-hot rows (the training batch's classes or groups).
     """
     build = getattr(networks, ARCHITECTURES[config.arch].discriminator)
     getter = spectral_norm_getter if config.spectral_norm else None
@@ -76,7 +77,7 @@ def discriminator(x, config, conditioning, reuse=False, training=True, seed=None
         if conditioning.width:
             if labels is None:
                 raise ValueError("a conditional model needs labels")
-            embedded = dense(labels, int(features.shape[-1]), "projection", bias=False)
+            embedded = embedding(labels, int(features.shape[-1]), "projection")
             logits += tf.reduce_sum(embedded * features, axis=1, keepdims=True)
         logits = tf.reshape(logits, [-1])
     return logits, tf.sigmoid(logits)
