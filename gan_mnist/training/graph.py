@@ -8,7 +8,7 @@ from gan_mnist import tf_compat
 from gan_mnist.core import models, pipeline
 from gan_mnist.core.architectures import ARCHITECTURES
 from gan_mnist.core.pipeline import build_inputs
-from gan_mnist.core.train_ops import Phase, build_train_ops
+from gan_mnist.core.train_ops import build_train_ops
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.techniques import ema
 from gan_mnist.tf_compat import tf
@@ -66,9 +66,10 @@ def build_training_graph(config, num_images, conditioning=None, extra_phases=())
             models.generator(sample_z, config, conditioning, reuse=True, training=False,
                              custom_getter=ema.read_averages if config.ema else None,
                              labels=sample_labels), config)
-        logged = {"d_loss": ops.loss.d_loss, "g_loss": ops.g_losses[Phase.TRAIN],
-                  "d_real": tf.reduce_mean(model.real_prob),
-                  "d_fake": tf.reduce_mean(model.fake_prob)}
+        d_real, d_fake = tf.reduce_mean(model.real_prob), tf.reduce_mean(model.fake_prob)
+        # Per phase: G's loss as that phase computes it, so fetching it runs nothing else.
+        logged = {phase: {"d_loss": ops.loss.d_loss, "g_loss": ops.g_losses[phase],
+                          "d_real": d_real, "d_fake": d_fake} for phase in ops.steps}
         all_finite = tf.reduce_all([tf.reduce_all(tf.is_finite(v)) for v in tf.global_variables()
                                     if v.dtype.base_dtype == tf.float32])
         saver = checkpoints.make_saver()

@@ -10,7 +10,7 @@ import numpy as np
 
 from gan_mnist import GanError, check_writable
 from gan_mnist.core import data, pipeline
-from gan_mnist.core.train_ops import phase_for_step
+from gan_mnist.core.train_ops import Phase, phase_for_step
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.training import checkpoints, images, run_folder
 from gan_mnist.training import config as config_lib
@@ -162,11 +162,9 @@ class _Loop:
             self.eval_feed = self.feed(eval_noise, None if self.eval_labels is None
                                        else conditioning_lib.one_hot(self.eval_labels))
         self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
-        self.names = list(tg.logged)
-        # G's loss as each phase computes it: the plain one while D pre-trains (G is not
-        # updated), and on a regularised step the one read after that step's own D update.
-        self.logged = {phase: [dict(tg.logged, g_loss=tg.ops.g_losses[phase])[n]
-                               for n in self.names] for phase in tg.ops.steps}
+        self.names = list(tg.logged[Phase.TRAIN])
+        self.logged = {phase: [tensors[n] for n in self.names]
+                       for phase, tensors in tg.logged.items()}
         self.status = {}
         self.started = set()  # the kinds of step run so far (see run_step)
         tg.graph.finalize()  # nothing may add ops inside the loop (a classic TF1 slowdown)
