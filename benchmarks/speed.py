@@ -11,6 +11,7 @@ percent from minute to minute; the report gives medians of per-round ratios to t
 """
 import argparse
 import collections
+import dataclasses
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import time
 from benchmarks import keras_rewrite, profile, torch_rewrite
 from gan_mnist.training.checks import positive_int
 from gan_mnist.commands.common import Parser
+from gan_mnist.core.precision import CHOICES as PRECISIONS
 from gan_mnist.training.recipes import PRESETS, RECIPES, recipe_values
 
 
@@ -34,6 +36,8 @@ VARIANTS = {
                  "calls per step (D, then G); for the default fc, gan_mnist/classic.py's graph",
     "fused": "our training step alone: in-graph data and noise, D then G in one session.run",
     "fused_tf_threads": "the same step with TensorFlow's default thread settings",
+    "fused_float32": "the same step with --precision float32 (for a recipe whose convolutions "
+                     "compute in bfloat16 on this CPU: --recipe best with --precision auto)",
     "train_py": "the real scripts/train.py end to end (grids, checkpoints, logs at their "
                 "defaults; quick evaluation and D pre-training off), its own steps/s",
     "keras": "the same model in Keras with a tf.function step (TF2 eager), data in-graph "
@@ -70,6 +74,8 @@ def _config(args):
         values["batch_size"] = args.batch_size
     if args.hidden:
         values["hidden"] = args.hidden
+    if args.precision:
+        values["precision"] = args.precision
     return resolve(values)
 
 
@@ -177,12 +183,15 @@ def run_feed_dict(args):
     return _timed(step, args.steps)
 
 
-def fused_session(args, tuned_threads=True):
-    """(session, the fused step op) of the benchmark's recipe, its digits in the graph."""
+def fused_session(args, tuned_threads=True, precision=None):
+    """(session, the fused step op) of the benchmark's recipe, its digits in the graph;
+    ``precision``: another --precision than the recipe's."""
     from gan_mnist.training import trainer
     from gan_mnist.core.train_ops import Phase
 
     config = _config(args)
+    if precision:
+        config = dataclasses.replace(config, precision=precision)
     images = _mnist_images(args.data_dir)
     tg = trainer.build_training_graph(config, len(images))
     session = trainer.start_session(tg, images,
@@ -191,8 +200,8 @@ def fused_session(args, tuned_threads=True):
     return session, tg.ops.steps[Phase.TRAIN]
 
 
-def run_fused(args, tuned_threads=True):
-    session, step = fused_session(args, tuned_threads)
+def run_fused(args, tuned_threads=True, precision=None):
+    session, step = fused_session(args, tuned_threads, precision)
     return _timed(lambda: session.run(step), args.steps)
 
 
@@ -209,6 +218,8 @@ def run_train_py(args):
                    os.path.join(tmp, "o")]
         if args.hidden:
             command += ["--hidden", str(args.hidden)]
+        if args.precision:
+            command += ["--precision", args.precision]
         if args.data_dir:
             command += ["--data-dir", args.data_dir]
         result = subprocess.run(command, capture_output=True, text=True)
@@ -220,6 +231,7 @@ def run_train_py(args):
 
 WORKERS = {"feed_dict": run_feed_dict, "fused": run_fused,
            "fused_tf_threads": lambda args: run_fused(args, tuned_threads=False),
+           "fused_float32": lambda args: run_fused(args, precision="float32"),
            "train_py": run_train_py,
            "keras": lambda args: keras_rewrite.run(args, _mnist_images, _timed),
            "torch": lambda args: torch_rewrite.run(args, _mnist_images, _timed)}
@@ -249,6 +261,8 @@ def measure(variant, args):
                ] + _recipe_flags(args) + (["--profile"] if args.profile else [])
     if args.hidden:
         command += ["--hidden", str(args.hidden)]
+    if args.precision:
+        command += ["--precision", args.precision]
     if args.data_dir:
         command += ["--data-dir", args.data_dir]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -307,6 +321,9 @@ def parser():
     p.add_argument("--recipe", choices=sorted(RECIPES),
                    help="a whole recipe instead, e.g. best: its network and every technique it "
                    "switches on (clusters, spectral norm, EMA)")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="what our variants' convolutions compute in (default: the recipe's; "
+                   "best: auto, bfloat16 where the CPU has bfloat16 instructions)")
     p.add_argument("--data-dir", help="MNIST folder (default $MNIST_DATA_DIR or MNIST_data/)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--profile", action="store_true",
@@ -331,7 +348,8 @@ def main(argv=None):
         return 0
     if args.variants is None:
         variants = [v for v in VARIANTS if (v != "keras" or args.arch in KERAS_ARCHS) and (
-            v != "torch" or (args.arch in TORCH_ARCHS and torch_installed()))]
+            v != "torch" or (args.arch in TORCH_ARCHS and torch_installed())) and (
+            v != "fused_float32" or _config(args).precision != "float32")]
     else:
         variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
@@ -365,7 +383,9 @@ def main(argv=None):
         import platform
 
         from benchmarks.quick_start import cpu_model
+        from gan_mnist.core.precision import convolution_dtype
 
+        precision = _config(args).precision  # our variants' convolutions (keras, torch: float32)
         print(json.dumps({"command": "python scripts/benchmark.py " + " ".join(
                               sys.argv[1:] if argv is None else argv),
                           "date": time.strftime("%Y-%m-%d"), "machine": platform.node(),
@@ -373,6 +393,8 @@ def main(argv=None):
                           "batch_size": args.batch_size, "arch": args.arch,
                           "recipe": args.recipe or args.arch, "steps": args.steps,
                           "rounds": args.rounds, "cpu_count": os.cpu_count(),
+                          "precision": precision,
+                          "convolutions": convolution_dtype(precision).name,
                           "variants": summary}, indent=2))
     else:
         print(format_table(summary))

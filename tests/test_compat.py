@@ -67,6 +67,7 @@ def test_the_same_flags_train_the_same_weights(name, tmp_path, mnist_dir):
     saved = old_config(name)
     explicit = {k: v for k, v in saved.items() if k not in ("checkpoint_dir", "output_dir",
                                                               "data_dir")}
+    explicit.setdefault("precision", "float32")  # made before --precision: all float32
     config = config_lib.resolve(dict(explicit, data_dir=mnist_dir,
                                      checkpoint_dir=str(tmp_path / "c"),
                                      output_dir=str(tmp_path / "o")))

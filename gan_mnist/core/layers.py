@@ -3,6 +3,8 @@
 Each layer makes its variables in a sub-scope named after it, so checkpoints read like
 ``generator/bn1/moving_mean`` or ``discriminator/conv1/kernel``.
 """
+import contextlib
+
 from gan_mnist.tf_compat import tf
 
 LEAKY_SLOPE = 0.2  # the slope DCGAN settled on; keeps gradients alive for negative inputs
@@ -53,13 +55,37 @@ def embedding(one_hot_rows, units, name):
     return picked if sigma is None else picked / sigma
 
 
+_CONVOLUTION_DTYPE = [tf.float32]  # innermost convolutions_in() last
+
+
+@contextlib.contextmanager
+def convolutions_in(dtype):
+    """Convolutions built meanwhile compute in ``dtype`` (--precision, gan_mnist.core.precision):
+    their input and kernel are cast to it and their output back to float32, so the variables,
+    gradients reaching them and everything around stay float32."""
+    _CONVOLUTION_DTYPE.append(dtype)
+    try:
+        yield
+    finally:
+        _CONVOLUTION_DTYPE.pop()
+
+
+def _cast_in(*tensors):
+    dtype = _CONVOLUTION_DTYPE[-1]
+    return tensors if dtype == tf.float32 else [tf.cast(t, dtype) for t in tensors]
+
+
+def _cast_out(y):
+    return y if y.dtype == tf.float32 else tf.cast(y, tf.float32)
+
+
 def conv2d(x, filters, kernel, stride, name):
     """A 'SAME'-padded convolution with a Glorot-uniform kernel and a zero bias."""
     with tf.variable_scope(name):
         k = tf.get_variable("kernel", [kernel, kernel, int(x.shape[-1]), filters],
                             initializer=tf.glorot_uniform_initializer())
         b = tf.get_variable("bias", [filters], initializer=tf.zeros_initializer())
-    return tf.nn.conv2d(x, k, [1, stride, stride, 1], "SAME") + b
+    return _cast_out(tf.nn.conv2d(*_cast_in(x, k), [1, stride, stride, 1], "SAME")) + b
 
 
 def conv2d_transpose(x, filters, kernel, stride, name, bias=False):
@@ -71,7 +97,8 @@ def conv2d_transpose(x, filters, kernel, stride, name, bias=False):
         b = tf.get_variable("bias", [filters], initializer=tf.zeros_initializer()) if bias else None
     height, width = int(x.shape[1]) * stride, int(x.shape[2]) * stride
     output_shape = tf.stack([tf.shape(x)[0], height, width, filters])
-    y = tf.nn.conv2d_transpose(x, k, output_shape, [1, stride, stride, 1], "SAME")
+    x, k = _cast_in(x, k)
+    y = _cast_out(tf.nn.conv2d_transpose(x, k, output_shape, [1, stride, stride, 1], "SAME"))
     y = tf.reshape(y, [-1, height, width, filters])
     return y if b is None else y + b
 

@@ -14,8 +14,8 @@ import collections
 
 from gan_mnist.techniques.conditioning import (NUM_CLASSES,  # noqa: F401 (re-exported)
                                                cluster_of_noise)
-from gan_mnist.core.layers import dense, embedding, spectral_norm_getter
-from gan_mnist.core import networks
+from gan_mnist.core.layers import convolutions_in, dense, embedding, spectral_norm_getter
+from gan_mnist.core import networks, precision
 from gan_mnist.core.architectures import ARCHITECTURES
 from gan_mnist.core.networks import IMAGE_PIXELS  # noqa: F401 (re-exported)
 from gan_mnist.core.scopes import (DISCRIMINATOR_SCOPE, GENERATOR_SCOPE,  # noqa: F401
@@ -38,6 +38,12 @@ def to_tanh_range(images, config):
     return images if (low, high) == (-1.0, 1.0) else images * 2.0 - 1.0
 
 
+def training_dtype(config, training):
+    """What the convolutions compute in: --precision's type while training, float32 otherwise
+    (grids, evaluation and export sample in float32)."""
+    return precision.convolution_dtype(config.precision) if training else tf.float32
+
+
 def generator(z, config, conditioning, reuse=False, training=True, custom_getter=None,
               labels=None):
     """Flat images (batch, 784) in the recipe's pixel range, from noise z (batch, z_dim).
@@ -52,7 +58,8 @@ def generator(z, config, conditioning, reuse=False, training=True, custom_getter
     first noise coordinate."""
     build = getattr(networks, ARCHITECTURES[config.arch].generator)
     with tf.variable_scope(GENERATOR_SCOPE, reuse=reuse or bool(custom_getter),
-                           custom_getter=custom_getter):
+                           custom_getter=custom_getter), \
+            convolutions_in(training_dtype(config, training)):
         z, labels = conditioning.generator_input(z, labels)
         if labels is not None:
             z = tf.concat([z, labels], axis=1)
@@ -71,7 +78,8 @@ def discriminator(x, config, conditioning, reuse=False, training=True, seed=None
     """
     build = getattr(networks, ARCHITECTURES[config.arch].discriminator)
     getter = spectral_norm_getter if config.spectral_norm else None
-    with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse, custom_getter=getter):
+    with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse, custom_getter=getter), \
+            convolutions_in(training_dtype(config, training)):
         features = build(x, training, seed, hidden=config.hidden)
         logits = dense(features, 1, "logit")
         if conditioning.width:

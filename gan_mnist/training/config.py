@@ -17,6 +17,7 @@ from gan_mnist import GanError, atomic_write
 from gan_mnist.training.checks import (at_least, between, non_negative_int, positive_float,
                                        positive_int)
 from gan_mnist.core.data import DATASETS
+from gan_mnist.core.precision import CHOICES as PRECISIONS
 from gan_mnist.training.recipes import DEFAULT_RECIPE, PRESETS, RECIPES, recipe_values
 
 CONFIG_FILE = "config.json"
@@ -105,6 +106,11 @@ class Config:
                            "K-th D step", check=positive_int)
     conditional: bool = _field(
         False, MODEL, "G and D see the class label, so sample.py --label can ask for a digit")
+    precision: str = _field(
+        "float32", CARRIED, "what G's and D's convolutions compute in while training; auto: "
+        "bfloat16 where the CPU has AVX-512 BF16 or AMX (about 1.15x the steps of --recipe best), "
+        "else float32; weights, losses and sampling stay float32",
+        choices=PRECISIONS)
     clusters: int = _field(
         0, MODEL, "self-conditioning: split the training digits into K groups by k-means on "
         "their pixels (no labels) and condition G and D on the group; sampling picks groups "
@@ -124,6 +130,10 @@ FIELDS = dataclasses.fields(Config)
 FIELD_NAMES = tuple(f.name for f in FIELDS)
 MODEL_FIELDS = tuple(f.name for f in FIELDS if f.metadata["kind"] == MODEL)
 CARRIED_FIELDS = tuple(f.name for f in FIELDS if f.metadata["kind"] != INVOCATION)
+# What a field missing from an older config.json was then: its default (a recipe's preset
+# fields and the recipe itself, missing, are the architecture's, as resolve reads them).
+OLDER_FOLDERS_DEFAULTS = {f.name: f.default for f in FIELDS if f.name in CARRIED_FIELDS
+                          and f.name != "recipe" and not f.metadata["preset"]}
 # Fields that decide the shapes of the saved variables (the recipe only names them).
 ARCHITECTURE_FIELDS = tuple(n for n in MODEL_FIELDS if n not in ("recipe", "spectral_norm"))
 
@@ -210,6 +220,8 @@ def resolve(explicit, saved=None):
     if unknown:
         raise ValueError("unknown config fields: %s" % ", ".join(sorted(unknown)))
     saved = {k: v for k, v in (saved or {}).items() if k in CARRIED_FIELDS}
+    if saved:  # a field an older config.json lacks had its default then, whatever the recipe
+        saved = dict(OLDER_FOLDERS_DEFAULTS, **saved)
     for name, value in (("recipe", explicit.get("recipe")), ("arch", explicit.get("arch"))):
         if value is not None and value not in (RECIPES if name == "recipe" else PRESETS):
             raise GanError("unknown --%s %r; choose one of: %s" % (

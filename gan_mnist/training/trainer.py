@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from gan_mnist import GanError, check_writable
-from gan_mnist.core import data, pipeline
+from gan_mnist.core import data, pipeline, precision
 from gan_mnist.core.train_ops import Phase, phase_for_step
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.training import checkpoints, images, run_folder
@@ -125,6 +125,9 @@ def train(config, quick_evaluator=None):
 def _train_from_newest_checkpoint(config, train_images, train_labels, conditioning,
                                   quick_evaluator):
     tg = build_training_graph(config, len(train_images), conditioning)
+    computes_in = precision.describe(config.precision)
+    if computes_in:
+        print(computes_in)
     with start_session(tg, train_images, session_config(config), train_labels) as session:
         step = checkpoints.restore(session, tg.saver, config.checkpoint_dir)
         if step:
