@@ -29,6 +29,7 @@ moved into subpackages, with today's recipes (run from that commit's root):
 """
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -101,11 +102,11 @@ def test_an_old_folder_resumes(name, tmp_path, mnist_dir, capsys):
 
 
 def test_a_recipe_that_fits_resumes_an_old_folder(tmp_path, mnist_dir):
-    """--recipe on an old folder: refused when its model fields differ, accepted when they fit."""
+    """--recipe on an old folder: its recipe is its architecture's, so another is refused."""
     folder = tmp_path / "fc"
     shutil.copytree(os.path.join(FOLDERS, "fc"), folder)
     saved = config_lib.load_saved(folder)
-    with pytest.raises(config_lib.GanError, match="holds a model with arch=fc but --recipe best "
-                       "asks for arch=fast"):
-        config_lib.resolve({"recipe": "best"}, saved)
+    with pytest.raises(config_lib.GanError, match="%s holds a --recipe fc run, not --recipe "
+                       "best" % re.escape(str(folder))):
+        config_lib.resolve({"recipe": "best", "checkpoint_dir": str(folder)}, saved)
     assert config_lib.resolve({"recipe": "fc"}, saved).hidden == 8

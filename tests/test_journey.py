@@ -122,6 +122,60 @@ def test_sigkill_then_the_same_command_resumes(clone):
     assert published_step(clone) == published + 200
 
 
+def snapshot(root):
+    """Every file under checkpoints/ and output/ with its bytes: the folders as a user sees them."""
+    return {str(p.relative_to(root)): p.read_bytes() for folder in ("checkpoints", "output")
+            for p in (root / folder).rglob("*") if p.is_file()}
+
+
+def interrupt_when(command, root, ready=None, line=None, timeout=120):
+    """Start ``command`` and send Ctrl-C the moment ``ready()`` holds, or once it has printed a
+    line holding ``line``; return (exit status, stdout, stderr)."""
+    proc = start(command, root)
+    out, deadline = "", time.time() + timeout
+    while not (ready() if ready else line in out):
+        assert proc.poll() is None and time.time() < deadline, (out, proc.stderr.read())
+        if ready:
+            time.sleep(0.02)
+        else:
+            out += proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=120)
+    return proc.returncode, out + rest, err
+
+
+@pytest.mark.parametrize("moment", ["importing", "starting"])
+def test_ctrl_c_before_the_first_step_leaves_nothing_behind(clone, moment):
+    """Ctrl-C while TensorFlow is imported (1 s in), or once the run has locked its new folder
+    (data, graph and session under way): `interrupted`, no traceback, exit 130, and neither
+    checkpoints/ nor output/ holds anything it did not hold before."""
+    before = snapshot(clone)
+    lock = clone / "checkpoints" / "lock"
+    started = time.time()
+    ready = ((lambda: time.time() - started > 1.0) if moment == "importing"
+             else lock.exists)
+    code, out, err = interrupt_when(TRAIN, clone, ready)
+    assert (code, err.strip().splitlines()[-1:]) == (130, ["interrupted"]), (out, err)
+    assert "Traceback" not in err and "stopped at step" not in out
+    assert snapshot(clone) == before and not (clone / "output").exists()
+
+
+def test_ctrl_c_before_the_first_step_of_a_fresh_start_puts_the_old_run_back(clone):
+    """--fresh moves the old run aside before its first step; Ctrl-C then moves it back: the
+    folders are byte for byte as they were, and the same command without --fresh resumes."""
+    code, _, err = run("python scripts/train.py --steps 40 --sample-every 20", clone)
+    assert code == 0, err
+    before = snapshot(clone)
+    code, out, err = interrupt_when("python scripts/train.py --steps 60 --fresh", clone,
+                                    line="--fresh: moved the previous output")
+    assert code == 130 and err.strip().splitlines()[-1] == "interrupted", (out, err)
+    assert "Traceback" not in err
+    assert snapshot(clone) == before
+    assert not [p for p in clone.rglob("replaced-*")]
+    code, out, err = run("python scripts/train.py --steps 60", clone)
+    assert code == 0 and says(out, "resumed from step 40"), err
+
+
 def test_keep_leaves_the_newest_five(clone):
     code, _, err = run("python scripts/train.py --steps 800 --checkpoint-every 100", clone)
     assert code == 0, err

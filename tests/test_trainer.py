@@ -140,16 +140,36 @@ def test_other_architecture_is_refused_and_checkpoint_untouched(run_config):
 
 
 def test_fresh_moves_the_old_run_aside(run_config, capsys):
-    config = run_config(steps=20)
+    """--fresh moves the old checkpoints and the old run's output (grids, log.csv, TensorBoard
+    events, evaluation.json) aside, so each folder holds only the new run; a file of the user's
+    in the output folder stays where it is."""
+    config = run_config(steps=20, sample_every=10, log_every=5)
     assert trainer.train(config) == 0
     old = folder_digest(config.checkpoint_dir)
+    old_output = folder_digest(config.output_dir)
+    with open(os.path.join(config.output_dir, "evaluation.json"), "w") as f:
+        f.write("{}")
+    with open(os.path.join(config.output_dir, "notes.txt"), "w") as f:
+        f.write("mine")
     assert trainer.train(config_lib.resolve(dict(vars(config), steps=10, fresh=True))) == 0
     out = capsys.readouterr().out
     assert "resumed" not in out.split("--fresh")[-1] and "moved the previous checkpoint" in out
+    assert "moved the previous output to %s" % os.path.join(config.output_dir, "replaced-") in out
     assert checkpoint_values(config.checkpoint_dir)["global_step"] == 10
     aside = [n for n in os.listdir(config.checkpoint_dir) if n.startswith("replaced-")]
     assert len(aside) == 1
     assert folder_digest(os.path.join(config.checkpoint_dir, aside[0])) == old
+    aside = [n for n in os.listdir(config.output_dir) if n.startswith("replaced-")]
+    assert len(aside) == 1
+    moved = folder_digest(os.path.join(config.output_dir, aside[0]))
+    assert moved.pop("evaluation.json") and moved == old_output
+    new = sorted(set(os.listdir(config.output_dir)) - {aside[0], "notes.txt"})
+    assert [n for n in new if n.startswith("samples_")] == [
+        "samples_step_000000.png", "samples_step_000010.png"]
+    with open(os.path.join(config.output_dir, "log.csv")) as f:
+        assert [row["step"] for row in csv.DictReader(f)] == ["5", "10"]
+    events = [n for n in new if n.startswith("events.out.tfevents")]
+    assert len(events) == 1  # TensorBoard reads the new run alone
 
 
 def test_nothing_to_do_when_already_at_target(run_config, capsys):

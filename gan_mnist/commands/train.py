@@ -55,9 +55,13 @@ def parser():
 def main(argv=None):
     explicit = vars(parser().parse_args(argv))
     explicit.setdefault("checkpoint_dir", config_lib.Config.checkpoint_dir)
-    from gan_mnist import api
 
-    return run(lambda: api.train_flags(explicit))
+    def train():
+        from gan_mnist import api  # TensorFlow: inside run, so a Ctrl-C here says "interrupted"
+
+        return api.train_flags(explicit)
+
+    return run(train)
 
 
 def flags():

@@ -37,9 +37,9 @@ def _field(default, kind, help, check=None, choices=None, preset=False):
 class Config:
     recipe: str = _field(
         DEFAULT_RECIPE, MODEL, "a named set of defaults for any of these fields; an explicit "
-        "flag still wins", choices=tuple(RECIPES))
-    arch: str = _field("fc", MODEL, "the networks (see the recipes table in the README)",
-                       choices=tuple(PRESETS))
+        "flag still wins; a folder resumes only with its own recipe", choices=tuple(RECIPES))
+    arch: str = _field("fc", MODEL, "the networks (see the recipes table in the README); "
+                       "alone, --arch X means --recipe X", choices=tuple(PRESETS))
     dataset: str = _field("mnist", MODEL, "training data", choices=tuple(DATASETS))
     steps: int = _field(
         100000, INVOCATION, "train until the global step reaches N (at least 1); with "
@@ -183,24 +183,44 @@ def _why_fixed(name, held):
     return None
 
 
-def _check_against_saved(explicit, recipe_asked, saved):
-    """Refuse values that contradict the saved model: a typed flag, or a typed --recipe whose
-    model fields differ from the folder's."""
+def folder_recipe(saved):
+    """The recipe a saved config.json was trained with: its ``recipe``, or, in a folder from
+    before recipes, its architecture (then every recipe was an architecture)."""
+    return saved.get("recipe") or saved.get("arch", Config.arch)
+
+
+def _typed_recipe(explicit):
+    """The recipe the user typed, as (flag, name): ``--recipe X``, or ``--arch X`` alone, which
+    is a spelling of ``--recipe X``; None when neither was typed."""
+    if "recipe" in explicit:
+        return "--recipe", explicit["recipe"]
+    if "arch" in explicit:
+        return "--arch", explicit["arch"]
+    return None
+
+
+def _check_against_saved(explicit, saved, checkpoint_dir):
+    """Refuse what contradicts the folder's model: another recipe typed, or a typed flag whose
+    value differs from a model field's saved one (its variables could not be restored)."""
+    typed, held = _typed_recipe(explicit), folder_recipe(saved)
+    if typed and typed[1] != held:
+        trained = "--recipe %s" % held
+        if saved.get("arch", held) != RECIPES.get(held, {}).get("arch", held):  # --arch typed too
+            trained += " --arch %s" % saved["arch"]
+        raise GanError("%s holds a %s run, not %s %s: a folder's recipe is fixed. Resume it "
+                       "with %s (or no --recipe); for %s, use another --checkpoint-dir or --fresh"
+                       % (checkpoint_dir, trained, typed[0], typed[1], trained, typed[1]))
     for name in MODEL_FIELDS:
-        if name == "recipe":
-            continue  # judged by its fields: a recipe that fits the folder's model may resume it
-        if name in explicit:
-            wanted, source = explicit[name], "you asked for"
-        elif recipe_asked and name in recipe_asked:
-            wanted, source = recipe_asked[name], "--recipe %s asks for" % explicit["recipe"]
-        else:
+        if name == "recipe" or name not in explicit:
             continue
-        held = saved.get(name, getattr(Config, name))  # missing from an older config.json: it
-        if wanted != held:                              # had the default then
-            why = _why_fixed(name, held) or ("the checkpoint folder holds a model with %s=%s but "
-                                             "%s %s=%s" % (name, held, source, name, wanted))
+        wanted = explicit[name]
+        held_value = saved.get(name, getattr(Config, name))  # missing from an older config.json:
+        if wanted != held_value:                              # it had the default then
+            why = _why_fixed(name, held_value) or (
+                "the checkpoint folder holds a model with %s=%s but you asked for %s=%s"
+                % (name, held_value, name, wanted))
             raise GanError(why + "; use --fresh to start over there, or another --checkpoint-dir")
-    ema = explicit.get("ema", (recipe_asked or {}).get("ema"))
+    ema = explicit.get("ema")
     if ema is not None and bool(ema) != bool(saved.get("ema", 0)):
         raise GanError(
             "the checkpoint folder holds a model trained %s --ema, so its weights' moving "
@@ -213,8 +233,8 @@ def resolve(explicit, saved=None):
     """Build the Config for a run.
 
     ``explicit`` holds only the values the user typed; ``saved`` is the checkpoint's config.json
-    (or None). Refuses an explicit value of a model field that contradicts the saved one, because
-    its variables could not be restored.
+    (or None). Refuses a typed recipe other than the folder's, and a typed value of a model
+    field that contradicts the saved one, because its variables could not be restored.
     """
     unknown = set(explicit) - set(FIELD_NAMES)
     if unknown:
@@ -226,16 +246,12 @@ def resolve(explicit, saved=None):
         if value is not None and value not in (RECIPES if name == "recipe" else PRESETS):
             raise GanError("unknown --%s %r; choose one of: %s" % (
                 name, value, ", ".join(RECIPES if name == "recipe" else PRESETS)))
-    # A typed --recipe is held to what it names itself (its architecture and techniques), not
-    # to its architecture's presets, which a folder may have overridden by flags. The folder's
-    # own recipe typed again resumes it as it was trained, even where the recipe has changed
-    # since (best had 40 clusters, then 80, and learning rates 2e-4 until 2026-11-30): "run the
-    # same command to continue".
-    retyped = explicit.get("recipe") == saved.get("recipe")
-    recipe_asked = (dict(RECIPES[explicit["recipe"]]) if "recipe" in explicit and not retyped
-                    else None)
+    # A folder's recipe is fixed: the same recipe typed again (or none) resumes it as it was
+    # trained, even where the recipe has changed since ("run the same command to continue");
+    # another recipe is refused, whatever fields it shares with the folder's.
     if saved:
-        _check_against_saved(explicit, recipe_asked, saved)
+        _check_against_saved(explicit, saved,
+                             explicit.get("checkpoint_dir", Config.checkpoint_dir))
     name = (explicit.get("recipe") or saved.get("recipe") or explicit.get("arch")
             or saved.get("arch") or DEFAULT_RECIPE)
     arch = explicit.get("arch") or saved.get("arch")

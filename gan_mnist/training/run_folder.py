@@ -3,6 +3,7 @@ time (the ``lock`` file), ``--fresh`` moving an old run aside, and mending folde
 versions or crashes left in another shape."""
 import glob
 import os
+import shutil
 import time
 
 from gan_mnist import GanError, process_alive, to_stderr
@@ -55,13 +56,99 @@ def move_aside(checkpoint_dir):
                           for name in (checkpoints.INDEX, checkpoints.BEST_INDEX,
                                        checkpoints.BEST_INFO, CONFIG_FILE, CLUSTERS_FILE))
               if os.path.exists(p)]
+    return _move_into_replaced(checkpoint_dir, names)
+
+
+# What a run, evaluate.py and plot.py write into an output folder: --fresh moves these aside.
+OUTPUT_FILES = ("samples_step_*.png", "log.csv", "events.out.tfevents.*", "evaluation.json",
+                "progress.gif", "curves.png", "interpolation.png", "label_interpolation.png",
+                "real_vs_fake.png", "nearest_neighbours.png", "closest_pairs.png",
+                "memorisation.png")
+
+
+def move_output_aside(output_dir):
+    """``--fresh`` for the output folder: the old run's grids, log.csv, TensorBoard events and
+    figures go into ``replaced-<time>/`` there, so the new run's folder holds only the new run
+    (TensorBoard would otherwise mix the two runs' steps). Other files stay where they are."""
+    names = sorted(p for pattern in OUTPUT_FILES
+                   for p in glob.glob(os.path.join(output_dir, pattern)))
+    return _move_into_replaced(output_dir, names)
+
+
+def _move_into_replaced(folder, names):
     if not names:
         return None
-    target = os.path.join(checkpoint_dir, time.strftime("replaced-%Y%m%d-%H%M%S"))
+    target = os.path.join(folder, time.strftime("replaced-%Y%m%d-%H%M%S"))
     os.makedirs(target, exist_ok=True)
     for path in names:
         os.replace(path, os.path.join(target, os.path.basename(path)))
     return target
+
+
+SMALL_FILE = 1 << 20  # config.json, log.csv, the indexes: what start-up may rewrite
+
+
+def _contents(folder):
+    """Every folder and file under ``folder``: path -> the bytes of a small file, else None.
+    None when ``folder`` does not exist."""
+    if not os.path.isdir(folder):
+        return None
+    found = {}
+    for root, dirs, files in os.walk(folder):
+        found.update((os.path.join(root, name), None) for name in dirs)
+        for name in files:
+            path = os.path.join(root, name)
+            found[path] = None
+            if os.path.isfile(path) and os.path.getsize(path) <= SMALL_FILE:
+                with open(path, "rb") as f:
+                    found[path] = f.read()
+    return found
+
+
+class StartUp:
+    """Ctrl-C before the first step leaves the folders as they were: ``undo()`` removes what
+    start-up added to them (the lock, clusters.npy, config.json, the step-0 grid, the logs, a
+    folder it made), puts back what ``--fresh`` moved aside, and rewrites the small files it
+    changed (config.json, log.csv) as they were. After the first step, Ctrl-C saves a
+    checkpoint instead (``started()``)."""
+
+    def __init__(self, *folders):
+        self.before = {folder: _contents(folder) for folder in folders}
+        self.moved, self.running = [], False
+
+    def moved_aside(self, target):
+        if target:
+            self.moved.append(target)
+
+    def started(self):
+        self.running = True
+
+    def undo(self):
+        if self.running:
+            return
+        for target in reversed(self.moved):
+            home = os.path.dirname(target)
+            for name in os.listdir(target):
+                os.replace(os.path.join(target, name), os.path.join(home, name))
+            os.rmdir(target)
+        for folder, before in self.before.items():
+            if before is None:
+                shutil.rmtree(folder, ignore_errors=True)
+                continue
+            # deepest first, so that a folder start-up made is empty when its turn comes
+            for path in sorted(_contents(folder) or (), key=len, reverse=True):
+                if path not in before:
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        shutil.rmtree(path, ignore_errors=True)
+                    elif os.path.lexists(path):
+                        os.remove(path)
+            for path, content in before.items():
+                if content is not None and os.path.isfile(path):
+                    with open(path, "rb") as f:
+                        changed = f.read() != content
+                    if changed:
+                        with open(path, "wb") as f:
+                            f.write(content)
 
 
 class Lock:
@@ -132,3 +219,7 @@ class RunFolder:
 
     def move_aside(self):
         return move_aside(self.path)
+
+    def start_up(self, output_dir):
+        """What start-up changes in this folder and ``output_dir``, to undo on Ctrl-C."""
+        return StartUp(self.path, output_dir)

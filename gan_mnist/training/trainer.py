@@ -18,6 +18,7 @@ from gan_mnist.training.graph import (build_training_graph, fixed_noise,  # noqa
                                       grid_inputs, session_config, start_session)
 from gan_mnist.training.logs import MetricsLog
 from gan_mnist.training.progress import Progress
+from gan_mnist.training.recipes import DEFAULT_RECIPE
 from gan_mnist.tf_compat import GRAPPLER_NOISE, without_native_noise
 
 EVAL_NOISE_SEED_OFFSET = 1  # the quick evaluation's noise differs from the grid's
@@ -87,43 +88,56 @@ def train(config, quick_evaluator=None):
     ``quick(digits, labels)`` -> scores, and is called only when the run reaches an
     --eval-every step. Without it the run has no quick evaluation.
     """
-    check_writable(config.checkpoint_dir, "checkpoint")
-    check_writable(config.output_dir, "output")
     folder = run_folder.RunFolder(config.checkpoint_dir)
-    with folder.lock():
-        if config.fresh:
-            moved = folder.move_aside()
+    start_up = folder.start_up(config.output_dir)
+    try:
+        check_writable(config.checkpoint_dir, "checkpoint")
+        check_writable(config.output_dir, "output")
+        with folder.lock():
+            return _train_in(folder, config, start_up, quick_evaluator)
+    except KeyboardInterrupt:  # before the first step: leave the folders as they were
+        start_up.undo()
+        raise
+
+
+def _train_in(folder, config, start_up, quick_evaluator):
+    """Train in the locked ``folder``: --fresh, the data, the conditioning, then the steps, rolled
+    back and retried when training diverges and --on-nan rollback asks for it."""
+    if config.fresh:
+        for what, moved in (("checkpoint", folder.move_aside()),
+                            ("output", run_folder.move_output_aside(config.output_dir))):
+            start_up.moved_aside(moved)
             if moved:
-                print("--fresh: moved the previous checkpoint to %s" % moved)
-        folder.repair(config.keep)
-        train_images, train_labels = data.load_split(config.data_dir or None, "train",
-                                                     dataset=config.dataset)
-        # Before any graph: what the pipeline draws beside each digit (--clusters: k-means).
-        conditioning = conditioning_lib.of(config)
-        pipeline_labels = conditioning.prepare(config.checkpoint_dir, train_images, train_labels,
-                                               config.seed)
-        for rollbacks in range(MAX_ROLLBACKS + 1):
-            try:
-                return _train_from_newest_checkpoint(config, train_images, pipeline_labels,
-                                                     conditioning, quick_evaluator)
-            except Diverged as diverged:
-                last = folder.newest()
-                last_good = ("the last good checkpoint (step %d)" % checkpoints.step_of(last)
-                             if last else None)
-                good = last_good + " is intact" if last else "there is no earlier checkpoint"
-                if config.on_nan != "rollback":
-                    raise GanError("%s; nothing was saved from it and %s. Lower --lr-d/--lr-g, "
-                                   "or pass --on-nan rollback" % (diverged, good))
-                if rollbacks == MAX_ROLLBACKS:
-                    raise GanError("%s again after %d rollbacks; giving up (%s)"
-                                   % (diverged, MAX_ROLLBACKS, good))
-                config = dataclasses.replace(config, lr_d=config.lr_d / 2, lr_g=config.lr_g / 2)
-                print("%s; rolling back (%s), learning rates halved to lr_d=%g lr_g=%g"
-                      % (diverged, last_good or "to the start", config.lr_d, config.lr_g))
+                print("--fresh: moved the previous %s to %s" % (what, moved))
+    folder.repair(config.keep)
+    train_images, train_labels = data.load_split(config.data_dir or None, "train",
+                                                 dataset=config.dataset)
+    # Before any graph: what the pipeline draws beside each digit (--clusters: k-means).
+    conditioning = conditioning_lib.of(config)
+    pipeline_labels = conditioning.prepare(config.checkpoint_dir, train_images, train_labels,
+                                           config.seed)
+    for rollbacks in range(MAX_ROLLBACKS + 1):
+        try:
+            return _train_from_newest_checkpoint(config, train_images, pipeline_labels,
+                                                 conditioning, quick_evaluator, start_up)
+        except Diverged as diverged:
+            last = folder.newest()
+            last_good = ("the last good checkpoint (step %d)" % checkpoints.step_of(last)
+                         if last else None)
+            good = last_good + " is intact" if last else "there is no earlier checkpoint"
+            if config.on_nan != "rollback":
+                raise GanError("%s; nothing was saved from it and %s. Lower --lr-d/--lr-g, "
+                               "or pass --on-nan rollback" % (diverged, good))
+            if rollbacks == MAX_ROLLBACKS:
+                raise GanError("%s again after %d rollbacks; giving up (%s)"
+                               % (diverged, MAX_ROLLBACKS, good))
+            config = dataclasses.replace(config, lr_d=config.lr_d / 2, lr_g=config.lr_g / 2)
+            print("%s; rolling back (%s), learning rates halved to lr_d=%g lr_g=%g"
+                  % (diverged, last_good or "to the start", config.lr_d, config.lr_g))
 
 
 def _train_from_newest_checkpoint(config, train_images, train_labels, conditioning,
-                                  quick_evaluator):
+                                  quick_evaluator, start_up):
     tg = build_training_graph(config, len(train_images), conditioning)
     computes_in = precision.describe(config.precision)
     if computes_in:
@@ -131,14 +145,23 @@ def _train_from_newest_checkpoint(config, train_images, train_labels, conditioni
     with start_session(tg, train_images, session_config(config), train_labels) as session:
         step = checkpoints.restore(session, tg.saver, config.checkpoint_dir)
         if step:
-            print("resumed from step %d" % step)
+            print("resumed from step %d%s" % (step, _which_recipe(config)))
         config_lib.save(config, config.checkpoint_dir)
         if step >= config.step_limit:
             print("the checkpoint is already at step %d (--steps %d): nothing to do"
                   % (step, config.steps))
             return 0
-        return _Loop(config, tg, session,
-                     _evaluator_if_needed(config, step, quick_evaluator)).run(step)
+        return _Loop(config, tg, session, _evaluator_if_needed(config, step, quick_evaluator),
+                     start_up).run(step)
+
+
+def _which_recipe(config):
+    """' (recipe best, from checkpoints/config.json)' where a folder resumes a recipe other than
+    the default, so that a bare ``train.py --steps N`` says what it carries on."""
+    saved = os.path.join(config.checkpoint_dir, config_lib.CONFIG_FILE)
+    if config.recipe == DEFAULT_RECIPE or not os.path.exists(saved):
+        return ""
+    return " (recipe %s, from %s)" % (config.recipe, saved)
 
 
 def _evaluator_if_needed(config, step, quick_evaluator):
@@ -153,8 +176,9 @@ def _evaluator_if_needed(config, step, quick_evaluator):
 class _Loop:
     """The step loop and what happens on step boundaries: logs, grids, evaluation, saves."""
 
-    def __init__(self, config, tg, session, evaluator=None):
+    def __init__(self, config, tg, session, evaluator, start_up):
         self.config, self.tg, self.session, self.evaluator = config, tg, session, evaluator
+        self.start_up = start_up
         noise, labels, self.grid_columns = grid_inputs(config, tg.conditioning)
         self.grid_feed = self.feed(noise, labels)
         if evaluator:
@@ -202,6 +226,8 @@ class _Loop:
                     # each phase has one executor: a logged step does not pay grappler again.
                     values = self.run_step([op] + self.logged[phase], phase)[1:]
                     step += 1
+                    if step == first_step + 1:  # from now on Ctrl-C saves, and undoes nothing
+                        self.start_up.started()
                     self.bar.advance(step, pretraining)
                     if log_now:
                         self.record(step, dict(zip(self.names, values)))
@@ -213,6 +239,8 @@ class _Loop:
                     if step % config.checkpoint_every == 0:
                         self.save(step)
                         saved_at = step
+            if stop.signum is not None and step == first_step:
+                raise KeyboardInterrupt  # before the first step: train() undoes the start-up
             if sampled_at != step:
                 self.write_grid(step)
             if saved_at != step:
