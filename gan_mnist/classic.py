@@ -83,11 +83,20 @@ def build():
 
 def train_step(session, gan, images, noise):
     """One step as the tutorials take it: D learns on a real and a fake batch, then G learns
-    against the updated D, from the same noise. Returns (D's loss, G's loss)."""
-    d_loss, _ = session.run([gan["d_loss"], gan["d_train"]],
-                            {gan["real"]: images, gan["z"]: noise})
+    against the updated D, from the same noise. Returns D's loss, G's loss, and D's mean
+    P(real) on the real and on the fake batch before D's update: D(x) and D(G(z))."""
+    d_loss, d_real, d_fake, _ = session.run(
+        [gan["d_loss"], gan["real_prob"], gan["fake_prob"], gan["d_train"]],
+        {gan["real"]: images, gan["z"]: noise})
     g_loss, _ = session.run([gan["g_loss"], gan["g_train"]], {gan["z"]: noise})
-    return d_loss, g_loss
+    return d_loss, g_loss, d_real.mean(), d_fake.mean()
+
+
+def real_digits(data_dir=None):
+    """The training digits as rows of 784 floats in [-1, 1]: the range of G's tanh, so that D
+    cannot tell real from fake by the range alone."""
+    images, _ = load_split(data_dir, "train")  # uint8, 0 black ... 255 white
+    return images.reshape(-1, PIXELS).astype(np.float32) / 127.5 - 1
 
 
 def save_grid(digits, path):
@@ -108,10 +117,9 @@ def main(argv=None):
     if args.steps < 1:
         p.error("--steps must be at least 1")
     try:
-        images, _ = load_split(args.data_dir, "train")
+        images = real_digits(args.data_dir)
     except GanError as e:  # missing or damaged MNIST files: one line, exit 1
         raise SystemExit("error: %s" % e)
-    images = images.reshape(-1, PIXELS).astype(np.float32) / 127.5 - 1  # [0, 255] -> [-1, 1]
     os.makedirs(args.checkpoint_dir, exist_ok=True)
     os.makedirs(args.output_dir, exist_ok=True)
 
@@ -131,10 +139,11 @@ def main(argv=None):
             while step < args.steps:
                 batch = images[rng.randint(0, len(images), BATCH)]
                 noise = rng.uniform(-1, 1, (BATCH, Z_DIM)).astype(np.float32)
-                d_loss, g_loss = train_step(session, gan, batch, noise)
+                d_loss, g_loss, d_real, d_fake = train_step(session, gan, batch, noise)
                 step += 1
-                if step % 100 == 0:
-                    print("step %d  D loss %.3f  G loss %.3f" % (step, d_loss, g_loss))
+                if step % 100 == 0:  # D(x) near 1 and D(G(z)) near 0: D is winning
+                    print("step %d  D loss %.3f  G loss %.3f  D(x) %.2f  D(G(z)) %.2f"
+                          % (step, d_loss, g_loss, d_real, d_fake))
                 if step % SAMPLE_EVERY == 0:
                     grid = os.path.join(args.output_dir, "samples_step_%06d.png" % step)
                     save_grid(session.run(gan["fake"], {gan["z"]: fixed_z}), grid)

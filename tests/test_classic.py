@@ -2,6 +2,7 @@
 tutorials' way (the same weights after hundreds of steps from the same start), and it trains,
 resumes and writes grids as its docstring says."""
 import os
+import re
 import subprocess
 import sys
 
@@ -88,6 +89,8 @@ def test_classic_trains_writes_grids_and_resumes(tmp_path, mnist_dir):
     assert again.returncode == 0, again.stderr
     assert says(again.stdout, "resumed from step 500"), again.stdout
     assert says(again.stdout, "step 600")
+    assert re.search(r"step 600  D loss [\d.]+  G loss [\d.]+  D\(x\) 0\.\d\d  D\(G\(z\)\) "
+                     r"0\.\d\d", again.stdout), again.stdout
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints-classic")).endswith("-600")
 
 
@@ -101,3 +104,30 @@ def test_classic_without_mnist_files_says_so_in_one_line(tmp_path):
     assert last.startswith("error: could not download train-images"), result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "checkpoints-classic").exists()
+
+
+def test_classic_starts_from_xavier_weights_and_real_digits_in_tanhs_range(tmp_path, mnist_dir):
+    """What classic.main itself does, read back from its own first checkpoint and its own data
+    path: every weight matrix starts with Xavier's uniform spread (limit sqrt(6 / (in + out)),
+    std limit / sqrt(3)), biases at zero, and the real digits it trains on lie in [-1, 1], black
+    at -1 and white at 1, as G's tanh draws."""
+    with tf.Graph().as_default():
+        assert classic.main(["--steps", "1", "--checkpoint-dir", str(tmp_path / "c"),
+                             "--output-dir", str(tmp_path / "o"), "--data-dir", mnist_dir]) == 0
+    path = tf.train.latest_checkpoint(str(tmp_path / "c"))
+    assert path.endswith("-1")
+    reader = tf.train.load_checkpoint(path)
+    for name in ("generator/hidden/weights", "generator/output/weights",
+                 "discriminator/hidden/weights", "discriminator/logit/weights"):
+        w = reader.get_tensor(name)
+        limit = np.sqrt(6.0 / sum(w.shape))
+        # one Adam step moves a weight by at most about its learning rate
+        assert np.abs(w).max() <= limit + 2 * classic.LEARNING_RATE, name
+        if w.size > 1000:
+            assert abs(w.std() / (limit / np.sqrt(3)) - 1) < 0.05, (name, w.std())
+    for name in ("generator/hidden/biases", "discriminator/hidden/biases"):
+        assert np.abs(reader.get_tensor(name)).max() <= 2 * classic.LEARNING_RATE, name
+    digits = classic.real_digits(mnist_dir)
+    assert digits.shape == (60000, 784) and digits.dtype == np.float32
+    assert digits.min() == -1.0 and digits.max() == 1.0
+    assert np.median(digits) == -1.0  # most of a digit is black page

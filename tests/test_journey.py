@@ -181,6 +181,9 @@ def test_keep_leaves_the_newest_five(clone):
     assert code == 0, err
     assert checkpoints_on_disk(clone) == [400, 500, 600, 700, 800]
     assert not [n for n in os.listdir(clone) if n.startswith("model.ckpt")]
+    # The default --sample-every: a grid at 0, 500 and the last step, no others.
+    assert sorted(n for n in os.listdir(clone / "output") if n.endswith(".png")) == [
+        "samples_step_000000.png", "samples_step_000500.png", "samples_step_000800.png"]
 
 
 # ---- the installed command --------------------------------------------------------------------

@@ -137,3 +137,27 @@ def test_precision_recall_with_the_real_radii_given_is_the_same():
     real, fake = rng.randn(300, 8), rng.randn(200, 8) + 0.5
     radii = metrics.kth_neighbour_radii(real.astype(np.float32), 3)
     assert metrics.precision_recall(real, fake, 3, radii) == metrics.precision_recall(real, fake)
+
+
+def test_chunked_radii_and_manifold_equal_all_pairs_at_a_size_that_chunks():
+    """6,000 rows is past one chunk (about 700 rows of a 6,000-column distance matrix): the k-th
+    neighbour radii, who lies inside whose balls, and so precision and recall equal what all
+    pairs at once say (scipy's cdist), chunk edges included."""
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.RandomState(0)
+    real = rng.randn(6000, 8).astype(np.float32)
+    fake = (rng.randn(6000, 8) * 0.8 + 0.6).astype(np.float32)
+    assert metrics._rows_per_chunk(len(real)) < len(real) / 4  # several chunks, the last partial
+    k = 3
+    pairs = cdist(real, real, "sqeuclidean")
+    expected = np.sort(pairs, axis=1)[:, k]  # column 0 is each row itself
+    radii = metrics.kth_neighbour_radii(real, k)
+    np.testing.assert_allclose(radii, expected, rtol=1e-4, atol=1e-4)
+    fake_pairs = cdist(fake, fake, "sqeuclidean")
+    fake_radii = np.sort(fake_pairs, axis=1)[:, k]
+    precision = (cdist(fake, real, "sqeuclidean") <= expected[None, :]).any(1).mean()
+    recall = (cdist(real, fake, "sqeuclidean") <= fake_radii[None, :]).any(1).mean()
+    assert 0.3 < precision < 0.95 and 0.3 < recall < 0.95  # neither side trivially all or none
+    p, r = metrics.precision_recall(real, fake, k)
+    assert p == pytest.approx(precision, abs=1e-3) and r == pytest.approx(recall, abs=1e-3)

@@ -69,3 +69,22 @@ def test_xavier_weights_and_zero_biases(graph):
     assert abs(w.std() - limit / np.sqrt(3)) < 0.01 * limit
     assert not values["generator/output/biases"].any()
     assert not values["generator/hidden/biases"].any()
+
+
+@pytest.mark.parametrize("arch", ["fc", "mlp256", "dcgan", "cnn", "fast"])
+def test_every_generator_draws_across_its_architectures_pixel_range(graph, arch):
+    """G's last layer fits the range the architecture declares for the real digits: a tanh,
+    [-1, 1], for all but cnn (the tutorial's sigmoid, [0, 1]). Even untrained, it draws on both
+    sides of the range's middle: a sigmoid where a tanh belongs gives (0, 1), a grey page."""
+    config = resolve({"arch": arch})
+    low, high = models.pixel_range(config)
+    assert (low, high) == ((0.0, 1.0) if arch == "cnn" else (-1.0, 1.0))
+    z = tf.placeholder(tf.float32, [None, config.z_dim])
+    fake = models.generator(z, config, conditioning_of(config))
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        drawn = s.run(fake, {z: np.random.RandomState(0).uniform(-1, 1, (16, config.z_dim))})
+    middle, margin = (low + high) / 2, (high - low) / 40
+    assert drawn.min() >= low and drawn.max() <= high
+    assert drawn.min() < middle - margin and drawn.max() > middle + margin, (
+        drawn.min(), drawn.max())

@@ -172,6 +172,20 @@ def test_fresh_moves_the_old_run_aside(run_config, capsys):
     assert len(events) == 1  # TensorBoard reads the new run alone
 
 
+def test_a_default_run_writes_a_grid_every_500_steps_and_at_its_last_step(run_config):
+    """The user's default: --sample-every untouched. Grids at exactly 0, 500, 1000 and the last
+    step, no others; the trained generator draws light digits on a black page (its tanh output
+    reaches -1: a generator ending in a sigmoid could not draw below mid-grey)."""
+    config = run_config(steps=1001, eval_every=0)
+    assert config.sample_every == config_lib.Config.sample_every == 500
+    assert trainer.train(config) == 0
+    grids = sorted(n for n in os.listdir(config.output_dir) if n.startswith("samples_step_"))
+    assert grids == ["samples_step_%06d.png" % s for s in (0, 500, 1000, 1001)]
+    with Image.open(os.path.join(config.output_dir, grids[-1])) as image:
+        pixels = np.asarray(image)
+    assert np.median(pixels) < 30 and pixels.max() > 200, (np.median(pixels), pixels.max())
+
+
 def test_nothing_to_do_when_already_at_target(run_config, capsys):
     config = run_config(steps=20)
     assert trainer.train(config) == 0
