@@ -1,5 +1,6 @@
-"""Shared fixtures. Tests that need the real digits read MNIST_DATA_DIR (CI sets it to
-../shared/MNIST_data); outside CI they are skipped when it is unset."""
+"""Shared fixtures. Tests that need the real digits find them as the package does:
+MNIST_DATA_DIR (CI sets it to ../shared/MNIST_data), else the repository's MNIST_data/ when it
+holds the four files; without either they are skipped, saying why, and under CI they fail."""
 import fcntl
 import os
 import re
@@ -11,10 +12,29 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-# The README's MNIST_DATA_DIR=../shared/MNIST_data is relative to where pytest starts; tests that
-# run a command in a scratch folder must see the same files, so the path is made absolute.
-if os.environ.get("MNIST_DATA_DIR"):
-    os.environ["MNIST_DATA_DIR"] = os.path.abspath(os.environ["MNIST_DATA_DIR"])
+
+
+def find_mnist():
+    """The folder of the real MNIST files, found as the package finds them: MNIST_DATA_DIR, else
+    this repository's MNIST_data/ when it holds the four files (.gz or uncompressed); None when
+    neither. Absolute: CI's MNIST_DATA_DIR=../shared/MNIST_data is relative to where pytest
+    starts, and tests that run a command in a scratch folder must see the same files."""
+    from gan_mnist.core import data
+
+    if os.environ.get("MNIST_DATA_DIR"):
+        return os.path.abspath(os.environ["MNIST_DATA_DIR"])
+    default = os.path.join(REPO, "MNIST_data")
+    if all(data.find_file(default, stem) for stem in data.MNIST_FILES):
+        return default
+    return None
+
+
+# Found once; the commands the tests start (sweep trials, scripts) inherit it, as under CI.
+MNIST_DIR = find_mnist()
+if MNIST_DIR:
+    os.environ["MNIST_DATA_DIR"] = MNIST_DIR
+NO_MNIST = ("no MNIST files: set MNIST_DATA_DIR or copy the four files into %s (see README)"
+            % os.path.join(REPO, "MNIST_data"))
 # Every TensorFlow session of the suite, in its processes and in the commands they start, runs
 # with one thread per pool (GAN_MNIST_THREADS=1, what a sweep's trial gets from
 # --cpus-per-trial 1): CI's two test processes share 2 cores, and two sessions each sized for the
@@ -86,7 +106,8 @@ QUICK = {
 # to half of the sum of its files' times.
 SLOWEST_FIRST = ("test_docs_commands.py", "test_sweep_recovery.py", "test_recipes.py",
                  "test_sweep.py", "test_evaluate.py", "test_faults.py", "test_conditional.py",
-                 "test_journey.py", "test_sweep_cluster.py", "test_notebook.py", "test_cli.py")
+                 "test_journey.py", "test_sweep_cluster.py", "test_notebook.py",
+                 "test_installed.py", "test_cli.py")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -132,12 +153,13 @@ def says(text, phrase):
 
 @pytest.fixture(scope="session")
 def mnist_dir():
-    path = os.environ.get("MNIST_DATA_DIR")
-    if not path:
+    """The absolute path of the real MNIST files (find_mnist); skipped without them, except under
+    CI, where that fails."""
+    if MNIST_DIR is None:
         if os.environ.get("CI"):
-            pytest.fail("CI must set MNIST_DATA_DIR to the folder with the real MNIST files")
-        pytest.skip("MNIST_DATA_DIR is not set")
-    return path
+            pytest.fail(NO_MNIST + "; CI must run these tests, not skip them", pytrace=False)
+        pytest.skip(NO_MNIST)
+    return MNIST_DIR
 
 
 @pytest.fixture(scope="session")

@@ -100,7 +100,7 @@ def parse_idx(raw, name="IDX data"):
     if zero != 0 or ndim == 0:
         raise GanError("%s is not an IDX file (bad magic number 0x%s)" % (name, raw[:4].hex()))
     if type_code != IDX_UBYTE:
-        raise GanError("%s holds IDX type 0x%02x; only unsigned bytes (0x08) are supported"
+        raise GanError("%s holds IDX type 0x%02x (only unsigned bytes, 0x08, are supported)"
                        % (name, type_code))
     header = 4 + 4 * ndim
     if len(raw) < header:
@@ -109,7 +109,7 @@ def parse_idx(raw, name="IDX data"):
     expected = int(np.prod(shape, dtype=np.int64))
     found = len(raw) - header
     if found < expected:
-        raise GanError("%s is truncated: its header promises %d values of shape %s but it holds %d"
+        raise GanError("%s is truncated (its header promises %d values of shape %s, it holds %d)"
                        % (name, expected, shape, found))
     if found > expected:
         raise GanError("%s has %d bytes more than its header %s promises" % (name, found - expected,
@@ -117,8 +117,18 @@ def parse_idx(raw, name="IDX data"):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
+class DamagedFile(GanError):
+    """A data file whose gzip stream is cut short or corrupt; ``problem`` says which, without
+    the path ("is truncated (its compressed data ends early)")."""
+
+    def __init__(self, path, problem):
+        super().__init__("%s %s" % (path, problem))
+        self.problem = problem
+
+
 def read_bytes(path, gzipped=None):
-    """The decompressed content of ``path`` (gzip when it ends in .gz, unless told)."""
+    """The decompressed content of ``path`` (gzip when it ends in .gz, unless told). A cut-short
+    or corrupt gzip stream raises DamagedFile; a file that cannot be opened, GanError."""
     if gzipped is None:
         gzipped = path.endswith(".gz")
     try:
@@ -127,8 +137,20 @@ def read_bytes(path, gzipped=None):
                 return f.read()
         with open(path, "rb") as f:
             return f.read()
-    except (OSError, EOFError, zlib.error) as e:
+    except EOFError:
+        raise DamagedFile(path, "is truncated (its compressed data ends early)")
+    except (gzip.BadGzipFile, zlib.error) as e:
+        raise DamagedFile(path, "is damaged (%s)" % reason(e))
+    except OSError as e:
         raise GanError("cannot read %s: %s" % (path, reason(e)))
+
+
+def _fix_damaged(path, download_missing=True):
+    """What the user does about a damaged data file: the end of every message about one."""
+    copy = "copy an intact %s into %s" % (os.path.basename(path), os.path.dirname(path) or ".")
+    if download_missing:
+        return "delete it and run again to download it, or " + copy
+    return "replace it: " + copy
 
 
 def sha256(raw):
@@ -155,28 +177,29 @@ def download(stem, data_dir, mirrors=None, timeout=DOWNLOAD_TIMEOUT_S, checksums
     """Fetch ``stem.gz`` from the first mirror that serves the right content; return its path.
 
     Each attempt writes to a temporary file in ``data_dir``, checks the SHA-256 of the decompressed
-    bytes, and only then renames it into place, so a failed attempt leaves nothing behind.
+    bytes, and only then renames it into place, so a failed attempt leaves nothing behind; when
+    every mirror fails, the folders this call made are removed again. A mirror is named on stderr
+    (``downloading URL``) only once it answers, so offline the error is the one line printed.
     """
     mirrors = mirrors or mirrors_from_env()
     _check_data_dir(data_dir)
-    try:
-        os.makedirs(data_dir, exist_ok=True)
-    except OSError as e:
-        raise GanError("cannot create the data folder %s: %s" % (data_dir, reason(e)))
+    made = _make_folder(data_dir)
     final = os.path.join(data_dir, stem + ".gz")
     failures = []
     for base in mirrors:
         url = base.rstrip("/") + "/" + stem + ".gz"
-        print("downloading %s" % url, file=sys.stderr)
         tmp = None
         try:
-            fd, tmp = tempfile.mkstemp(dir=data_dir, prefix="." + stem, suffix=".part")
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-                _copy_with_progress(resp, out, stem)
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                # Only once a mirror answers: when none does, the error is the one line printed.
+                print("downloading %s" % url, file=sys.stderr)
+                fd, tmp = tempfile.mkstemp(dir=data_dir, prefix="." + stem, suffix=".part")
+                with os.fdopen(fd, "wb") as out:
+                    _copy_with_progress(resp, out, stem)
             try:
                 digest = sha256(read_bytes(tmp, gzipped=True))
-            except GanError as e:
-                raise ValueError("not a complete gzip file: %s" % str(e).rsplit(": ", 1)[-1])
+            except DamagedFile as e:
+                raise ValueError("not a complete gzip file: it %s" % e.problem)
             if digest != checksums[stem]:
                 raise ValueError("wrong content (SHA-256 %s..., expected %s...)"
                                  % (digest[:12], checksums[stem][:12]))
@@ -189,9 +212,29 @@ def download(stem, data_dir, mirrors=None, timeout=DOWNLOAD_TIMEOUT_S, checksums
         finally:
             if tmp is not None and os.path.exists(tmp):
                 os.remove(tmp)
-    raise GanError("could not download %s: tried %s. Copy the four files (.gz or uncompressed) "
-                   "into %s by hand, or set %s to base URLs that serve them"
-                   % (stem, "; ".join(failures), data_dir, mirrors_env))
+    for folder in made:  # the folders this call made, deepest first, if still empty
+        try:
+            os.rmdir(folder)
+        except OSError:
+            break
+    raise GanError("could not download %s.gz: tried %s; copy the four files (%s; .gz or "
+                   "uncompressed) into %s by hand, or set %s to base URLs that serve them"
+                   % (stem, "; ".join(failures), ", ".join(name + ".gz" for name in checksums),
+                      data_dir, mirrors_env))
+
+
+def _make_folder(data_dir):
+    """Create ``data_dir`` and its missing parents; return the folders made, deepest first."""
+    made = []
+    folder = os.path.abspath(data_dir)
+    while not os.path.exists(folder):
+        made.append(folder)
+        folder = os.path.dirname(folder)
+    try:
+        os.makedirs(data_dir, exist_ok=True)
+    except OSError as e:
+        raise GanError("cannot create the data folder %s: %s" % (data_dir, reason(e)))
+    return made
 
 
 def _download_reason(error):
@@ -234,11 +277,18 @@ def load_file(data_dir, stem, download_missing=True, checksums=MNIST_FILES, data
             raise GanError("%s(.gz) is missing from %s" % (stem, data_dir))
         path = download(stem, data_dir, mirrors_from_env(dataset), checksums=checksums,
                         mirrors_env=_dataset(dataset)["mirrors_env"])
-    raw = read_bytes(path)
+    fix = _fix_damaged(path, download_missing)
+    try:
+        raw = read_bytes(path)  # a file that cannot be opened: GanError as it is
+    except DamagedFile as e:
+        raise GanError("%s: %s" % (e, fix))
+    try:
+        array = parse_idx(raw, path)  # before the checksum: it says "truncated" where it can
+    except GanError as e:
+        raise GanError("%s: %s" % (e, fix))
     if sha256(raw) != checksums[stem]:
-        raise GanError("%s has the wrong content (SHA-256 mismatch): delete it to download it "
-                       "again, or replace it with the official file" % path)
-    return parse_idx(raw, path)
+        raise GanError("%s has the wrong content (SHA-256 mismatch): %s" % (path, fix))
+    return array
 
 
 # What each label means, per dataset: the names sample.py --label accepts besides the numbers.
