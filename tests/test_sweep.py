@@ -61,9 +61,9 @@ def sweep_command(out, *args):
             "--eval-n", "100", *args]
 
 
-def run_sweep(out, *args, timeout=600):
+def run_sweep(out, *args, timeout=600, env=()):
     return subprocess.run(sweep_command(out, *args), capture_output=True, text=True,
-                          timeout=timeout, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                          timeout=timeout, env=dict(os.environ, PYTHONUNBUFFERED="1", **dict(env)))
 
 
 def trial_records(out):
@@ -322,16 +322,49 @@ def test_a_trials_minutes_count_only_its_training_steps(tmp_path):
     assert 10.3 <= record["trained_seconds"] < 11.0  # the 0.3 s inside, not the 1 s after
 
 
-def test_without_ray_the_sweep_says_how_to_install_it(tmp_path):
-    code = ("import sys; sys.modules['ray'] = None; sys.argv[0] = 'sweep.py';"
-            "from gan_mnist.commands.sweep import main; sys.exit(main(sys.argv[1:]))")
-    result = subprocess.run([sys.executable, "-c", code, "--out", str(tmp_path / "s"),
-                             "--set", "arch=fc", "--steps", "10"], capture_output=True,
-                            text=True, cwd=REPO)
+def test_without_ray_the_sweep_says_how_to_install_it_and_makes_nothing(tmp_path):
+    """scripts/sweep.py where `import ray` fails (a ray.py that raises ImportError comes first
+    on PYTHONPATH): one line, exit status 1, and neither --out nor a trial folder made."""
+    (tmp_path / "no_ray").mkdir()
+    (tmp_path / "no_ray" / "ray.py").write_text("raise ImportError('No module named ray')\n")
+    out = tmp_path / "deep" / "s"
+    result = run_sweep(out, "--set", "arch=fc,mlp256", "--steps", "10", timeout=120,
+                       env={"PYTHONPATH": str(tmp_path / "no_ray")})
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "error: sweeps run on Ray, which is not installed; install it with pip install "
         "'ray>=2.9' (or pip install .[sweep])"]
+    assert result.stdout == ""  # not even "2 trials in ...: 2 to run"
+    assert not (tmp_path / "deep").exists()
+
+
+def test_a_cluster_that_does_not_answer_is_refused_at_once_and_nothing_is_made(tmp_path):
+    """--address where nothing listens: Ray alone retries for more than ten minutes, saying
+    nothing. The sweep tries the port first: one line on stderr, exit status 1 within a minute
+    (the subprocess timeout), no --out made, and an --out that existed left as it was. The same
+    for --address auto when Ray's session file names a head that is gone."""
+    pytest.importorskip("ray")
+    out = tmp_path / "s"
+    result = run_sweep(out, "--set", "arch=fc,mlp256", "--steps", "10", "--address",
+                       "127.0.0.1:1", timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: cannot connect to Ray at 127.0.0.1:1: nothing answers at 127.0.0.1:1 "
+        "(Connection refused); start the cluster first (ray start --head, docs/sweeps.md) or "
+        "correct --address"]
+    assert not out.exists()
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    ray_tmp = tmp_path / "rt"  # a dead head's session file, in a private RAY_TMPDIR
+    (ray_tmp / "ray").mkdir(parents=True)
+    (ray_tmp / "ray" / "ray_current_cluster").write_text("127.0.0.1:1\n")
+    result = run_sweep(out, "--set", "arch=fc,mlp256", "--steps", "10", "--address", "auto",
+                       timeout=60, env={"RAY_TMPDIR": str(ray_tmp), "RAY_ADDRESS": ""})
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: cannot connect to Ray at auto: nothing answers at 127.0.0.1:1 "), lines
+    assert os.listdir(out) == ["notes.txt"]
 
 
 def test_sweep_flags_are_checked_before_anything_starts(tmp_path):
@@ -350,6 +383,12 @@ def test_sweep_flags_are_checked_before_anything_starts(tmp_path):
         assert result.returncode in (1, 2) and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "s").exists() or not os.listdir(tmp_path / "s")
+    (tmp_path / "a_file").write_text("")  # an --out that cannot be made: refused before Ray
+    result = run_sweep(tmp_path / "a_file" / "s", "--set", "arch=fc", "--steps", "5")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == ["error: cannot make the sweep folder %s: %s is "
+                                                  "not a folder" % (tmp_path / "a_file" / "s",
+                                                                    tmp_path / "a_file")]
 
 
 def test_report_of_hand_made_trials(tmp_path):
@@ -393,3 +432,161 @@ def test_gan_mnist_threads_caps_every_session(monkeypatch):
         assert (capped.intra_op_parallelism_threads,
                 capped.inter_op_parallelism_threads) == (expected, 2)
     assert trainer.session_config(resolve({"arch": "fc"})).intra_op_parallelism_threads == 1
+
+
+def test_halving_runs_rung_by_rung_halts_the_worse_and_a_second_run_redoes_only_the_failed(
+        tmp_path):
+    """halving.run without Ray: ``run_jobs`` is a trial runner in this process that records the
+    quick FIDs below, as a trial does in its trial.json. Budget 900 steps: rungs 100 and 300."""
+    budget = {"steps": 900}
+    quick = {"100": dict(a=30.0, b=10.0, c=20.0, d=10.0, e=90.0), "300": dict(b=15.0, d=12.0)}
+    calls, said = [], []
+
+    def run_jobs(jobs, rung):
+        calls.append(([os.path.basename(job[2]) for job in jobs], rung and halving.key(rung)))
+        failed = []
+        for _, _, folder in jobs:
+            name = os.path.basename(folder)
+            if name == "f":  # fails before it measures anything
+                failed.append(name)
+                continue
+            record = trials.read_trial(folder) or {"budget": budget, "rungs": {}}
+            if rung is None:
+                record["status"] = "finished"
+            else:
+                record["rungs"][halving.key(rung)] = quick[halving.key(rung)][name]
+            trials.write_trial(folder, record)
+        return failed
+
+    jobs = []
+    for name in "abcdefg":
+        os.makedirs(tmp_path / name)
+        jobs.append(({"lr-d": 1e-4}, 0, str(tmp_path / name)))
+    # g finished in an earlier sweep, with a poor FID: it goes on whatever its FID.
+    trials.write_trial(jobs[-1][2], {"budget": budget, "status": "finished",
+                                     "rungs": {"100": 95.0, "300": 50.0}})
+    assert halving.run(jobs, budget, run_jobs, said.append) == ["f"]
+    assert calls == [(["a", "b", "c", "d", "e", "f"], "100"), (["b", "d"], "300"), (["d"], None)]
+    assert said == ["halted c at step 100 (quick FID 20.00)",
+                    "halted a at step 100 (quick FID 30.00)",
+                    "halted e at step 100 (quick FID 90.00)",
+                    "rung 1 of 3 (step 100): 3 of 6 trials go on",
+                    "halted b at step 300 (quick FID 15.00)",
+                    "rung 2 of 3 (step 300): 2 of 3 trials go on"]
+    read = {name: trials.read_trial(str(tmp_path / name)) for name in "abcdefg"}
+    assert {n: (r or {}).get("status") for n, r in read.items()} == dict(
+        a="halted", b="halted", c="halted", d="finished", e="halted", f=None, g="finished")
+    assert [read[n]["halted_at"] for n in "abce"] == ["100", "300", "100", "100"]
+    assert all(read[n]["error"] is None for n in "abce")
+    assert halving.is_halted(read["a"], budget) and not halving.is_halted(read["d"], budget)
+    assert not halving.is_halted(read["a"], {"steps": 1800}) and not halving.is_halted(None, budget)
+    assert halving.rung_fid(read["a"], "100") == 30.0
+    assert halving.rung_fid(read["a"], "300") is None
+    assert halving.rung_fid(None, "100") is None and halving.rung_fid({"rungs": None}, "1") is None
+    # The same sweep again: only the trial that failed runs, nothing is halted twice.
+    calls.clear(), said.clear()
+    assert halving.run(jobs, budget, run_jobs, said.append) == ["f"]
+    assert calls == [(["f"], "100")]
+    assert said == ["rung 1 of 3 (step 100): 3 of 6 trials go on",
+                    "rung 2 of 3 (step 300): 2 of 3 trials go on"]
+
+
+def test_a_trial_is_finished_only_with_its_budget_and_evaluation_and_lost_when_its_process_died(
+        tmp_path):
+    folder = str(tmp_path)
+    budget = {"steps": 900}
+    assert trials.read_trial(folder) is None and not trials.is_finished(folder, budget)
+    trials.write_trial(folder, {"status": "finished", "budget": budget})
+    assert trials.read_trial(folder) == {"status": "finished", "budget": budget}
+    assert not trials.is_finished(folder, budget)  # no evaluation.json yet
+    (tmp_path / "evaluation.json").write_text("{}")
+    assert trials.is_finished(folder, budget)
+    assert not trials.is_finished(folder, {"steps": 1800})  # finished a smaller budget
+    trials.write_trial(folder, {"status": "halted", "budget": budget})
+    assert not trials.is_finished(folder, budget)
+    (tmp_path / "trial.json").write_text("{not json")
+    assert trials.read_trial(folder) is None
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    here = os.uname().nodename
+    assert trials.status_of({"status": "running", "pid": gone.pid, "host": here}) == "lost"
+    assert trials.status_of({"status": "running", "pid": os.getpid(), "host": here}) == "running"
+    elsewhere = {"status": "running", "pid": gone.pid, "host": "elsewhere"}
+    assert trials.status_of(elsewhere) == "running"
+    assert trials.status_of({"status": "running", "host": here}) == "running"
+    assert trials.status_of({"status": "halted", "pid": gone.pid, "host": here}) == "halted"
+    assert trials.status_of(None) is None and trials.status_of({}) is None
+
+
+def test_rungs_are_ranked_in_budget_order_and_a_rung_without_the_winner_says_so():
+    """rank.py on hand-made rows (as report.collect gives them). Winner a (final FID 10). Step
+    300: every quick FID 5, no correlation (rho None), a is first by name. Step 1000: quick
+    ranks 2,1,3 against final 1,2,3, Spearman 1 - 6 * 2 / (3 * 8) = 0.5; a is second and
+    halving keeps 1 of 3 (2 with --keep 1/2). Step 3000: a was halted before it."""
+    rows = [{"trial": "a", "fid": 10.0, "rung_fids": {"300": 5.0, "1000": 7.0}},
+            {"trial": "b", "fid": 20.0, "rung_fids": {"300": 5.0, "1000": 6.0, "3000": 1.0}},
+            {"trial": "c", "fid": 30.0, "rung_fids": {"300": 5.0, "1000": 8.0, "3000": 2.0}}]
+    ranking = rank.rung_ranking(rows)
+    assert [e["rung"] for e in ranking] == ["300", "1000", "3000"]  # not "1000" < "300"
+    assert ranking[1].pop("rho") == pytest.approx(0.5)
+    assert ranking == [
+        dict(rung="300", trials=3, measured=3, rho=None, winner="a", winner_rank=1, kept=1,
+             keeps_winner=True),
+        dict(rung="1000", trials=3, measured=3, winner="a", winner_rank=2, kept=1,
+             keeps_winner=False),
+        dict(rung="3000", trials=2, measured=2, rho=None, winner="a", winner_rank=None, kept=1,
+             keeps_winner=None)]
+    assert [e["kept"] for e in rank.rung_ranking(rows, Fraction(1, 2))] == [2, 2, 1]
+    assert rank.rung_ranking(rows, Fraction(1, 2))[1]["keeps_winner"] is True
+    assert [rank.order(r) for r in ("100", "0.25min", "12.5min")] == [100.0, 0.25, 12.5]
+    assert rank.verdict(ranking[2]) == "step 3000: the winner was not measured there."
+    assert rank.verdict(ranking[0]) == (
+        "step 300: too few finished trials for a correlation; halving here would have kept the "
+        "winner (a, quick FID rank 1 of 3, 1 kept).")
+    tail = ": --halving may stop the best setting here; put the first rung later (--rungs)."
+    assert rank.warnings(ranking) == [] and rank.warnings([]) == []
+    assert rank.warnings([dict(ranking[1], rho=0.5)]) == [
+        "warning: the first rung (step 1000) ranks these trials so that the winner would be "
+        "halted" + tail]
+    assert rank.warnings([dict(ranking[0], rho=0.4)]) == [
+        "warning: the first rung (step 300) ranks these trials loosely (Spearman 0.40)" + tail]
+    assert rank.warnings([dict(ranking[0], rho=0.5)]) == []  # LOW itself is not loose
+
+
+def test_rungs_of_one_step_or_of_a_time_budget_and_trial_json_as_a_person_reads_it(tmp_path):
+    assert halving.rungs({"steps": 1}) == []  # a rung at the full budget is no rung
+    assert halving.rungs({"steps": 3}) == [{"steps": 1}]
+    # A time budget with a step limit: the rungs are fractions of the time.
+    assert halving.rungs({"steps": 900, "minutes": 2.25}) == [{"minutes": 0.25},
+                                                              {"minutes": 0.75}]
+    trials.write_trial(str(tmp_path), {"status": "finished", "budget": {"steps": 900}})
+    assert (tmp_path / "trial.json").read_text() == (
+        '{\n  "budget": {\n    "steps": 900\n  },\n  "status": "finished"\n}')
+
+
+def test_halving_with_its_own_rungs_and_share_never_reruns_a_finished_trial(tmp_path):
+    """--rungs 1/3 --keep 1/2 on 900 steps: one rung, at step 300. p finished in an earlier
+    sweep without halving (no quick FIDs): it is not run again, and goes on. Of q, r, s (quick
+    FIDs 5, 6, 7) half, rounded up, go on: q and r."""
+    budget, calls, said = {"steps": 900}, [], []
+
+    def run_jobs(jobs, rung):
+        calls.append(([os.path.basename(job[2]) for job in jobs], rung))
+        for _, _, folder in jobs:
+            record = trials.read_trial(folder) or {"budget": budget, "rungs": {}}
+            if rung is None:
+                record["status"] = "finished"
+            else:
+                record["rungs"]["300"] = dict(p=1.0, q=5.0, r=6.0, s=7.0)[os.path.basename(folder)]
+            trials.write_trial(folder, record)
+        return []
+
+    jobs = [({}, 0, str(tmp_path / name)) for name in "pqrs"]
+    for job in jobs:
+        os.makedirs(job[2])
+    trials.write_trial(jobs[0][2], {"budget": budget, "status": "finished", "rungs": {}})
+    assert halving.run(jobs, budget, run_jobs, said.append, fractions=(Fraction(1, 3),),
+                       share=Fraction(1, 2)) == []
+    assert calls == [(["q", "r", "s"], {"steps": 300}), (["q", "r"], None)]
+    assert said == ["halted s at step 300 (quick FID 7.00)",
+                    "rung 1 of 2 (step 300): 3 of 4 trials go on"]

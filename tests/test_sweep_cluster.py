@@ -29,6 +29,7 @@ from gan_mnist.sweeps import records as trials
 from tests.conftest import REPO
 from tests.test_docs_commands import code_blocks
 from tests.test_sweep import OUR_LINES  # the sweep's own lines; anything else came from Ray
+from tests.test_sweep import ray_noise
 
 DOC = os.path.join(REPO, "docs", "sweeps.md")
 SECTION = "## On a cluster"
@@ -254,6 +255,32 @@ def test_the_docs_cluster_sweep_survives_a_lost_node(cluster_env, tmp_path):
     assert rows[victim]["node"] == records[other]["node"] and rows[victim]["lost"] == "1"
     steps = args[args.index("--steps") + 1]
     assert all(float(r["fid"]) > 0 and r["step"] == steps for r in rows.values()), rows
+
+
+def test_a_local_sweep_starts_its_own_ray_whatever_a_dead_heads_session_file_says(cluster_env,
+                                                                                   tmp_path):
+    """A head that died without `ray stop` (as the lost-node story above leaves it) still has
+    its address in Ray's session file, RAY_TMPDIR/ray/ray_current_cluster, where ray.init()
+    without an address looks first. A sweep without --address starts a Ray of its own anyway,
+    runs its trial to the end, and leaves the file alone."""
+    env, _ = cluster_env
+    session_file = os.path.join(env["RAY_TMPDIR"], "ray", "ray_current_cluster")
+    os.makedirs(os.path.dirname(session_file))
+    dead = "127.0.0.1:%d" % free_port()  # nothing listens there: the head is gone
+    with open(session_file, "w") as f:
+        f.write(dead)
+    out = str(tmp_path / "sweep")
+    result = run_line("python scripts/sweep.py --out %s --set arch=fc --steps 10 --eval-n 100 "
+                      "--rungs none" % out, env, timeout=300)
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert result.stdout.startswith("1 trials in %s: 0 finished already, 1 to run\n" % out)
+    assert not ray_noise(result.stdout, result.stderr)
+    (name,) = [n for n in os.listdir(out) if os.path.isdir(os.path.join(out, n))]
+    assert trials.read_trial(os.path.join(out, name))["status"] == "finished"
+    with open(os.path.join(out, "results.csv")) as f:
+        (row,) = csv.DictReader(f)
+    assert row["status"] == "finished" and row["step"] == "10" and float(row["fid"]) > 0
+    assert open(session_file).read() == dead
 
 
 def newest_checkpoint(trial):

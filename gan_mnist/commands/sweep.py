@@ -1,6 +1,7 @@
 """``sweep.py`` / ``gan-mnist sweep``: settings x seeds as Ray tasks (gan_mnist.sweeps.grid)."""
 import argparse
 import fractions
+import os
 
 from gan_mnist import GanError, check_writable
 from gan_mnist.training.checks import non_negative_int, number, positive_float, positive_int
@@ -39,7 +40,7 @@ def parser():
                    "FID is measured on its way, so results.md can say how well each rung ranks "
                    "the trials; none: no such measurements (default %s)"
                    % ",".join(map(str, FRACTIONS)))
-    p.add_argument("--halving", action=argparse.BooleanOptionalAction, default=False,
+    p.add_argument("--halving", action="store_true",
                    help="successive halving: at each of --rungs, stop all but the --keep share "
                    "of trials with the best quick FID; halted trials keep their checkpoints")
     p.add_argument("--keep", type=share, default=KEEP, metavar="F",
@@ -90,6 +91,20 @@ def share(text):
     return value
 
 
+def writable_or_makeable(out):
+    """Refuse an --out that cannot be written, or made, before Ray starts; make nothing (the
+    sweep makes --out once Ray answers)."""
+    if os.path.lexists(out):
+        return check_writable(out, "sweep")
+    parent = os.path.dirname(os.path.abspath(out))
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise GanError("cannot make the sweep folder %s: %s is not a folder" % (out, parent))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise GanError("cannot make the sweep folder %s: Permission denied in %s" % (out, parent))
+
+
 def main(argv=None):
     return run(lambda: _sweep(parser().parse_args(argv)))
 
@@ -106,6 +121,6 @@ def _sweep(args):
         raise GanError("--halving stops trials at rungs: give --rungs F1,F2, not none")
     budget = {k: v for k, v in (("minutes", args.minutes), ("steps", args.steps)) if v}
     sets = sweep.parse_sets(args.set, train.flags())
-    check_writable(args.out, "sweep")
+    writable_or_makeable(args.out)
     return sweep.run(args.out, sets, args.seeds, budget, args.address, args.cpus_per_trial,
                      args.eval_n, args.halving, args.max_failures, args.rungs, args.keep)

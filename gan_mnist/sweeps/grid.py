@@ -84,12 +84,14 @@ def run(out, sets, seeds, budget, address=None, cpus_per_trial=1, eval_n=EVAL_N,
     halted = [job for job in jobs if halving and job not in done
               and _halted_for_good(job[2], budget)]
     todo = [job for job in jobs if job not in done and job not in halted]
-    print("%d trials in %s: %d finished already,%s %d to run"
-          % (len(jobs), out, len(done), " %d halted," % len(halted) if halted else "", len(todo)))
+    summary = "%d trials in %s: %d finished already,%s %d to run" % (
+        len(jobs), out, len(done), " %d halted," % len(halted) if halted else "", len(todo))
     failed = []
     if todo:
         failed = _run_on_ray(out, jobs if halving else todo, budget, address, cpus_per_trial,
-                             eval_n, halving, max_failures, schedule)
+                             eval_n, halving, max_failures, schedule, summary)
+    else:
+        print(summary)
     sweep_report.publish(out, budget, schedule["share"])
     if failed:
         print("%d trial(s) failed; fix the cause and run the same command again to retry them"
@@ -108,13 +110,14 @@ def _halted_for_good(folder, budget):
 
 
 def _run_on_ray(out, jobs, budget, address, cpus_per_trial, eval_n, halving, max_failures,
-                schedule):
+                schedule, summary):
     from gan_mnist.sweeps import halving as halving_lib, ray_tasks as sweep_ray
 
-    sweep_ray.import_ray()  # before any folder is made: without Ray, one line and nothing else
-    for job in jobs:
-        os.makedirs(job[2], exist_ok=True)  # and --out, where ray.log goes
+    # Ray first: without Ray, or with a cluster that does not answer, one line and no folder.
     with sweep_ray.session(out, address) as (ray, terminal):
+        terminal.say(summary)
+        for job in jobs:
+            os.makedirs(job[2], exist_ok=True)
         total_cpus = int(ray.cluster_resources().get("CPU", 1))
         terminal.say("Ray: %d CPUs, %d per trial: up to %d trials at a time (Ray's own messages: "
                      "%s)" % (total_cpus, cpus_per_trial, max(total_cpus // cpus_per_trial, 1),

@@ -11,16 +11,20 @@ it from its own newest checkpoint (the folders are on storage every node sees).
 import contextlib
 import itertools
 import os
+import socket
 import sys
+import tempfile
 import time
 
-from gan_mnist import PACKAGE_DIR, GanError
+from gan_mnist import PACKAGE_DIR, GanError, reason
 from gan_mnist.sweeps.halving import describe, key
 from gan_mnist.sweeps.trial import run_trial
 from gan_mnist.sweeps.records import read_trial, write_trial
 
 RAY_LOG = "ray.log"
 ENV_PASSED_ON = ("MNIST_DATA_DIR", "FASHION_MNIST_DATA_DIR", "GAN_MNIST_VERBOSE", "MNIST_MIRRORS")
+# How long the sweep waits for a cluster's port to answer; Ray itself retries for many minutes.
+CONNECT_TIMEOUT_S = 10
 
 
 def import_ray():
@@ -34,10 +38,11 @@ def import_ray():
 
 class Terminal:
     """The user's stdout and stderr, kept while file descriptors 1 and 2 go to ``ray.log``:
-    Ray's C++ core and its Python logging write there, never to the user's terminal."""
+    Ray's C++ core and its Python logging write there, never to the user's terminal. Until
+    ``log_to`` names that file (OUT is made only once Ray answers), they go to an unnamed
+    temporary file, whose text ``log_to`` copies over."""
 
-    def __init__(self, log_path):
-        self.log_path = log_path
+    log_path = None
 
     def __enter__(self):
         sys.stdout.flush()
@@ -45,11 +50,26 @@ class Terminal:
         self.saved = os.dup(1), os.dup(2)
         self.out = os.fdopen(os.dup(self.saved[0]), "w", buffering=1)
         self.err = os.fdopen(os.dup(self.saved[1]), "w", buffering=1)
-        log = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        os.close(log)
+        self.early = tempfile.TemporaryFile()
+        self._point(self.early.fileno())
         return self
+
+    def log_to(self, path):
+        """From now on Ray's output goes to ``path``, after what it wrote so far."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.early.seek(0)
+        with os.fdopen(os.dup(log), "ab") as f:
+            f.write(self.early.read())
+        self._point(log)
+        os.close(log)
+        self.log_path = path
+
+    @staticmethod
+    def _point(fd):
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
 
     def say(self, message, error=False):
         print(message, file=self.err if error else self.out)
@@ -62,16 +82,20 @@ class Terminal:
             os.close(saved)
         self.out.close()
         self.err.close()
+        self.early.close()
 
 
 @contextlib.contextmanager
 def session(out, address):
-    """Ray connected (a local Ray of its own without ``address``), its output in OUT/ray.log;
-    yields (ray, terminal). Ray is shut down on the way out."""
+    """Ray connected (a local Ray of its own without ``address``), then OUT made and Ray's
+    output sent to OUT/ray.log; yields (ray, terminal). A sweep that cannot connect makes
+    nothing. Ray is shut down on the way out."""
     import logging
 
-    with Terminal(os.path.join(out, RAY_LOG)) as terminal:
+    with Terminal() as terminal:
         ray = import_ray()
+        if address:
+            answers(address)
         env = {k: os.environ[k] for k in ENV_PASSED_ON if k in os.environ}
         # Where train.py run here would read the digits, for trials that run elsewhere.
         env["MNIST_DATA_DIR"] = os.path.abspath(os.environ.get("MNIST_DATA_DIR") or "MNIST_data")
@@ -83,18 +107,56 @@ def session(out, address):
                       runtime_env={"env_vars": env})
         if address:
             kwargs["address"] = address
-        else:  # trials pass back only small dicts
-            kwargs.update(include_dashboard=False, object_store_memory=100 * 1024 * 1024)
+        else:  # "local": a new Ray, whatever RAY_ADDRESS or an earlier `ray start` left behind
+            kwargs.update(address="local", include_dashboard=False,  # trials return small dicts
+                          object_store_memory=100 * 1024 * 1024)
         try:
             ray.init(**kwargs)
         except Exception as e:
             lines = str(e).strip().splitlines() or [type(e).__name__]
-            raise GanError("cannot connect to Ray%s: %s (Ray's messages: %s)" % (
-                " at %s" % address if address else "", lines[0], terminal.log_path))
+            raise GanError("cannot connect to Ray at %s: %s; check --address and RAY_AUTH_MODE "
+                           "(docs/sweeps.md, On a cluster)" % (address, lines[0]) if address
+                           else "cannot start a local Ray: %s" % lines[0])
         try:
+            try:
+                os.makedirs(out, exist_ok=True)
+                terminal.log_to(os.path.join(out, RAY_LOG))
+            except OSError as e:
+                raise GanError("cannot write to the sweep folder %s: %s" % (out, reason(e)))
             yield ray, terminal
         finally:
             ray.shutdown()
+
+
+def answers(address, timeout=CONNECT_TIMEOUT_S):
+    """Refuse, within ``timeout`` seconds, a cluster whose port does not answer (HOST:PORT,
+    ray://HOST:PORT, or for ``auto`` the address Ray picks: RAY_ADDRESS, else the one the last
+    `ray start` recorded): ray.init would retry it for more than ten minutes, saying nothing."""
+    target = address
+    if address == "auto":
+        target = os.environ.get("RAY_ADDRESS", "")
+        if target in ("", "auto"):
+            target = _recorded_address()
+    host, sep, port = (target or "").split("://", 1)[-1].rpartition(":")
+    if not sep or not port.isdigit():
+        return  # no HOST:PORT to try: Ray refuses (or finds no cluster) at once by itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise GanError("cannot connect to Ray at %s: nothing answers at %s:%s (%s); start the "
+                       "cluster first (ray start --head, docs/sweeps.md) or correct --address"
+                       % (address, host, port, reason(e)))
+
+
+def _recorded_address():
+    """The address in Ray's session file, where ray.init(address="auto") reads it."""
+    tmp = os.environ.get("RAY_TMPDIR") or (sys.platform.startswith("linux")
+                                           and os.environ.get("TMPDIR")) or "/tmp"
+    try:
+        with open(os.path.join(tmp, "ray", "ray_current_cluster")) as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 class Runner:
