@@ -130,7 +130,7 @@ def main(argv=None):
     if args.json:
         import datetime
 
-        from benchmarks.quick_start import cpu_model
+        from gan_mnist.benchmarks.speed import cpu_model
 
         typed = argv if argv is not None else sys.argv[1:]
         record = dict(command="python benchmarks/optuna_pruners.py " + " ".join(typed),

@@ -2,7 +2,8 @@
 RECIPE`` runs, in the current folder (a fresh clone), the train, sample and evaluate commands the
 README (or docs/conditional.md) shows for that recipe, with their default folders and flags, and
 writes docs/results/quick_start_RECIPE.json: each command, its wall time, the step training
-reached, the evaluation's numbers, the date, the machine and its ``lscpu`` model name.
+reached, what its convolutions computed in, the evaluation's numbers, the date, the machine and
+its ``lscpu`` model name.
 
 The README's quick-start numbers are read from these files (tests/test_results.py holds the two
 to each other). Run it alone on the machine: it takes the 15 minutes of training and about a
@@ -15,6 +16,10 @@ import re
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from gan_mnist.benchmarks.speed import cpu_model  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
                        "results")
@@ -33,14 +38,6 @@ COMMANDS = {
                     "output-cond",
         "evaluation": "output-cond/evaluation.json"},
 }
-
-
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return re.search(r"Model name:\s*(.+)", out).group(1).strip()
-    except (OSError, AttributeError):
-        return platform.processor() or "unknown"
 
 
 def run(command):
@@ -63,7 +60,8 @@ def main(argv):
     if not os.path.isfile(os.path.join("scripts", "train.py")):
         sys.exit("run this from the root of a fresh clone: the docs' commands name scripts/")
     folders = [w for w in commands["train"].split() + ["checkpoints", "output"]
-               if w.startswith(("checkpoints", "output")) and os.path.exists(w)]
+               if w.startswith(("checkpoints", "output")) and os.path.exists(w)
+               and set(os.listdir(w)) - {"README.md"}]  # the clone's checkpoints/README.md
     if folders:  # a resumed run would record the steps and scores of two sessions
         sys.exit("%s already exist%s here: the quick start is measured from a fresh clone"
                  % (", ".join(sorted(set(folders))), "s" if len(set(folders)) == 1 else ""))
@@ -78,6 +76,9 @@ def main(argv):
             if not reached:
                 sys.exit("%s did not say that its time budget was used up" % commands[name])
             record["steps"], record["steps_per_second"] = int(reached[1]), float(reached[2])
+            # train.py says so at the start when its convolutions compute in bfloat16
+            record["convolutions"] = ("bfloat16" if "convolutions compute in bfloat16" in out
+                                      else "float32")
     with open(commands["evaluation"]) as f:
         report = json.load(f)
     record["evaluation"] = {side: {k: report[side][k] for k in (

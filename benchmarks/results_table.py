@@ -70,11 +70,21 @@ def recipes_table():
     return "\n".join(lines) + "\n"
 
 
+def machine(record):
+    """'2 CPU cores (Intel(R) Xeon(R) Processor), convolutions in float32': where a quick start
+    ran, and what its convolutions computed in, as the record says (older records: the CPU)."""
+    cores = re.search(r"(\d+) CPUs", record["machine"])
+    text = "%s CPU cores (%s)" % (cores.group(1) if cores else "?", record["lscpu_model_name"])
+    if record.get("convolutions"):
+        text += ", convolutions in %s" % record["convolutions"]
+    return text
+
+
 def quick_start():
     best, conditional = load("quick_start_best.json"), load("quick_start_best-conditional.json")
     gen, real = best["evaluation"]["generated"], best["evaluation"]["real"]
     cond = conditional["evaluation"]["generated"]
-    return ("Measured as typed (seed 0, one run each, %s, %s; "
+    return ("Measured as typed on %s (seed 0, one run each; "
             "[quick_start_best.json](docs/results/quick_start_best.json)): training reached step "
             "{:,} ({:.1f} steps/s), `sample.py` took %.1f s and `evaluate.py` %.0f s, which "
             "printed FID %.2f (real digits %.2f), Inception Score %.2f (real %.2f). The "
@@ -82,7 +92,7 @@ def quick_start():
             "%.2f%% ([quick_start_best-conditional.json]"
             "(docs/results/quick_start_best-conditional.json)).\n"
             ).format(best["steps"], best["steps_per_second"]) % (
-        best["date"], best["lscpu_model_name"], best["commands"]["sample"]["seconds"],
+        machine(best), best["commands"]["sample"]["seconds"],
         best["commands"]["evaluate"]["seconds"], gen["fid"], real["fid"],
         gen["inception_score"], real["inception_score"], cond["fid"],
         conditional["evaluation"]["real"]["fid"], 100 * cond["label_accuracy"])

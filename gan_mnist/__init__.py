@@ -29,8 +29,10 @@ LAYERS = (
     ("evaluation", ("gan_mnist.evaluation",)),
     ("export", ("gan_mnist.export",)),
     ("api and the classic GAN", ("gan_mnist.api", "gan_mnist.classic")),
-    # A sweep trial is a run of train.py and evaluate.py, so sweeps sit with the commands.
-    ("tools: commands and sweeps", ("gan_mnist.commands", "gan_mnist.cli", "gan_mnist.sweeps")),
+    # A sweep trial is a run of train.py and evaluate.py, so sweeps sit with the commands, and
+    # so does the speed benchmark, which times them.
+    ("tools: commands, sweeps, benchmark", ("gan_mnist.commands", "gan_mnist.cli",
+                                            "gan_mnist.sweeps", "gan_mnist.benchmarks")),
 )
 
 
@@ -160,15 +162,34 @@ def record_asset_checksum(path):
     return digest
 
 
-def check_new_folder(out_dir, flag):
-    """Refuse an output folder that exists already or whose parent does not, before any work:
-    export writes a whole folder, never into one a user has."""
+@contextlib.contextmanager
+def new_folder(out_dir, flag):
+    """``with new_folder(out_dir, "--out") as parent:`` refuse an output folder that exists
+    already, before any work (export writes a whole folder, never into one a user has); make
+    its missing parent folders, and remove them again if the block fails, so nothing half-made
+    is left. Yields the parent, where the block stages its files."""
+    import shutil
+
     if os.path.lexists(out_dir):
         raise GanError("%s already exists; choose another %s or remove it first" % (out_dir, flag))
     parent = os.path.dirname(os.path.abspath(out_dir))
-    if not os.path.isdir(parent):
-        raise GanError("cannot write %s: the folder %s does not exist" % (out_dir, parent))
-    return parent
+    made = None  # the outermost folder made here
+    ancestor = parent
+    while not os.path.isdir(ancestor):
+        if os.path.lexists(ancestor):
+            raise GanError("cannot write %s: %s is a file, not a folder" % (out_dir, ancestor))
+        made, ancestor = ancestor, os.path.dirname(ancestor)
+    if made:
+        try:
+            os.makedirs(parent)
+        except OSError as e:
+            raise GanError("cannot write %s: %s" % (out_dir, reason(e)))
+    try:
+        yield parent
+    except BaseException:
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
+        raise
 
 
 def check_writable(folder, what):

@@ -34,3 +34,7 @@ def main(argv=None):
         return 2
     common.installed_command = argv[0]
     return importlib.import_module("gan_mnist.commands." + argv[0]).main(argv[1:])
+
+
+if __name__ == "__main__":  # python -m gan_mnist.cli COMMAND: the benchmark's train_py variant
+    sys.exit(main())

@@ -15,7 +15,7 @@ from tests.conftest import REPO
 
 KERAS_COUNT = """
 import json, sys
-from benchmarks.keras_rewrite import networks
+from gan_mnist.benchmarks.keras_rewrite import networks
 from gan_mnist.training.config import Config
 from gan_mnist.training.recipes import recipe_values
 for name in sys.argv[1:]:
@@ -57,6 +57,20 @@ def test_unknown_variant_is_refused():
     assert result.returncode == 2 and "unknown variant(s) fast" in result.stderr
 
 
+def test_a_variant_that_fails_says_why_in_one_line(tmp_path):
+    """A worker's own problem (here --data-dir names a file) comes back as its one line, exit 1,
+    not as the orchestrator's traceback."""
+    bogus = tmp_path / "file"
+    bogus.write_text("not a folder")
+    result = subprocess.run([sys.executable, "scripts/benchmark.py", "--variants", "fused",
+                             "--rounds", "1", "--steps", "1", "--data-dir", str(bogus)],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: variant fused failed: the data folder %s is a file, not a folder; point "
+        "--data-dir or MNIST_DATA_DIR at the folder that holds the MNIST files" % bogus]
+
+
 @pytest.mark.parametrize("variant, arch, covered", [
     ("keras", "cnn", "fc, mlp256, dcgan, fast"), ("torch", "dcgan", "fc, mlp256, fast")])
 def test_a_rewrite_is_refused_for_recipes_it_does_not_cover(variant, arch, covered):
@@ -82,7 +96,7 @@ def test_torch_variant_has_our_networks(recipe):
     labels' rows, projection and spectral norm's weights included (PyTorch keeps the power
     iteration's vectors as buffers, we as variables that are not trained: neither counted)."""
     torch_or_skip()
-    from benchmarks import keras_rewrite, torch_rewrite
+    from gan_mnist.benchmarks import keras_rewrite, torch_rewrite
 
     tg = trainer.build_training_graph(resolve({"recipe": recipe}), 10)
     with tg.graph.as_default():

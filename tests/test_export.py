@@ -2,13 +2,14 @@
 gan_mnist, loads and runs, giving sample.py's digits for the same noise."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from gan_mnist.training import config as config_lib, trainer
+from gan_mnist.training import checkpoints, config as config_lib, trainer
 from gan_mnist.evaluation import sampling
 from gan_mnist.commands import export as export_command
 from tests.conftest import REPO, exit_code_of, says
@@ -33,7 +34,11 @@ for job in jobs:
     assert a["digits"].shape == (5, 28, 28) and a["digits"].dtype == tf.uint8
     assert np.array_equal(a["digits"].numpy(), b["digits"].numpy())
     if job.get("tflite"):  # through its signature, as docs/usage.md shows
-        interpreter = tf.lite.Interpreter(model_path=job["tflite"])
+        try:  # LiteRT's interpreter, as docs/usage.md uses it; TensorFlow 2.12's where it is not
+            from ai_edge_litert.interpreter import Interpreter  # installed (the oldest versions)
+        except ImportError:
+            Interpreter = tf.lite.Interpreter
+        interpreter = Interpreter(model_path=job["tflite"])
         signatures = interpreter.get_signature_list()
         assert signatures == {"generate": {"inputs": ["z"], "outputs": ["digits"]}}, signatures
         digits = interpreter.get_signature_runner("generate")(z=z)["digits"]
@@ -66,15 +71,21 @@ def trained(tmp_path_factory, mnist_dir):
 
 
 def test_every_recipe_exports_and_runs_in_plain_tensorflow(trained, tmp_path, capsys):
-    """export.py's main in this process for each recipe (the script's own process exports in
-    the tests below and in test_docs_commands); the models run in a process of their own."""
+    """export.py's main in this process for each recipe, and for the shipped `best` generator,
+    whose trained weights would show a converter that quantises them (the script's own process
+    exports in the tests below and in test_docs_commands); the models run in a process of their
+    own, the .tflite files in LiteRT's interpreter, within one grey level of sample.py."""
+    from gan_mnist.evaluation import pretrained
+
     jobs, expected = [], {}
-    for arch, folder in trained.items():
+    models = dict(trained, best=pretrained.checkpoint_dir("best"))
+    for arch, folder in models.items():
         model = str(tmp_path / ("model_" + arch))
-        flags = ["--tflite"] if arch in WITH_TFLITE else []
+        flags = ["--tflite"] if arch in WITH_TFLITE + ("best",) else []
         assert exit_code_of(export_command.main, "--checkpoint-dir", folder, "--out", model,
                             *flags) == 0
-        assert says(capsys.readouterr().out, "exported the generator of step %d" % STEPS[arch])
+        step = STEPS.get(arch) or checkpoints.step_of(checkpoints.latest(folder))
+        assert says(capsys.readouterr().out, "exported the generator of step %d" % step)
         generator = sampling.Generator(folder)
         z = generator.noise(16, seed=3)
         np.save(tmp_path / (arch + "_z.npy"), z)
@@ -92,12 +103,12 @@ def test_every_recipe_exports_and_runs_in_plain_tensorflow(trained, tmp_path, ca
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "ok: gan_mnist is not importable here" in result.stdout
-    for arch in trained:
+    for arch in models:
         digits = np.load(tmp_path / (arch + "_digits.npy"))
         assert digits.dtype == np.uint8 and digits.shape == (16, 28, 28)
         difference = np.abs(digits.astype(int) - expected[arch].astype(int)).max()
         assert difference <= 1, (arch, difference)
-        if arch in WITH_TFLITE:
+        if arch in WITH_TFLITE + ("best",):
             lite = np.load(tmp_path / (arch + "_digits.npy.tflite.npy"))
             assert lite.dtype == np.uint8 and lite.shape == (16, 28, 28)
             assert np.abs(lite.astype(int) - expected[arch].astype(int)).max() <= 1, arch
@@ -114,9 +125,9 @@ def test_bad_export_requests_get_one_line(trained, tmp_path, capsys):
          "error: %s already exists; choose another --out or remove it first" % taken),
         (["--checkpoint-dir", str(tmp_path / "none"), "--out", str(tmp_path / "m")],
          "error: no trained model in %s" % (tmp_path / "none")),
-        (["--checkpoint-dir", trained["fc"], "--out", str(tmp_path / "no" / "m")],
-         "error: cannot write %s: the folder %s does not exist" % (tmp_path / "no" / "m",
-                                                                  tmp_path / "no")),
+        (["--checkpoint-dir", trained["fc"], "--out", str(taken / "keep.txt" / "m")],
+         "error: cannot write %s: %s is a file, not a folder" % (taken / "keep.txt" / "m",
+                                                                taken / "keep.txt")),
     ]:
         if str(taken) in args:
             result = export(*args)
@@ -127,6 +138,41 @@ def test_bad_export_requests_get_one_line(trained, tmp_path, capsys):
         lines = stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(message), stderr
     assert (taken / "keep.txt").read_text() == "mine"  # nothing overwritten
+    # Missing parents are made; a failed export removes the ones it made (a damaged checkpoint).
+    code = exit_code_of(export_command.main, "--checkpoint-dir", trained["fc"], "--out",
+                        str(tmp_path / "a" / "b" / "m"))
+    assert code == 0 and says(capsys.readouterr().out, "exported the generator of step 60")
+    assert os.listdir(tmp_path / "a" / "b") == ["m"]
+    assert os.path.exists(tmp_path / "a" / "b" / "m" / "saved_model.pb")
+    damaged = tmp_path / "damaged"
+    shutil.copytree(trained["fc"], damaged)
+    for name in os.listdir(damaged):
+        if ".data-" in name:
+            (damaged / name).write_bytes(b"")
+    code = exit_code_of(export_command.main, "--checkpoint-dir", str(damaged), "--out",
+                        str(tmp_path / "new" / "deeper" / "m"))
+    assert code == 1 and len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not (tmp_path / "new").exists()
     result = export("--checkpoint-dir", trained["fc"])
     assert result.returncode == 2 and "give --out DIR (a SavedModel), --web DIR (a web page), " \
         "or both" in result.stderr
+
+
+def test_the_tflite_converter_runs_from_any_folder_and_says_its_own_last_line(tmp_path,
+                                                                              monkeypatch):
+    """The converter's child Python finds the package from any working folder (gan_mnist is
+    not installed: the repository is run from its checkout), and a failure ends in one line
+    that names the converter's own last line, not the top of its traceback."""
+    from gan_mnist import GanError
+    from gan_mnist.export import tflite
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    missing = tmp_path / "no_saved_model"
+    with pytest.raises(GanError) as raised:
+        tflite.convert(str(missing), str(tmp_path / "g.tflite"))
+    message = str(raised.value)
+    assert message.startswith("the TFLite converter failed: ")
+    assert str(missing) in message, message
+    assert "Traceback" not in message and "\n" not in message
+    assert not (tmp_path / "g.tflite").exists()

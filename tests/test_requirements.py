@@ -46,6 +46,7 @@ def test_extras_ask_for_what_their_requirements_files_ask_for():
     for extra, name in [("sweep", "requirements-sweep.txt"), ("web", "requirements-web.txt"),
                         ("notebook", "requirements-notebook.txt"),
                         ("tensorboard", "requirements-tensorboard.txt"),
+                        ("tflite", "requirements-tflite.txt"),
                         ("benchmark", "requirements-benchmark.txt")]:
         listed = dict(split(r) for r in read_lines(name))
         wanted = dict(split(r) for r in extras[extra])

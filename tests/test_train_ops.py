@@ -84,7 +84,7 @@ def test_graph_holds_only_model_optimizer_and_step_variables(session):
 def test_fused_step_equals_the_seeds_feed_dict_step(session):
     """Same initial weights, same batch, same noise: the seeds' two feed_dict calls (NumPy data
     path) and our fused in-graph step end with the same weights."""
-    from benchmarks.speed import build_feed_dict_graph
+    from gan_mnist.benchmarks.workers import build_feed_dict_graph
 
     tg, s = session
     initial = values(tg, s)

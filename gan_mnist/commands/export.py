@@ -1,7 +1,5 @@
 """``export.py`` / ``gan-mnist export``: the generator as a SavedModel (and TFLite), or as a web
 page that runs it in the browser (gan_mnist.export.web)."""
-import argparse
-
 from gan_mnist.commands.common import (Parser, add_checkpoint_dir, check_model_source,
                                        model_folder, run)
 
@@ -14,7 +12,7 @@ def parser():
     add_checkpoint_dir(p, "export the newest checkpoint here", pretrained=True)
     p.add_argument("--out", help="the SavedModel folder to create (must not exist yet); "
                    "needed unless --web is given")
-    p.add_argument("--tflite", action=argparse.BooleanOptionalAction, default=False,
+    p.add_argument("--tflite", action="store_true",
                    help="also write generator.tflite (the 'generate' signature) into it")
     p.add_argument("--web", metavar="DIR", help="write a static web page into DIR (must not "
                    "exist yet) that runs the generator in the browser, opened from disk or any "

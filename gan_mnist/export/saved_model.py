@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 
-from gan_mnist import check_new_folder
+from gan_mnist import new_folder
 from gan_mnist.training import checkpoints
 from gan_mnist.core import models
 from gan_mnist.evaluation import sampling
@@ -48,47 +48,47 @@ def export(checkpoint_dir, out_dir, tflite=False):
 def export_model(model, out_dir, tflite=False):
     """``export`` for a model already found (gan_mnist.evaluation.sampling.newest_model)."""
     config, path = model.config, model.path
-    parent = check_new_folder(out_dir, "--out")
-    graph = tf.Graph()
-    with graph.as_default():
-        z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
-        classes = model.conditioning.classes
-        label = tf.placeholder(tf.int32, [None], name="label") if classes else None
-        digits = _digits(z, model, reuse=False, label=label)
-        seed = tf.placeholder(tf.int64, [], name="seed")
-        n = tf.placeholder(tf.int32, [], name="n")
-        drawn = tf.random.stateless_uniform(tf.stack([n, config.z_dim]),
-                                            seed=tf.stack([seed, tf.constant(0, tf.int64)]),
-                                            minval=-1.0, maxval=1.0)
-        in_turn = tf.math.floormod(tf.range(n), max(classes, 1))
-        sampled = _digits(drawn, model, reuse=True, label=in_turn)
-        variables = sampling.generator_variables(config)  # --ema: the averages
-        saver = tf.train.Saver(variables)
-    signature = tf.saved_model.signature_def_utils.predict_signature_def
-    generate_inputs, sample_outputs = {"z": z}, {"digits": sampled, "z": drawn}
-    if classes:
-        generate_inputs["label"], sample_outputs["label"] = label, in_turn
-    generate = signature(inputs=generate_inputs, outputs={"digits": digits})
-    with tf.Session(graph=graph) as session:
-        checkpoints.restore_from(session, saver, path, variables)
-        # Written next to its final place, then renamed: no half-written model under --out.
-        scratch = tempfile.mkdtemp(prefix=".export-", dir=parent)
-        try:
-            staged = os.path.join(scratch, "model")
-            builder = tf.saved_model.Builder(staged)
-            builder.add_meta_graph_and_variables(
-                session, [tf.saved_model.tag_constants.SERVING],
-                signature_def_map={"generate": generate, "serving_default": generate,
-                                   "sample": signature(inputs={"seed": seed, "n": n},
-                                                       outputs=sample_outputs)},
-                strip_default_attrs=True)
-            builder.save()
-            if tflite:
-                from gan_mnist.export import tflite as tflite_lib
+    with new_folder(out_dir, "--out") as parent:
+        graph = tf.Graph()
+        with graph.as_default():
+            z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
+            classes = model.conditioning.classes
+            label = tf.placeholder(tf.int32, [None], name="label") if classes else None
+            digits = _digits(z, model, reuse=False, label=label)
+            seed = tf.placeholder(tf.int64, [], name="seed")
+            n = tf.placeholder(tf.int32, [], name="n")
+            drawn = tf.random.stateless_uniform(tf.stack([n, config.z_dim]),
+                                                seed=tf.stack([seed, tf.constant(0, tf.int64)]),
+                                                minval=-1.0, maxval=1.0)
+            in_turn = tf.math.floormod(tf.range(n), max(classes, 1))
+            sampled = _digits(drawn, model, reuse=True, label=in_turn)
+            variables = sampling.generator_variables(config)  # --ema: the averages
+            saver = tf.train.Saver(variables)
+        signature = tf.saved_model.signature_def_utils.predict_signature_def
+        generate_inputs, sample_outputs = {"z": z}, {"digits": sampled, "z": drawn}
+        if classes:
+            generate_inputs["label"], sample_outputs["label"] = label, in_turn
+        generate = signature(inputs=generate_inputs, outputs={"digits": digits})
+        with tf.Session(graph=graph) as session:
+            checkpoints.restore_from(session, saver, path, variables)
+            # Written next to its final place, then renamed: no half-written model under --out.
+            scratch = tempfile.mkdtemp(prefix=".export-", dir=parent)
+            try:
+                staged = os.path.join(scratch, "model")
+                builder = tf.saved_model.Builder(staged)
+                builder.add_meta_graph_and_variables(
+                    session, [tf.saved_model.tag_constants.SERVING],
+                    signature_def_map={"generate": generate, "serving_default": generate,
+                                       "sample": signature(inputs={"seed": seed, "n": n},
+                                                           outputs=sample_outputs)},
+                    strip_default_attrs=True)
+                builder.save()
+                if tflite:
+                    from gan_mnist.export import tflite as tflite_lib
 
-                tflite_lib.convert(staged, os.path.join(staged, TFLITE_FILE))
-            os.replace(staged, out_dir)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+                    tflite_lib.convert(staged, os.path.join(staged, TFLITE_FILE))
+                os.replace(staged, out_dir)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
     files = [out_dir] + ([os.path.join(out_dir, TFLITE_FILE)] if tflite else [])
     return model.step, files

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 
-from gan_mnist import ASSETS_DIR, PACKAGE_DIR, GanError, check_new_folder
+from gan_mnist import ASSETS_DIR, PACKAGE_DIR, GanError, new_folder
 
 RUNTIME_PACKAGE = "onnxruntime-web"
 RUNTIME_VERSION = "1.30.0"  # the version web/package.json pins
@@ -109,40 +109,40 @@ def write(checkpoint_dir, out_dir):
 
     model = sampling.newest_model(checkpoint_dir)
     config = model.config
-    parent = check_new_folder(out_dir, "--web folder")
-    scratch = tempfile.mkdtemp(prefix=".web-", dir=parent)
-    try:
-        saved_model = os.path.join(scratch, "saved_model")
-        step, _ = export.export_model(model, saved_model)
-        onnx_path = os.path.join(scratch, "generator.onnx")
-        to_onnx(saved_model, onnx_path)
-        page = os.path.join(scratch, "web")
-        os.makedirs(page)
-        for name in PAGE_FILES:
-            shutil.copyfile(os.path.join(ASSETS, name), os.path.join(page, name))
-        with open(onnx_path, "rb") as f:
-            onnx_model = base64.b64encode(f.read()).decode("ascii")
-        meta = dict(step=step, recipe=config.recipe, arch=config.arch, dataset=config.dataset,
-                    zDim=config.z_dim, classes=model.conditioning.classes, onnx=onnx_model)
-        with open(os.path.join(page, MODEL_FILE), "w") as f:
-            f.write(_js_value("GAN_MODEL", meta, "The generator of step %d (recipe %s), converted "
-                              "to ONNX (base64) by tf2onnx from export.py's SavedModel."
-                              % (step, config.recipe)))
-        shutil.copyfile(os.path.join(runtime, RUNTIME_JS), os.path.join(page, RUNTIME_JS))
-        with open(os.path.join(runtime, RUNTIME_GLUE)) as f:
-            glue = f.read()
-        with open(os.path.join(runtime, RUNTIME_WASM), "rb") as f:
-            wasm = base64.b64encode(gzip.compress(f.read(), 9, mtime=0)).decode("ascii")
-        version = runtime_version(runtime)
-        with open(os.path.join(page, RUNTIME_FILE), "w") as f:
-            f.write(_js_value("ORT_GLUE", glue, "%s %s: %s, as text (loaded from a blob: URL, "
-                              "which works from file:// too)" % (RUNTIME_PACKAGE, version,
-                                                                 RUNTIME_GLUE)))
-            f.write(_js_value("ORT_WASM_GZIP", wasm, "%s %s: %s, gzipped, base64"
-                              % (RUNTIME_PACKAGE, version, RUNTIME_WASM)))
-        os.replace(page, out_dir)  # a half-written page never appears under its name
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with new_folder(out_dir, "--web folder") as parent:
+        scratch = tempfile.mkdtemp(prefix=".web-", dir=parent)
+        try:
+            saved_model = os.path.join(scratch, "saved_model")
+            step, _ = export.export_model(model, saved_model)
+            onnx_path = os.path.join(scratch, "generator.onnx")
+            to_onnx(saved_model, onnx_path)
+            page = os.path.join(scratch, "web")
+            os.makedirs(page)
+            for name in PAGE_FILES:
+                shutil.copyfile(os.path.join(ASSETS, name), os.path.join(page, name))
+            with open(onnx_path, "rb") as f:
+                onnx_model = base64.b64encode(f.read()).decode("ascii")
+            meta = dict(step=step, recipe=config.recipe, arch=config.arch, dataset=config.dataset,
+                        zDim=config.z_dim, classes=model.conditioning.classes, onnx=onnx_model)
+            with open(os.path.join(page, MODEL_FILE), "w") as f:
+                f.write(_js_value("GAN_MODEL", meta, "The generator of step %d (recipe %s), "
+                                  "converted to ONNX (base64) by tf2onnx from export.py's "
+                                  "SavedModel." % (step, config.recipe)))
+            shutil.copyfile(os.path.join(runtime, RUNTIME_JS), os.path.join(page, RUNTIME_JS))
+            with open(os.path.join(runtime, RUNTIME_GLUE)) as f:
+                glue = f.read()
+            with open(os.path.join(runtime, RUNTIME_WASM), "rb") as f:
+                wasm = base64.b64encode(gzip.compress(f.read(), 9, mtime=0)).decode("ascii")
+            version = runtime_version(runtime)
+            with open(os.path.join(page, RUNTIME_FILE), "w") as f:
+                f.write(_js_value("ORT_GLUE", glue, "%s %s: %s, as text (loaded from a blob: URL, "
+                                  "which works from file:// too)" % (RUNTIME_PACKAGE, version,
+                                                                     RUNTIME_GLUE)))
+                f.write(_js_value("ORT_WASM_GZIP", wasm, "%s %s: %s, gzipped, base64"
+                                  % (RUNTIME_PACKAGE, version, RUNTIME_WASM)))
+            os.replace(page, out_dir)  # a half-written page never appears under its name
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     files = sorted(os.listdir(out_dir))
     return step, [os.path.join(out_dir, f) for f in files]
 

@@ -1,5 +1,6 @@
 """The benchmark's yardstick: the recipes' networks, losses and Adam settings written the TF2 way
-(Keras models, a tf.function step), with the data in-graph too. Not part of the package."""
+(Keras models, a tf.function step), with the data in-graph too. Nothing that trains imports it;
+Keras comes with TensorFlow and with the benchmark extra."""
 import os
 
 ARCHS = ("fc", "mlp256", "dcgan", "fast")  # the recipes the keras variant is written for

@@ -1,4 +1,5 @@
-"""``scripts/benchmark.py --profile``: where a training step's time goes, by kind of op.
+"""``gan-mnist benchmark --profile`` (``scripts/benchmark.py --profile``): where a training
+step's time goes, by kind of op.
 
 TensorFlow's own tracer (``RunOptions(trace_level=FULL_TRACE)``) times every op of a few fused
 steps after the warm-up; the times are summed by op type and per step, so a change to the step
@@ -60,12 +61,11 @@ def trace(session, op, graph, steps=TRACED_STEPS):
     return {t: [count / steps, ms / steps] for t, (count, ms) in totals.items()}
 
 
-def run(args, build_session):
-    """The fused step of the benchmark's recipe, traced; returns the rows of ``trace``."""
-    from benchmarks.speed import WARMUP_STEPS
-
+def run(args, build_session, warmup_steps):
+    """The fused step of the benchmark's recipe, traced after ``warmup_steps`` untimed ones;
+    returns the rows of ``trace``."""
     session, op = build_session(args)
-    for _ in range(WARMUP_STEPS):
+    for _ in range(warmup_steps):
         session.run(op)
     return trace(session, op, session.graph)
 

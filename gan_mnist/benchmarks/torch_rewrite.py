@@ -1,7 +1,7 @@
 """The benchmark's second yardstick: the recipes' networks, losses and Adam settings in plain
 PyTorch, the way its DCGAN tutorial writes a GAN (nn.Modules, one G forward per step, D's fake
-batch detached for D's update and reused for G's). Not part of the package; PyTorch is a
-benchmark-only extra (requirements-benchmark.txt).
+batch detached for D's update and reused for G's). Nothing that trains imports it; PyTorch is the
+benchmark extra (pip install gan_mnist[benchmark], or requirements-benchmark.txt).
 
 The same widths as ours (a test counts the weights): `fc` and `mlp256`, and `fast` with every
 recipe built on it: --clusters and --conditional as one-hot rows joined to G's noise and D's
@@ -19,7 +19,7 @@ def networks(values):
     import torch
     from torch import nn
 
-    from benchmarks.keras_rewrite import label_width
+    from gan_mnist.benchmarks.keras_rewrite import label_width
 
     arch, hidden, width = values["arch"], values["hidden"], label_width(values)
     if arch not in ARCHS:
@@ -92,7 +92,7 @@ def run(args, mnist_images, timed):
     import torch
     from torch.nn.functional import binary_cross_entropy_with_logits as xent
 
-    from benchmarks.keras_rewrite import config, label_width
+    from gan_mnist.benchmarks.keras_rewrite import config, label_width
 
     torch.set_num_threads(int(os.environ.get("GAN_MNIST_THREADS") or 0) or os.cpu_count())
     torch.manual_seed(0)
