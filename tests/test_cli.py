@@ -48,6 +48,23 @@ def test_nonsense_flags_get_one_line_and_exit_2(args, message):
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 
+@pytest.mark.parametrize("command, switch, needed", [
+    ("train", "--no-fresh", []), ("export", "--no-tflite", ["--out"]),
+    ("sweep", "--no-halving", ["--out"])])
+def test_a_no_form_exists_only_for_a_switch_some_recipe_turns_on(command, switch, needed, capsys,
+                                                                 tmp_path):
+    """--no-spectral-norm turns off what --recipe best turns on; --no-fresh, --no-tflite and
+    --no-halving would turn off what nothing turns on, so they are unknown flags."""
+    import importlib
+
+    main = importlib.import_module("gan_mnist.commands." + command).main
+    argv = [a for flag in needed for a in (flag, str(tmp_path / "x"))] + [switch]
+    assert exit_code_of(main, *argv) == 2
+    assert capsys.readouterr().err.rstrip().endswith(
+        "unrecognized arguments: %s (see --help)" % switch)
+    assert not (tmp_path / "x").exists()
+
+
 def test_sample_flags_are_checked_too():
     result = run(SAMPLE, "--n", "0")
     assert result.returncode == 2 and "--n: must be at least 1" in result.stderr

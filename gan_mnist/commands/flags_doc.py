@@ -8,7 +8,7 @@ import sys
 from gan_mnist import PACKAGE_DIR
 from gan_mnist.training import config as config_lib
 from gan_mnist.commands import NAMES
-from gan_mnist.commands.train import describe_default
+from gan_mnist.commands.train import describe_default, turned_on_by_a_recipe
 from gan_mnist.training.recipes import RECIPES
 
 PATH = os.path.join(os.path.dirname(PACKAGE_DIR), "docs",
@@ -39,7 +39,7 @@ def markdown():
             flag += " {%s}" % ",".join(field.metadata["choices"])
         elif field.type is not bool:
             flag += " " + field.name.upper()
-        else:  # a switch: --no-NAME turns off what a recipe or the saved config turns on
+        elif turned_on_by_a_recipe(field):  # --no-NAME turns off what a recipe turns on
             flag = "--[no-]" + flag[2:]
         lines.append("| `%s` | %s | %s | %s |" % (
             _cell(flag), config_lib.KINDS[field.metadata["kind"]],

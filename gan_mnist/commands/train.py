@@ -13,6 +13,11 @@ def recipe_defaults(name):
             for recipe in RECIPES}
 
 
+def turned_on_by_a_recipe(field):
+    """Whether some recipe switches ``field`` on, so that --no-X has something to turn off."""
+    return any(recipe_defaults(field.name).values())
+
+
 def describe_default(field):
     """'default 500', or, where recipes differ, the default recipe's value and the others'."""
     if field.name == "recipe":
@@ -43,9 +48,10 @@ def parser():
     for field in config_lib.FIELDS:
         meta = field.metadata
         help_text = "%s (%s)" % (meta["help"], describe_default(field))
-        if field.type is bool:
-            p.add_argument(config_lib.flag_name(field.name), action=argparse.BooleanOptionalAction,
-                           help=help_text)
+        if field.type is bool:  # --no-X only where a recipe turns X on
+            p.add_argument(config_lib.flag_name(field.name), help=help_text,
+                           action=(argparse.BooleanOptionalAction if turned_on_by_a_recipe(field)
+                                   else "store_true"))
         else:
             p.add_argument(config_lib.flag_name(field.name), type=meta["check"],
                            choices=meta["choices"], help=help_text)

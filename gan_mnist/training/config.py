@@ -84,8 +84,9 @@ class Config:
                                  "folder again resumes")
     output_dir: str = _field("output", INVOCATION, "samples and logs folder")
     seed: int = _field(0, CARRIED, "makes a run repeatable on CPU", check=non_negative_int)
-    fresh: bool = _field(False, INVOCATION, "start over: move an existing checkpoint aside "
-                         "instead of resuming")
+    fresh: bool = _field(False, INVOCATION, "start over: move an existing checkpoint, and the "
+                         "old run's grids, logs and figures in the output folder, aside instead "
+                         "of resuming")
     keep: int = _field(5, CARRIED, "how many of the newest checkpoints to keep",
                        check=positive_int)
     on_nan: str = _field(
@@ -148,6 +149,9 @@ def check_values(values):
     one raises ValueError with the sentence the command prints. Numbers must be numbers: the
     string "2000" is refused, as Python's own functions refuse it."""
     import argparse
+    import numbers
+
+    import numpy as np
 
     fields = {f.name: f for f in FIELDS}
     checked = {}
@@ -162,7 +166,8 @@ def check_values(values):
             raise ValueError("argument %s: invalid choice: %r (choose from %s)" % (
                 flag, value, ", ".join(map(repr, meta["choices"]))))
         if meta["check"]:
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            # numbers.Real: Python's and NumPy's numbers alike (np.int64(2000) is a number)
+            number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
             if not number or (kind is int and not float(value).is_integer()):
                 raise ValueError("argument %s: expected %s, got %r" % (
                     flag, "an integer" if kind is int else "a number", value))

@@ -106,11 +106,11 @@ def _contents(folder):
 
 
 class StartUp:
-    """Ctrl-C before the first step leaves the folders as they were: ``undo()`` removes what
-    start-up added to them (the lock, clusters.npy, config.json, the step-0 grid, the logs, a
-    folder it made), puts back what ``--fresh`` moved aside, and rewrites the small files it
-    changed (config.json, log.csv) as they were. After the first step, Ctrl-C saves a
-    checkpoint instead (``started()``)."""
+    """Ctrl-C or an error before the first step leaves the folders as they were: ``undo()``
+    removes what start-up added to them (the lock, clusters.npy, config.json, the step-0 grid,
+    the logs, a folder it made), puts back what ``--fresh`` moved aside, and rewrites the small
+    files it changed (config.json, log.csv) as they were. After the first step, Ctrl-C saves a
+    checkpoint instead (``started()``), and an error leaves the checkpoints saved so far."""
 
     def __init__(self, *folders):
         self.before = {folder: _contents(folder) for folder in folders}

@@ -95,7 +95,7 @@ def train(config, quick_evaluator=None):
         check_writable(config.output_dir, "output")
         with folder.lock():
             return _train_in(folder, config, start_up, quick_evaluator)
-    except KeyboardInterrupt:  # before the first step: leave the folders as they were
+    except BaseException:  # Ctrl-C or an error before the first step: the folders as they were
         start_up.undo()
         raise
 
