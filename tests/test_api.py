@@ -71,3 +71,44 @@ def test_ctrl_c_in_api_train_saves_then_raises_keyboard_interrupt(tmp_path, mnis
     assert step >= 30 and not (tmp_path / "c1").exists()
     with open(tmp_path / "c0" / "checkpoint") as f:
         assert says(f.readline(), "model.ckpt-%d" % step)
+
+
+def test_a_bool_is_not_a_number_and_a_number_is_not_a_bool(tmp_path):
+    """True == 1 and isinstance(True, int) in Python, but train.py cannot be typed a bool for a
+    number or a number for a bool: api.train refuses both, before any folder is made."""
+    for flags, sentence in [(dict(steps=True), "argument --steps: expected an integer, got True"),
+                            (dict(lr_d=False), "argument --lr-d: expected a number, got False"),
+                            (dict(spectral_norm=0), "argument --spectral-norm: expected True or "
+                             "False, got 0"),
+                            (dict(steps=100.5), "argument --steps: expected an integer, got "
+                             "100.5")]:
+        with pytest.raises(ValueError, match="^" + sentence + "$"):  # (were it taken: 1 step)
+            api.train(str(tmp_path / "c"), str(tmp_path / "o"), **dict(flags, steps=1)
+                      if "steps" not in flags else flags)
+    assert not (tmp_path / "c").exists()
+    assert config_lib.check_values(dict(spectral_norm=True, steps=100.0)) == dict(
+        spectral_norm=True, steps=100)
+    # NumPy's numbers are numbers (a sweep over np.arange, a value read from an array).
+    import numpy as np
+
+    checked = config_lib.check_values(dict(steps=np.int64(2000), lr_d=np.float32(0.5)))
+    assert checked == dict(steps=2000, lr_d=0.5) and type(checked["steps"]) is int
+
+
+def test_fresh_starts_over_a_folder_that_holds_another_model(tmp_path, mnist_dir):
+    """Without fresh, another hidden size is refused (the folder holds a model); with
+    fresh=True the old run is moved aside and the new model trains from step 0."""
+    import json
+
+    from gan_mnist import GanError
+
+    folder, out = str(tmp_path / "c"), str(tmp_path / "o")
+    first = api.train(folder, out, arch="fc", hidden=32, steps=10, data_dir=mnist_dir)
+    assert first.step == 10
+    with pytest.raises(GanError, match="hidden=32 but you asked for hidden=16"):
+        api.train(folder, out, arch="fc", hidden=16, steps=20, data_dir=mnist_dir)
+    again = api.train(folder, out, arch="fc", hidden=16, steps=10, data_dir=mnist_dir,
+                      fresh=True)
+    assert again.step == 10
+    with open(os.path.join(folder, "config.json")) as f:
+        assert json.load(f)["hidden"] == 16

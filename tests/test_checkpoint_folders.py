@@ -140,3 +140,53 @@ def test_checkpoints_beyond_keep_are_removed_and_damaged_files_left_alone(workdi
     assert on_disk("ck") == [140, 160]
     assert sorted(n for n in os.listdir("ck") if n.endswith(".damaged")) == [
         "model.ckpt-40.data-00000-of-00001.damaged", "model.ckpt-40.index.damaged"]
+
+
+def test_a_folder_by_hand_is_ordered_by_step_pruned_and_its_best_fid_read(tmp_path):
+    """The file side of checkpoints.py without training: Saver-like files written by hand."""
+    folder = str(tmp_path)
+    path = lambda name: os.path.join(folder, name)  # noqa: E731
+
+    def complete(name):
+        for suffix in (".index", ".data-00000-of-00001"):
+            open(path(name + suffix), "w").close()
+
+    for name in ("model.ckpt-300", "model.ckpt-5", "model.ckpt-40", "best.ckpt-40",
+                 "model.ckpt-12x"):
+        complete(name)
+    open(path("model.ckpt-7.index"), "w").close()  # a save cut short: no data
+    open(path("model.ckpt-9.index"), "w").close()
+    open(path("model.ckpt-9.data-00000-of-00001.damaged"), "w").close()  # renamed aside
+    steps = [path("model.ckpt-5"), path("model.ckpt-40"), path("model.ckpt-300")]
+    # No index: the complete checkpoints on disk, by step (not "300" < "40" < "5").
+    assert checkpoints.index_entries(folder, checkpoints.INDEX) == []
+    assert checkpoints.published(folder) == steps
+    assert checkpoints.latest(folder) == path("model.ckpt-300")
+    assert checkpoints.published(folder, checkpoints.BEST_PREFIX, checkpoints.BEST_INDEX) == [
+        path("best.ckpt-40")]
+    checkpoints.publish(folder, steps[:2], checkpoints.INDEX)
+    assert checkpoints.index_entries(folder, checkpoints.INDEX) == ["model.ckpt-5",
+                                                                    "model.ckpt-40"]
+    assert index_lines(folder)[0] == 'model_checkpoint_path: "model.ckpt-40"'
+    assert checkpoints.published(folder) == steps[:2]
+    assert checkpoints.latest(folder) == path("model.ckpt-40")
+    assert checkpoints.prune(folder, checkpoints.PREFIX, [path("model.ckpt-40")]) == 2
+    assert sorted(os.listdir(folder)) == [
+        "best.ckpt-40.data-00000-of-00001", "best.ckpt-40.index", "checkpoint",
+        "model.ckpt-12x.data-00000-of-00001", "model.ckpt-12x.index",
+        "model.ckpt-40.data-00000-of-00001", "model.ckpt-40.index", "model.ckpt-7.index",
+        "model.ckpt-9.data-00000-of-00001.damaged", "model.ckpt-9.index"]
+    assert checkpoints.prune(folder, checkpoints.PREFIX, [path("model.ckpt-40")]) == 0
+    # An index that names only files that are gone, or cannot be read: what is on disk.
+    checkpoints.publish(folder, [path("model.ckpt-5")], checkpoints.INDEX)
+    assert checkpoints.published(folder) == [path("model.ckpt-40")]
+    open(path(checkpoints.INDEX), "w").write("not an index {")
+    assert checkpoints.index_entries(folder, checkpoints.INDEX) == []
+    assert checkpoints.latest(folder) == path("model.ckpt-40")
+    assert checkpoints.latest(path("missing")) is None
+    assert checkpoints.step_of("runs/a-b/model.ckpt-1500") == 1500
+    assert checkpoints.best_fid(folder) is None
+    for text, fid in (('{"step": 40, "fid": 12.5}', 12.5), ("{", None), ('{"step": 40}', None),
+                      ('{"fid": null}', None), ("[]", None)):
+        open(path(checkpoints.BEST_INFO), "w").write(text)
+        assert checkpoints.best_fid(folder) == fid, text

@@ -268,3 +268,46 @@ def test_a_conditional_groups_run_draws_the_class_asked_for(run_config, tmp_path
     assert (resumed.conditional, resumed.clusters) == (True, 20)
     assert trainer.train(resumed) == 0
     assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == 40
+
+
+def test_kmeans_cache_a_half_written_or_foreign_entry_and_other_labels(tmp_path, monkeypatch,
+                                                                        capsys):
+    """Entries a kill cut short (the first half of a real .npy), or that hold another answer's
+    shape (k-means of other digits), are computed again and rewritten; the same digits with
+    other labels are another entry."""
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path / "cache"))
+    images = np.random.RandomState(4).randint(0, 256, (200, 28, 28)).astype(np.uint8)
+    labels = np.arange(200) % 10
+    first = clusters.cached_kmeans(images, 20, seed=0, labels=labels)
+    np.testing.assert_array_equal(first // 2, labels)
+    (entry,) = (tmp_path / "cache" / "clusters").glob("*.npy")
+    whole = entry.read_bytes()
+    for damaged in (whole[:len(whole) // 2], whole[:100]):
+        entry.write_bytes(damaged)
+        capsys.readouterr()
+        np.testing.assert_array_equal(clusters.cached_kmeans(images, 20, seed=0, labels=labels),
+                                      first)
+        assert "clustering the 200 training digits" in capsys.readouterr().out
+        assert entry.read_bytes() == whole
+    np.save(str(entry), np.zeros(50, np.uint8))  # a valid .npy, but not 200 rows
+    np.testing.assert_array_equal(clusters.cached_kmeans(images, 20, seed=0, labels=labels),
+                                  first)
+    assert entry.read_bytes() == whole
+    other = (labels + 3) % 10
+    np.testing.assert_array_equal(clusters.cached_kmeans(images, 20, seed=0, labels=other) // 2,
+                                  other)
+    assert len(list((tmp_path / "cache" / "clusters").glob("*.npy"))) == 2
+
+
+def test_kmeans_cache_entry_that_cannot_be_replaced_leaves_no_scratch_file(tmp_path,
+                                                                            monkeypatch):
+    """Where the entry's name is taken by a folder (root can write anywhere, so this is how a
+    write fails here), k-means still answers and no .tmp file is left beside it."""
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path / "cache"))
+    images = np.random.RandomState(5).randint(0, 256, (120, 28, 28)).astype(np.uint8)
+    first = clusters.cached_kmeans(images, 3, seed=0)
+    (entry,) = (tmp_path / "cache" / "clusters").glob("*.npy")
+    entry.unlink()
+    entry.mkdir()
+    np.testing.assert_array_equal(clusters.cached_kmeans(images, 3, seed=0), first)
+    assert sorted(p.name for p in (tmp_path / "cache" / "clusters").iterdir()) == [entry.name]

@@ -215,10 +215,15 @@ def test_every_field_is_a_train_flag_with_its_declared_check():
     assert vars(parser.parse_args(["--recipe", "best", "--no-spectral-norm"])) == {
         "recipe": "best", "spectral_norm": False}
     assert not config_lib.resolve({"recipe": "best", "spectral_norm": False}).spectral_norm
-    for field in config_lib.FIELDS:
-        if field.type is bool:
-            name = config_lib.flag_name(field.name)[2:]
-            assert vars(parser.parse_args(["--no-" + name])) == {field.name: False}, name
+    # --no-X exists only for a switch some recipe turns on: --no-fresh would turn off nothing.
+    switches = {config_lib.flag_name(f.name)[2:]: train_command.turned_on_by_a_recipe(f)
+                for f in config_lib.FIELDS if f.type is bool}
+    assert switches == {"fresh": False, "spectral-norm": True, "conditional": True}
+    for name, off in switches.items():
+        if off:
+            assert vars(parser.parse_args(["--no-" + name])) == {name.replace("-", "_"): False}
+        else:
+            assert exit_code_of(train_command.main, "--no-" + name) == 2, name
     for field in config_lib.FIELDS:
         assert field.metadata["kind"] in config_lib.KINDS and field.metadata["help"], field.name
     assert set(RECIPES) >= set(PRESETS) | {"best", "best-conditional"}
@@ -308,3 +313,43 @@ def test_a_folder_trained_by_an_earlier_recipe_resumes_as_it_was_trained():
     resumed = resolve({"recipe": "best-conditional", "minutes": 15}, saved)
     assert (resumed.conditional, resumed.clusters, resumed.beta1, resumed.lr_d) == (
         True, 0, 0.5, 2e-4)
+
+
+def test_typed_values_are_checked_against_their_bounds_with_a_message_that_names_them():
+    """training/checks.py, called as a parser calls a flag's type: text in, a number within the
+    bounds out, or one message naming the bounds and what was typed (hand-written below)."""
+    import argparse
+
+    from gan_mnist.training import checks
+
+    def refusal(check, text):
+        with pytest.raises(argparse.ArgumentTypeError) as refused:
+            check(text)
+        return str(refused.value)
+
+    count = checks.number(int, 1)
+    assert count("1") == 1 and type(count("7")) is int
+    assert refusal(count, "0") == "must be at least 1, got 0"
+    assert refusal(count, "1.5") == "expected an integer, got '1.5'"
+    assert refusal(count, "x") == "expected an integer, got 'x'"
+    rate = checks.number(float, 0.0, inclusive=False)
+    assert rate("1e-9") == 1e-9 and type(rate("2")) is float
+    assert refusal(rate, "0") == "must be greater than 0.0, got 0"
+    assert refusal(rate, "-1") == "must be greater than 0.0, got -1"
+    assert refusal(rate, "x") == "expected a number, got 'x'"
+    assert refusal(rate, "nan") == "must be greater than 0.0, got nan"
+    share = checks.between(0, 1)
+    assert share("0") == 0.0 and share("0.999") == 0.999
+    assert refusal(share, "1") == "must be at least 0 and less than 1, got 1"
+    assert refusal(share, "-0.5") == "must be at least 0 and less than 1, got -0.5"
+    assert refusal(share, "nan") == "must be at least 0 and less than 1, got nan"
+    below_ten = checks.between(2, 10, kind=int)
+    assert below_ten("2") == 2 and below_ten("9") == 9 and type(below_ten("9")) is int
+    assert refusal(below_ten, "10") == "must be at least 2 and less than 10, got 10"
+    assert refusal(below_ten, "2.5") == "expected an integer, got '2.5'"
+    gamma = checks.at_least(0.5)
+    assert gamma("0.5") == 0.5 and type(gamma("3")) is float
+    assert refusal(gamma, "0.25") == "must be at least 0.5, got 0.25"
+    assert gamma("inf") == float("inf")
+    steps = checks.at_least(3, kind=int)
+    assert steps("3") == 3 and refusal(steps, "2") == "must be at least 3, got 2"

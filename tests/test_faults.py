@@ -263,11 +263,14 @@ def test_truncated_training_file_is_one_line(tmp_path, mnist_dir, capsys):
     for stem in data.MNIST_FILES:
         shutil.copy(os.path.join(mnist_dir, stem + ".gz"), broken)
     path = broken / "train-images-idx3-ubyte.gz"
-    path.write_bytes(path.read_bytes()[:100000])
+    cut = path.read_bytes()[:100000]
+    path.write_bytes(cut)
     assert exit_code_of(train_command.main, "--steps", "10", "--data-dir", broken,
                         "--checkpoint-dir", tmp_path / "c", "--output-dir", tmp_path / "o") == 1
-    errors = [l for l in capsys.readouterr().err.splitlines() if l.startswith("error:")]
-    assert len(errors) == 1 and "train-images-idx3-ubyte.gz" in errors[0]
+    assert capsys.readouterr().err.splitlines() == [
+        "error: %s is truncated (its compressed data ends early): delete it and run again to "
+        "download it, or copy an intact train-images-idx3-ubyte.gz into %s" % (path, broken)]
+    assert path.read_bytes() == cut and len(os.listdir(broken)) == 4  # untouched, nothing added
 
 
 # ---------------------------------------------------------------- broken mirrors
@@ -332,4 +335,64 @@ def test_all_mirrors_broken_lists_each_and_leaves_nothing(mirror, tmp_path):
         assert mirror + kind + "/" + STEM + ".gz" in message
     assert "connection closed after" in message and "timed out" in message
     assert "wrong content" in message and "by hand" in message
-    assert os.listdir(target) == []
+    assert not target.exists()  # no partial file, and the folder this call made is gone
+
+
+def test_a_lock_held_by_another_users_live_process_is_refused(tmp_path):
+    """pid 1 is alive but belongs to root: a trainer run by another user cannot signal it
+    (PermissionError) and must still treat the folder as taken. The check runs as user nobody,
+    in the system's Python (the virtual environment may sit where nobody cannot read);
+    the package's top level needs nothing but the standard library."""
+    import pwd
+
+    system_python = "/usr/bin/python3"
+    if os.getuid() != 0 or not os.path.exists(system_python):
+        pytest.skip("needs root and %s to run a process as another user" % system_python)
+    nobody = pwd.getpwnam("nobody")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import gan_mnist\n"
+            "print(gan_mnist.process_alive(1), gan_mnist.process_alive(%d))" % 2 ** 22)
+    result = subprocess.run([system_python, "-c", code, REPO], cwd="/", capture_output=True,
+                            text=True, timeout=120,
+                            preexec_fn=lambda: (os.setgid(nobody.pw_gid),
+                                                os.setuid(nobody.pw_uid)),
+                            env={"PATH": os.environ.get("PATH", ""), "HOME": "/"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False"]  # 2**22: above Linux's largest pid
+
+
+def test_an_empty_lock_file_left_by_a_kill_is_taken_over(run_config, capsys):
+    """Killed between creating the lock and writing its pid: the file is empty."""
+    config = run_config(steps=10)
+    os.makedirs(config.checkpoint_dir)
+    open(os.path.join(config.checkpoint_dir, "lock"), "w").close()
+    assert trainer.train(config) == 0
+    assert says(capsys.readouterr().err, "taking over the lock of process unknown")
+    assert not os.path.exists(os.path.join(config.checkpoint_dir, "lock"))
+
+
+def test_a_lock_another_process_took_over_is_not_removed_by_us(tmp_path):
+    from gan_mnist.training.run_folder import Lock
+
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        with Lock(str(tmp_path)):
+            (tmp_path / "lock").write_text("%d\n" % other.pid)  # taken over, wrongly or not
+        assert (tmp_path / "lock").read_text() == "%d\n" % other.pid
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_the_lock_of_a_process_killed_with_sigkill_is_taken_and_released(tmp_path):
+    from gan_mnist.training.run_folder import Lock
+
+    killed = subprocess.Popen(["sleep", "60"])
+    (tmp_path / "lock").write_text("%d\n" % killed.pid)
+    killed.kill()
+    killed.wait()
+    said = []
+    with Lock(str(tmp_path), log=said.append):
+        assert (tmp_path / "lock").read_text() == "%d\n" % os.getpid()
+    assert said == ["taking over the lock of process %d, which is no longer running"
+                    % killed.pid]
+    assert not (tmp_path / "lock").exists()

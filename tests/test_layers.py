@@ -188,3 +188,33 @@ def test_every_module_imports():
 
     for module in sorted(MODULES):
         importlib.import_module(module)
+
+
+def test_every_dynamic_import_names_the_package_it_reaches_into():
+    """importlib.import_module("gan_mnist." + name) could reach any layer, so the check above
+    cannot judge it: each dynamic import in the package names at least the subpackage or module
+    it loads from, as a literal the layering test reads."""
+    vague = []
+    for module, path in sorted(MODULES.items()):
+        for node in ast.walk(ast.parse(open(path).read(), path)):
+            if isinstance(node, ast.Call) and node.args and _is_dynamic_import(node.func):
+                name = _literal_prefix(node.args[0])
+                if not name or name.rstrip(".") == "gan_mnist" or \
+                        name.split(".")[0] != "gan_mnist":
+                    vague.append("%s:%d %s" % (module, node.lineno, ast.unparse(node)))
+    assert vague == []
+
+
+def test_the_layering_test_reads_f_string_and_dunder_dynamic_imports(tmp_path):
+    """importlib.import_module(f"gan_mnist.sweeps.{name}") and __import__("gan_mnist.api") in
+    a core module are upward imports, as their plain forms are."""
+    path = tmp_path / "models.py"
+    path.write_text("import importlib\n"
+                    "def f(name):\n"
+                    "    importlib.import_module(f'gan_mnist.sweeps.{name}')\n"
+                    "    return __import__('gan_mnist.api')\n")
+    assert imported_modules(str(path), "gan_mnist.core.models") == {"gan_mnist.sweeps",
+                                                                     "gan_mnist.api"}
+    breaks = layering_breaks({"gan_mnist.core.models": str(path)})
+    assert [b.split(" imports ")[1].split(" (")[0] for b in breaks] == [
+        "gan_mnist.api", "gan_mnist.sweeps"], breaks

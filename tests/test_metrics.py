@@ -161,3 +161,60 @@ def test_chunked_radii_and_manifold_equal_all_pairs_at_a_size_that_chunks():
     assert 0.3 < precision < 0.95 and 0.3 < recall < 0.95  # neither side trivially all or none
     p, r = metrics.precision_recall(real, fake, k)
     assert p == pytest.approx(precision, abs=1e-3) and r == pytest.approx(recall, abs=1e-3)
+
+
+def test_a_class_with_exactly_five_percent_counts_and_shares_are_rounded_to_four_places():
+    # 19 threes and 1 seven: 95% and 5%; 5% is MODE_SHARE, enough to count as covered.
+    edge = metrics.mode_coverage(one_hot(np.array([3] * 19 + [7])))
+    assert edge["class_share"] == [0, 0, 0, 0.95, 0, 0, 0, 0.05, 0, 0]
+    assert edge["modes_covered"] == 2
+    # |0.95 - 0.1| + |0.05 - 0.1| + 8 * 0.1 = 1.7, halved
+    assert edge["tv_from_uniform"] == pytest.approx(0.85)
+    thirds = metrics.mode_coverage(one_hot(np.array([0, 1, 2])))
+    assert thirds["class_share"] == [0.3333, 0.3333, 0.3333] + [0.0] * 7
+
+
+def test_distance_summary_of_0_to_100_is_its_percentiles_and_mean():
+    assert metrics.distance_summary(np.arange(101.0)) == {
+        "min": 0.0, "p01": 1.0, "p05": 5.0, "median": 50.0, "mean": 50.0}
+    assert metrics.distance_summary(np.array([4.0, 2.0, 9.0])) == {
+        "min": 2.0, "p01": pytest.approx(2.04), "p05": pytest.approx(2.2), "median": 4.0,
+        "mean": 5.0}
+
+
+def test_nearest_neighbours_finds_the_first_reference_and_keeps_the_first_of_equal_ones():
+    refs = np.random.RandomState(2).rand(6, 784).astype(np.float32)
+    distance, index = metrics.nearest_neighbours(refs[[0]], refs)
+    assert list(index) == [0] and distance[0] == 0 and distance.dtype == np.float32
+    # Rows 1 and 4 are the same digit: the earlier one is named, however the rows are blocked.
+    refs[4] = refs[1]
+    for block in (1, 2, 4096):
+        assert list(metrics.nearest_neighbours(refs[[1]], refs, block=block)[1]) == [1], block
+
+
+def test_nearest_neighbours_across_blocks_with_a_short_last_block():
+    """Seven references read in blocks of four (the last block short, as 60,000 training
+    digits in blocks of 4,096 are): ties go to the first block, and a skipped row of the short
+    block is the one skipped. Pixel values hand-picked; distances are |a - b| / 255."""
+    references = np.array([10, 20, 30, 40, 20, 10, 30], np.uint8).reshape(7, 1, 1)
+    samples = np.array([20, 10, 30], np.uint8).reshape(3, 1, 1)
+    distance, index = metrics.nearest_neighbours(samples, references, block=4)
+    assert index.tolist() == [1, 0, 2]  # not 4, 5, 6: equal ones keep the first
+    np.testing.assert_allclose(distance, 0, atol=1e-7)
+    distance, index = metrics.nearest_neighbours(samples, references, skip=[0, 5], block=4)
+    assert index.tolist() == [1, 1, 2]  # both tens skipped: 10's nearest is the first 20
+    np.testing.assert_allclose(distance, [0, 10 / 255, 0], atol=1e-6)
+
+
+def test_precision_recall_of_integer_points_on_a_line_past_one_chunk():
+    """2,100 points at 0, 1, ..., 2099 (more rows than a chunk of 1,997) against the same
+    points moved by 4; every distance is an integer float32 holds exactly. Squared radius to the
+    3rd neighbour: 9 at the two ends, 4 elsewhere. Moved points inside the real balls: all but
+    2103 (4 from 2099, whose radius is 3); real points inside the moved balls: all but 0."""
+    real = np.arange(2100, dtype=np.float32)[:, None]
+    assert metrics._rows_per_chunk(len(real)) < len(real)
+    radii = metrics.kth_neighbour_radii(real, k=3)
+    assert radii[[0, 1, 1000, 1997, 2098, 2099]].tolist() == [9, 4, 4, 4, 4, 9]
+    assert (radii[2:-2] == 4).all()
+    precision, recall = metrics.precision_recall(real, real + 4, k=3)
+    assert (precision, recall) == (2099 / 2100, 2099 / 2100)

@@ -126,3 +126,65 @@ def test_best_asks_for_auto_and_an_older_best_folder_keeps_float32(tmp_path):
     assert config_lib.resolve({}, older).precision == "float32"
     assert config_lib.resolve({"recipe": "best"}, older).precision == "float32"
     assert config_lib.resolve({"precision": "auto"}, older).precision == "auto"  # asked for
+
+
+@pytest.mark.parametrize("value, on", [(None, True), ("1", True), ("true", True), ("True", True),
+                                       ("0", False), ("false", False), ("False", False),
+                                       ("FALSE", False)])
+def test_auto_reads_tf_enable_onednn_opts_as_tensorflow_spells_it(tmp_path, monkeypatch, value,
+                                                                   on):
+    # TensorFlow reads the variable as a bool: "0" or "false" in any case turns oneDNN off.
+    if value is None:
+        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    else:
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", value)
+    assert precision.onednn_on() is on
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    expected = tf.bfloat16 if on and not gpu else tf.float32
+    with_bf16 = _cpuinfo(tmp_path, "avx512f avx512_bf16")
+    assert precision.convolution_dtype("auto", with_bf16) == expected
+
+
+def test_auto_on_an_amx_only_cpu_and_on_a_cpuinfo_that_cannot_be_read(tmp_path, monkeypatch):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    amx_only = _cpuinfo(tmp_path, "avx512f amx_tile amx_bf16 amx_int8")
+    assert precision.cpu_bf16_flags(amx_only) == ["amx_bf16"]
+    assert precision.convolution_dtype("auto", amx_only) == (tf.float32 if gpu else tf.bfloat16)
+    unreadable = tmp_path / "a_folder"  # reading a folder raises IsADirectoryError
+    unreadable.mkdir()
+    assert precision.cpu_bf16_flags(str(unreadable)) == []
+    assert precision.convolution_dtype("auto", str(unreadable)) == tf.float32
+
+
+def test_an_older_best_folder_on_disk_resumes_with_float32_convolutions(tmp_path):
+    """A config.json written before --precision existed, read from its folder as a resume
+    reads it: the convolutions stay float32 on any CPU, and the run's start says nothing."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    config_lib.save(config_lib.resolve({"recipe": "best", "checkpoint_dir": str(folder)}),
+                    str(folder))
+    saved = json.loads((folder / "config.json").read_text())
+    del saved["precision"]
+    (folder / "config.json").write_text(json.dumps(saved))
+    resumed = config_lib.resolve({"checkpoint_dir": str(folder)},
+                                 config_lib.load_saved(str(folder)))
+    assert resumed.recipe == "best" and resumed.precision == "float32"
+    assert precision.convolution_dtype(resumed.precision) == tf.float32
+    assert precision.describe(resumed.precision) is None
+
+
+def test_the_start_of_a_run_says_when_convolutions_compute_in_bfloat16(monkeypatch):
+    assert precision.describe("float32") is None
+    assert precision.describe("bfloat16") == (
+        "convolutions compute in bfloat16 (--precision bfloat16)")
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # auto: float32 without oneDNN, on any CPU
+    assert precision.describe("auto") is None
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    flags = precision.cpu_bf16_flags()  # this machine's
+    if flags and not tf.config.list_physical_devices("GPU"):
+        assert precision.describe("auto") == (
+            "convolutions compute in bfloat16 (--precision auto: this CPU has %s; --precision "
+            "float32 turns it off)" % ", ".join(flags))
+    else:
+        assert precision.describe("auto") is None

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -115,3 +116,101 @@ def test_training_into_a_shipped_generators_folder_is_refused(tmp_path, monkeypa
     assert typed.returncode == 1 and len(typed.stderr.strip().splitlines()) == 1, typed.stderr
     assert "is the folder of a shipped generator" in typed.stderr
     assert sorted(os.listdir(folder)) == before and not (tmp_path / "out").exists()
+
+
+def _folder_name(name, assets=ASSETS_DIR):
+    return "pretrained-%s-%s" % (name, asset_checksums(assets)[pretrained.asset_name(name)][:12])
+
+
+def test_an_empty_folder_where_the_generator_goes_is_filled_not_trusted(tmp_path, monkeypatch):
+    """A folder of that name with no checkpoint in it (made by hand, or emptied by a cleaner)
+    is written again, not handed to sample."""
+    from gan_mnist import api
+
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path))
+    (tmp_path / _folder_name("best")).mkdir()
+    folder = pretrained.checkpoint_dir("best")
+    assert os.path.basename(folder) == _folder_name("best")
+    assert "config.json" in os.listdir(folder)
+    assert api.sample(folder, n=4).shape == (4, 28, 28)
+
+
+def test_an_upgraded_package_with_a_new_generator_does_not_reuse_the_old_folder(tmp_path,
+                                                                                monkeypatch):
+    """A newer package ships other weights under the same name: the cache made from the old
+    file must not answer for the new one."""
+    from gan_mnist import api, record_asset_checksum
+
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path / "cache"))
+    old = pretrained.checkpoint_dir("best")
+    upgraded = tmp_path / "assets"
+    shutil.copytree(ASSETS_DIR, upgraded)
+    path = upgraded / pretrained.asset_name("best")
+    with np.load(str(path), allow_pickle=False) as stored:
+        arrays = {k: stored[k] for k in stored.files}
+    bias = sorted(k for k in arrays if k.endswith("bias") or k.endswith("/b"))
+    changed = bias[-1] if bias else sorted(k for k in arrays if k not in ("config", "step"))[-1]
+    arrays[changed] = arrays[changed] + np.asarray(0.5, arrays[changed].dtype)
+    np.savez_compressed(str(path), **arrays)
+    record_asset_checksum(str(path))
+    new = pretrained.checkpoint_dir("best", assets=str(upgraded))
+    assert new != old
+    assert not np.array_equal(api.sample(new, n=8), api.sample(old, n=8))
+
+
+def test_a_cache_that_cannot_be_written_falls_back_to_the_temporary_folder(tmp_path,
+                                                                            monkeypatch):
+    from gan_mnist import api
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(blocker / "cache"))  # cannot be made, even by root
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    folder = pretrained.checkpoint_dir("best")
+    assert folder.startswith(str(tmp_path / "tmp")), folder
+    assert api.sample(folder, n=4).shape == (4, 28, 28)
+
+
+def test_two_processes_making_the_cache_folder_at_once_both_get_it(tmp_path):
+    env = dict(os.environ, GAN_MNIST_CACHE=str(tmp_path))
+    # Each imports everything, says it is ready, and starts when both are: the folder is
+    # missing when both look, and the second rename finds the first one's folder in place.
+    code = ("import os, sys, time; from gan_mnist.evaluation import pretrained; "
+            "open(sys.argv[1], 'w').close()\n"
+            "while not os.path.exists(sys.argv[2]): time.sleep(0.01)\n"
+            "print(pretrained.checkpoint_dir('best'))")
+    go = tmp_path / "go"
+    ready = [tmp_path / ("ready%d" % i) for i in range(2)]
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(ready[i]), str(go)], cwd=REPO,
+                             env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for i in range(2)]
+    for _ in range(3000):
+        if all(r.exists() for r in ready):
+            break
+        time.sleep(0.1)
+    go.write_text("")
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err[-400:] for _, err in outputs]
+    folders = {out.strip().splitlines()[-1] for out, _ in outputs}
+    assert folders == {str(tmp_path / _folder_name("best"))}
+    assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
+
+
+def test_a_shipped_folder_reached_through_a_linked_cache_is_refused_too(tmp_path, monkeypatch):
+    """GAN_MNIST_CACHE is a symbolic link (a cache moved to another disk): training into the
+    shipped generator's folder is refused all the same, and the folder is untouched."""
+    from gan_mnist import api
+
+    (tmp_path / "disk").mkdir()
+    os.symlink(tmp_path / "disk", tmp_path / "link")
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path / "link"))
+    folder = api.pretrained("best")
+    before = sorted(os.listdir(folder))
+    with pytest.raises(GanError, match="is the folder of a shipped generator"):
+        api.train(os.path.realpath(folder), str(tmp_path / "out"), fresh=True, steps=1)
+    with pytest.raises(GanError, match="is the folder of a shipped generator"):
+        api.train(folder, str(tmp_path / "out"), fresh=True, steps=1)
+    assert sorted(os.listdir(folder)) == before
