@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from gan_mnist.core import models
-from gan_mnist.training import trainer
+from gan_mnist.training import graph as training_graph
+from gan_mnist.core import gan
 from gan_mnist.training.config import resolve
 from gan_mnist.tf_compat import tf
 from tests.conftest import REPO
@@ -29,13 +29,13 @@ def our_parameter_counts(recipe):
     """Weights of (generator, discriminator), batch-norm moving averages and spectral norm's
     vectors included (Keras counts them among a model's parameters); not --ema's averages (Keras
     keeps those in the optimizer) nor the clusters' sampling edges (a constant of sampling)."""
-    tg = trainer.build_training_graph(resolve({"recipe": recipe}), 10)
+    tg = training_graph.build_training_graph(resolve({"recipe": recipe}), 10)
     with tg.graph.as_default():
-        return [sum(int(np.prod(v.shape)) for v in models.scope_variables(
+        return [sum(int(np.prod(v.shape)) for v in gan.scope_variables(
                     scope, tf.GraphKeys.GLOBAL_VARIABLES)
                     if "Adam" not in v.op.name and not v.op.name.endswith("_power")
                     and "/ema/" not in v.op.name and "cluster_edges" not in v.op.name)
-                for scope in (models.GENERATOR_SCOPE, models.DISCRIMINATOR_SCOPE)]
+                for scope in (gan.GENERATOR_SCOPE, gan.DISCRIMINATOR_SCOPE)]
 
 
 def test_keras_variant_has_our_networks():
@@ -98,11 +98,11 @@ def test_torch_variant_has_our_networks(recipe):
     torch_or_skip()
     from gan_mnist.benchmarks import keras_rewrite, torch_rewrite
 
-    tg = trainer.build_training_graph(resolve({"recipe": recipe}), 10)
+    tg = training_graph.build_training_graph(resolve({"recipe": recipe}), 10)
     with tg.graph.as_default():
-        ours = [sum(int(np.prod(v.shape)) for v in models.scope_variables(
+        ours = [sum(int(np.prod(v.shape)) for v in gan.scope_variables(
                     scope, tf.GraphKeys.TRAINABLE_VARIABLES))
-                for scope in (models.GENERATOR_SCOPE, models.DISCRIMINATOR_SCOPE)]
+                for scope in (gan.GENERATOR_SCOPE, gan.DISCRIMINATOR_SCOPE)]
     values = keras_rewrite.config(type("Args", (), {"recipe": recipe, "arch": None,
                                                     "hidden": None}))
     assert torch_rewrite.weight_counts(values) == ours

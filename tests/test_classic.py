@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan_mnist.training import graph as training_graph
 from gan_mnist import classic
-from gan_mnist.core.train_ops import Phase
+from gan_mnist.core.gan import Phase
 from gan_mnist.tf_compat import tf
-from gan_mnist.training import trainer
 from gan_mnist.training.config import resolve
 from tests.conftest import says
 
@@ -37,9 +37,9 @@ def test_fc_fused_step_and_classic_end_with_the_same_weights():
             config.label_smoothing) == ("fc", classic.Z_DIM, classic.HIDDEN,
                                         classic.LEARNING_RATE, classic.LEARNING_RATE,
                                         classic.BETA1, classic.SMOOTHING)
-    tg = trainer.build_training_graph(config, len(images))
+    tg = training_graph.build_training_graph(config, len(images))
     batches = []
-    with trainer.start_session(tg, images) as s:
+    with training_graph.start_session(tg, images) as s:
         initial = trainable(tg.graph, s)
         for _ in range(STEPS):
             batches.append(s.run([tg.inputs.real, tg.inputs.z]))  # what this step will draw

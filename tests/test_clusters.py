@@ -14,7 +14,7 @@ import pytest
 from gan_mnist import GanError
 from gan_mnist.training import checkpoints, trainer
 from gan_mnist.techniques import clusters, conditioning
-from gan_mnist.core import data, models
+from gan_mnist.core import data
 from gan_mnist.evaluation import sampling
 from gan_mnist.training import config as config_lib
 from gan_mnist.tf_compat import tf
@@ -75,8 +75,8 @@ def test_the_first_noise_coordinate_picks_clusters_by_their_shares():
     z = np.random.RandomState(1).uniform(-1, 1, (200000, 3)).astype(np.float32)
     with tf.Graph().as_default(), tf.Session() as s:
         edges = tf.constant([0.1, 0.5])
-        picked = s.run(models.cluster_of_noise(tf.constant(z), edges))
-        ends = s.run(models.cluster_of_noise(tf.constant([[-1.0, 0], [0.0, 0], [0.9999, 0]]),
+        picked = s.run(conditioning.cluster_of_noise(tf.constant(z), edges))
+        ends = s.run(conditioning.cluster_of_noise(tf.constant([[-1.0, 0], [0.0, 0], [0.9999, 0]]),
                                              edges))
     np.testing.assert_allclose(np.bincount(picked, minlength=3) / len(z), [0.1, 0.4, 0.5],
                                atol=0.005)

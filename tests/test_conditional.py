@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan_mnist.techniques import conditioning as conditioning_lib
+from gan_mnist.training import graph as training_graph
 from gan_mnist import GanError
 from gan_mnist.training import checkpoints, trainer
 from gan_mnist.evaluation import classifier, sampling
-from gan_mnist.core import models
+from gan_mnist.core import gan
 from gan_mnist.training import config as config_lib
 from gan_mnist.techniques.conditioning import of as conditioning_of
 from gan_mnist.tf_compat import tf
@@ -33,24 +35,25 @@ def test_the_label_changes_the_generators_digits(arch):
     config = config_lib.resolve({"arch": arch, "conditional": True, "seed": 3})
     with tf.Graph().as_default(), tf.Session() as s:
         z = tf.constant(np.random.RandomState(0).uniform(-1, 1, (10, config.z_dim)), tf.float32)
-        labels = tf.placeholder(tf.float32, [None, models.NUM_CLASSES])
-        fake = models.generator(z, config, conditioning_of(config), training=False, labels=labels)
+        labels = tf.placeholder(tf.float32, [None, conditioning_lib.NUM_CLASSES])
+        fake = gan.generator(z, config.model_spec(), conditioning_of(config), training=False,
+                             labels=labels)
         s.run(tf.global_variables_initializer())
-        as_three = s.run(fake, {labels: sampling.one_hot([3] * 10)})
-        as_seven = s.run(fake, {labels: sampling.one_hot([7] * 10)})
-        again = s.run(fake, {labels: sampling.one_hot([3] * 10)})
+        as_three = s.run(fake, {labels: conditioning_lib.one_hot([3] * 10)})
+        as_seven = s.run(fake, {labels: conditioning_lib.one_hot([7] * 10)})
+        again = s.run(fake, {labels: conditioning_lib.one_hot([3] * 10)})
         assert as_three.shape == (10, 784)
         np.testing.assert_array_equal(as_three, again)
         assert np.abs(as_three - as_seven).mean() > 1e-4
         # D has the projection matrix (and no such thing without --conditional).
-        models.discriminator(fake, config, conditioning_of(config), labels=labels)
+        gan.discriminator(fake, config.model_spec(), conditioning_of(config), labels=labels)
         names = [v.op.name for v in tf.global_variables()]
         assert "discriminator/projection/weights" in names
 
 
 def test_unconditional_models_have_no_label_inputs():
     config = config_lib.resolve({"arch": "fc"})
-    tg = trainer.build_training_graph(config, 10)
+    tg = training_graph.build_training_graph(config, 10)
     assert tg.inputs.labels is None and tg.sample_labels is None and tg.model.labels is None
     with tg.graph.as_default():
         assert not [v for v in tf.global_variables() if "projection" in v.op.name]

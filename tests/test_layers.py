@@ -95,15 +95,15 @@ def test_no_module_imports_from_a_higher_layer():
 
 
 def test_the_layering_test_sees_an_upward_import(tmp_path):
-    """A module of the networks layer importing the trainer is reported."""
-    path = tmp_path / "models.py"
+    """The GAN module importing the trainer is reported."""
+    path = tmp_path / "gan.py"
     path.write_text("from gan_mnist.training import trainer\n"
                     "def f():\n    from gan_mnist.evaluation.evaluate import Evaluator\n")
-    breaks = layering_breaks({"gan_mnist.core.models": str(path)})
+    breaks = layering_breaks({"gan_mnist.core.gan": str(path)})
     assert breaks == [
-        "gan_mnist.core.models (networks, losses, train ops) imports "
+        "gan_mnist.core.gan (the GAN: networks, G and D, losses, train ops) imports "
         "gan_mnist.evaluation.evaluate (evaluation)",
-        "gan_mnist.core.models (networks, losses, train ops) imports "
+        "gan_mnist.core.gan (the GAN: networks, G and D, losses, train ops) imports "
         "gan_mnist.training.trainer (training)"]
 
 
@@ -111,7 +111,7 @@ def test_the_layering_test_reads_relative_and_dynamic_imports(tmp_path):
     """`from ..evaluation import metrics` in a core module, and importlib.import_module of a
     higher module's name (whole, or built from a literal package and a variable), are reported
     as the absolute import would be."""
-    path = tmp_path / "losses.py"
+    path = tmp_path / "gan.py"
     path.write_text("import importlib\n"
                     "from ..evaluation import metrics\n"
                     "from . import layers\n"
@@ -119,10 +119,10 @@ def test_the_layering_test_reads_relative_and_dynamic_imports(tmp_path):
                     "    importlib.import_module('gan_mnist.training.trainer')\n"
                     "    importlib.import_module('gan_mnist.commands.' + name)\n"
                     "    __import__('gan_mnist.export.%s' % name)\n")
-    assert imported_modules(str(path), "gan_mnist.core.losses") == {
+    assert imported_modules(str(path), "gan_mnist.core.gan") == {
         "gan_mnist.evaluation.metrics", "gan_mnist.core.layers", "gan_mnist.training.trainer",
         "gan_mnist.commands", "gan_mnist.export"}
-    breaks = layering_breaks({"gan_mnist.core.losses": str(path)})
+    breaks = layering_breaks({"gan_mnist.core.gan": str(path)})
     assert [b.split(" imports ")[1].split(" (")[0] for b in breaks] == [
         "gan_mnist.commands", "gan_mnist.evaluation.metrics", "gan_mnist.export",
         "gan_mnist.training.trainer"], breaks
@@ -208,13 +208,13 @@ def test_every_dynamic_import_names_the_package_it_reaches_into():
 def test_the_layering_test_reads_f_string_and_dunder_dynamic_imports(tmp_path):
     """importlib.import_module(f"gan_mnist.sweeps.{name}") and __import__("gan_mnist.api") in
     a core module are upward imports, as their plain forms are."""
-    path = tmp_path / "models.py"
+    path = tmp_path / "gan.py"
     path.write_text("import importlib\n"
                     "def f(name):\n"
                     "    importlib.import_module(f'gan_mnist.sweeps.{name}')\n"
                     "    return __import__('gan_mnist.api')\n")
-    assert imported_modules(str(path), "gan_mnist.core.models") == {"gan_mnist.sweeps",
-                                                                     "gan_mnist.api"}
-    breaks = layering_breaks({"gan_mnist.core.models": str(path)})
+    assert imported_modules(str(path), "gan_mnist.core.gan") == {"gan_mnist.sweeps",
+                                                                  "gan_mnist.api"}
+    breaks = layering_breaks({"gan_mnist.core.gan": str(path)})
     assert [b.split(" imports ")[1].split(" (")[0] for b in breaks] == [
         "gan_mnist.api", "gan_mnist.sweeps"], breaks

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gan_mnist.core import models
+from gan_mnist.core import gan
 from gan_mnist.training.config import resolve
 from gan_mnist.techniques.conditioning import of as conditioning_of
 from gan_mnist.tf_compat import tf
@@ -18,7 +18,7 @@ def test_shapes_ranges_and_scopes(graph):
     config = resolve({})
     real = tf.placeholder(tf.float32, [None, 784])
     z = tf.placeholder(tf.float32, [None, config.z_dim])
-    model = models.build_gan(real, z, config, conditioning_of(config))
+    model = gan.build_gan(real, z, config.model_spec(), conditioning_of(config))
     names = sorted(v.op.name for v in tf.global_variables())
     assert names == [
         "discriminator/hidden/biases", "discriminator/hidden/weights",
@@ -46,19 +46,19 @@ def test_shapes_ranges_and_scopes(graph):
 def test_second_discriminator_call_reuses_weights_and_generator_does_not_reuse_silently(graph):
     config = resolve({})
     x = tf.placeholder(tf.float32, [None, 784])
-    models.discriminator(x, config, conditioning_of(config))
+    gan.discriminator(x, config.model_spec(), conditioning_of(config))
     count = len(tf.global_variables())
-    models.discriminator(x, config, conditioning_of(config), reuse=True)
+    gan.discriminator(x, config.model_spec(), conditioning_of(config), reuse=True)
     assert len(tf.global_variables()) == count
     with pytest.raises(ValueError, match="already exists"):
         # A forgotten reuse is an error, not a second model.
-        models.discriminator(x, config, conditioning_of(config))
+        gan.discriminator(x, config.model_spec(), conditioning_of(config))
 
 
 def test_xavier_weights_and_zero_biases(graph):
     config = resolve({"hidden": 512, "seed": 3})
     tf.set_random_seed(3)
-    models.generator(tf.placeholder(tf.float32, [None, config.z_dim]), config,
+    gan.generator(tf.placeholder(tf.float32, [None, config.z_dim]), config.model_spec(),
                      conditioning_of(config))
     with tf.Session() as s:
         s.run(tf.global_variables_initializer())
@@ -77,10 +77,10 @@ def test_every_generator_draws_across_its_architectures_pixel_range(graph, arch)
     [-1, 1], for all but cnn (the tutorial's sigmoid, [0, 1]). Even untrained, it draws on both
     sides of the range's middle: a sigmoid where a tanh belongs gives (0, 1), a grey page."""
     config = resolve({"arch": arch})
-    low, high = models.pixel_range(config)
+    low, high = gan.pixel_range(config.arch)
     assert (low, high) == ((0.0, 1.0) if arch == "cnn" else (-1.0, 1.0))
     z = tf.placeholder(tf.float32, [None, config.z_dim])
-    fake = models.generator(z, config, conditioning_of(config))
+    fake = gan.generator(z, config.model_spec(), conditioning_of(config))
     with tf.Session() as s:
         s.run(tf.global_variables_initializer())
         drawn = s.run(fake, {z: np.random.RandomState(0).uniform(-1, 1, (16, config.z_dim))})

@@ -11,8 +11,9 @@ import json
 import numpy as np
 import pytest
 
+from gan_mnist.training import graph as training_graph
 from gan_mnist.core import precision
-from gan_mnist.core.train_ops import Phase
+from gan_mnist.core.gan import Phase
 from gan_mnist.training import checkpoints, config as config_lib, trainer
 from gan_mnist.tf_compat import tf
 
@@ -45,7 +46,7 @@ def test_auto_reads_the_cpu_flags(tmp_path, monkeypatch):
 def _graph(**values):
     config = config_lib.resolve(dict(SMALL, **values))
     digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
-    return config, digits, trainer.build_training_graph(config, len(digits))
+    return config, digits, training_graph.build_training_graph(config, len(digits))
 
 
 def _convolution_types(ops):
@@ -82,7 +83,7 @@ def test_a_bfloat16_step_computes_nearly_what_a_float32_step_does():
                                                                           "generator/"))
             gradients = tf.gradients(loss.d_loss, d_vars) + tf.gradients(loss.g_loss, g_vars)
             names = [v.op.name for v in d_vars + g_vars]
-        with trainer.start_session(tg, digits) as s:  # one run: one batch, one noise draw
+        with training_graph.start_session(tg, digits) as s:  # one run: one batch, one noise draw
             values = s.run([loss.d_loss, loss.g_loss] + gradients)
         results[kind] = values[:2], dict(zip(names, values[2:]))
     (loss32, grad32), (loss16, grad16) = results["float32"], results["bfloat16"]

@@ -5,13 +5,15 @@ import os
 import numpy as np
 import pytest
 
+from gan_mnist.techniques import conditioning as conditioning_lib
+from gan_mnist.training import graph as training_graph
 from gan_mnist import GanError
 from gan_mnist.training import checkpoints, trainer
-from gan_mnist.core import models
+from gan_mnist.core import gan
 from gan_mnist.evaluation import sampling
 from gan_mnist.training.config import PRESETS, resolve
 from gan_mnist.tf_compat import tf
-from gan_mnist.core.train_ops import Phase
+from gan_mnist.core.gan import Phase
 from tests.conftest import says
 
 RECIPES = ["fc", "mlp256", "dcgan", "cnn", "fast"]
@@ -37,8 +39,8 @@ def recipe(request):
     config = resolve(dict(VARIANTS[request.param], batch_size=16, seed=2))
     images = np.random.RandomState(0).randint(0, 256, (300, 28, 28)).astype(np.uint8)
     labels = np.random.RandomState(1).randint(0, 10, 300).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(images), extra_phases=(Phase.G,))
-    with trainer.start_session(tg, images, train_labels=labels) as s:
+    tg = training_graph.build_training_graph(config, len(images), extra_phases=(Phase.G,))
+    with training_graph.start_session(tg, images, train_labels=labels) as s:
         yield config, tg, s
 
 
@@ -46,11 +48,11 @@ def test_shapes_ranges_and_scopes(recipe):
     config, tg, s = recipe
     feed = {tg.sample_z: np.random.RandomState(0).uniform(-1, 1, (5, config.z_dim))}
     if config.conditional:
-        feed[tg.sample_labels] = sampling.one_hot([0, 1, 2, 3, 4])
+        feed[tg.sample_labels] = conditioning_lib.one_hot([0, 1, 2, 3, 4])
     fake, real, real_logits, fake_prob, samples = s.run(
         [tg.model.fake, tg.model.real, tg.model.real_logits, tg.model.fake_prob, tg.samples],
         feed)
-    low, high = models.pixel_range(config)
+    low, high = gan.pixel_range(config.arch)
     assert fake.shape == (16, 784) and real.shape == (16, 784)
     assert low <= fake.min() and fake.max() <= high and low <= real.min() and real.max() <= high
     assert real.min() == low and real.max() == high  # the training images span the range
@@ -115,8 +117,8 @@ def test_dcgan_resume_restores_batch_norm_and_equals_a_straight_run(run_config, 
                         output_dir=str(tmp_path / "bo"))
     assert trainer.train(halves) == 0
     saved = tf.train.load_checkpoint(checkpoints.latest(halves.checkpoint_dir))
-    tg = trainer.build_training_graph(halves, 10)
-    with trainer.start_session(tg, np.zeros((10, 28, 28), np.uint8)) as s:
+    tg = training_graph.build_training_graph(halves, 10)
+    with training_graph.start_session(tg, np.zeros((10, 28, 28), np.uint8)) as s:
         assert checkpoints.restore(s, tg.saver, halves.checkpoint_dir) == 3
         restored = values(tg.graph, s, "generator/bn")
     assert any(n.endswith("moving_variance") for n in restored)
@@ -147,8 +149,8 @@ def test_d_pretraining_is_counted_checkpointed_and_leaves_g_alone(run_config, ca
     config = run_config(arch="cnn", steps=10, d_pretrain_steps=15, log_every=5)
     assert trainer.train(config) == 0
     at_10 = tf.train.load_checkpoint(checkpoints.latest(config.checkpoint_dir))
-    tg = trainer.build_training_graph(config, 10)
-    with trainer.start_session(tg, np.zeros((10, 28, 28), np.uint8)) as s:
+    tg = training_graph.build_training_graph(config, 10)
+    with training_graph.start_session(tg, np.zeros((10, 28, 28), np.uint8)) as s:
         initial = values(tg.graph, s, "generator/")
     for name, value in initial.items():
         if "Adam" not in name and "power" not in name:

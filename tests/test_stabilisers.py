@@ -7,23 +7,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan_mnist.training import graph as training_graph
 from gan_mnist import GanError
 from gan_mnist.training import checkpoints, images, trainer
-from gan_mnist.techniques import ema
-from gan_mnist.core import layers, losses, models
+from gan_mnist.core import gan, layers
 from gan_mnist.evaluation import sampling
 from gan_mnist.training import config as config_lib
 from gan_mnist.techniques.conditioning import of as conditioning_of
 from gan_mnist.tf_compat import tf
-from gan_mnist.core.train_ops import Phase, phase_for_step
+from gan_mnist.core.gan import Phase, phase_for_step
 
 
 def test_hinge_losses_on_hand_made_logits():
     real = np.array([2.0, 0.5, -1.0], np.float32)
     fake = np.array([-2.0, 0.0, 1.0], np.float32)
     with tf.Graph().as_default(), tf.Session() as s:
-        d, g = s.run([losses.hinge_discriminator_loss(tf.constant(real), tf.constant(fake)),
-                      losses.hinge_generator_loss(tf.constant(fake))])
+        d, g = s.run([gan.hinge_discriminator_loss(tf.constant(real), tf.constant(fake)),
+                      gan.hinge_generator_loss(tf.constant(fake))])
     # real: relu(1 - [2, .5, -1]) = [0, .5, 2]; fake: relu(1 + [-2, 0, 1]) = [0, 1, 2]
     assert d == pytest.approx((0 + 0.5 + 2) / 3 + (0 + 1 + 2) / 3)
     assert g == pytest.approx(-(-2 + 0 + 1) / 3)
@@ -42,8 +42,8 @@ def test_loss_hinge_trains_d_and_g_on_the_hinge_losses(arch):
     config = config_lib.resolve({"arch": arch, "loss": "hinge", "batch_size": 16, "seed": 1,
                                  "label_smoothing": 0.1})
     digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(digits))
-    with trainer.start_session(tg, digits) as s:  # one run: one batch, one noise draw
+    tg = training_graph.build_training_graph(config, len(digits))
+    with training_graph.start_session(tg, digits) as s:  # one run: one batch, one noise draw
         d, g, real, fake = s.run([tg.ops.loss.d_loss, tg.ops.loss.g_loss, tg.model.real_logits,
                                   tg.model.fake_logits])
     real, fake = real.astype(np.float64), fake.astype(np.float64)
@@ -59,14 +59,14 @@ def test_loss_hinge_trains_d_and_g_on_the_hinge_losses(arch):
 def test_ema_weights_equal_the_hand_computed_average():
     config = config_lib.resolve({"arch": "fast", "batch_size": 8, "ema": 0.9, "seed": 1})
     digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(digits))
+    tg = training_graph.build_training_graph(config, len(digits))
     with tg.graph.as_default():
-        raw = ema.averaged_variables()
-        shadows = [tf.global_variables(ema.ema_name(v.op.name))[0] for v in raw]
+        raw = gan.averaged_variables()
+        shadows = [tf.global_variables(gan.ema_name(v.op.name))[0] for v in raw]
     assert len(raw) == len(shadows) > 0 and all(
         s.op.name.startswith("generator/ema/") and s not in tf.trainable_variables()
         for s in shadows)
-    with trainer.start_session(tg, digits) as s:
+    with training_graph.start_session(tg, digits) as s:
         expected = s.run(raw)  # the averages start at the initial weights
         for average, value in zip(s.run(shadows), expected):
             np.testing.assert_array_equal(average, value)
@@ -93,16 +93,16 @@ def ema_run(run_config):
 
 
 def test_grids_and_samples_come_from_the_averages(ema_run):
-    noise = trainer.fixed_noise(ema_run)
+    noise = training_graph.fixed_noise(ema_run)
     averaged = sampling.Generator(ema_run.checkpoint_dir)(noise)
     grid = np.array(Image.open(os.path.join(ema_run.output_dir, "samples_step_000030.png")))
     np.testing.assert_array_equal(grid, images.grid(averaged))
     # The raw weights draw other digits: sampling really read generator/ema/.
     graph = tf.Graph()
     with graph.as_default():
-        fake = models.generator(tf.constant(noise), ema_run, conditioning_of(ema_run),
+        fake = gan.generator(tf.constant(noise), ema_run.model_spec(), conditioning_of(ema_run),
                                 training=False)
-        variables = models.scope_variables(models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES)
+        variables = gan.scope_variables(gan.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES)
         saver = tf.train.Saver(variables)
     with tf.Session(graph=graph) as s:
         saver.restore(s, checkpoints.latest(ema_run.checkpoint_dir))
@@ -148,7 +148,7 @@ def test_seed_recipes_do_not_move_without_the_flags():
     """fc's defaults stay the seeds' recipe: no averages, the non-saturating loss."""
     config = config_lib.resolve({})
     assert config.ema == 0 and config.loss == "ns"
-    tg = trainer.build_training_graph(config, 10)
+    tg = training_graph.build_training_graph(config, 10)
     with tg.graph.as_default():
         assert not [v for v in tf.global_variables() if "/ema/" in v.op.name]
 
@@ -159,7 +159,7 @@ def _spectral_norm_graph(**overrides):
     config = config_lib.resolve(dict({"arch": "fast", "batch_size": 16, "spectral_norm": True,
                                       "seed": 1}, **overrides))
     digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(digits))
+    tg = training_graph.build_training_graph(config, len(digits))
     with tg.graph.as_default():
         us = [u for u, _ in tf.get_collection(layers.SPECTRAL_NORM_UPDATES)]
         weights = [tf.global_variables(u.op.name[:-len("/sn_u")])[0] for u in us]
@@ -185,7 +185,7 @@ def test_spectral_norm_keeps_the_top_singular_value_near_one():
     with tg.graph.as_default():
         assert not set(us) & set(tf.trainable_variables())
         assert set(us) <= set(tf.global_variables())  # so checkpoints keep them
-    with trainer.start_session(tg, digits) as s:
+    with training_graph.start_session(tg, digits) as s:
         initial_u = s.run(us)
         s.run(tg.model.real_logits)  # reading D does not move u
         for before, after in zip(initial_u, s.run(us)):
@@ -201,7 +201,7 @@ def test_spectral_norm_makes_d_blind_to_the_scale_of_its_weights():
     """D reads W / sigma(W): multiplying every weight by 10 leaves its logits as they were
     (without the flag they would grow about 1000-fold through three layers)."""
     config, tg, digits, us, weights = _spectral_norm_graph()
-    with trainer.start_session(tg, digits) as s:
+    with training_graph.start_session(tg, digits) as s:
         s.run(tg.ops.steps[Phase.TRAIN])
         real, logits = s.run([tg.model.real, tg.model.real_logits])
         for w in weights:
@@ -226,7 +226,7 @@ def test_r1_penalty_on_a_hand_made_linear_discriminator():
     with tf.Graph().as_default(), tf.Session() as s:
         real = tf.constant(np.random.RandomState(0).randn(4, 3).astype(np.float32))
         logits = tf.linalg.matvec(real, tf.constant(w))
-        assert s.run(losses.r1_penalty(logits, real)) == pytest.approx(0.5 * (w @ w))
+        assert s.run(gan.r1_penalty(logits, real)) == pytest.approx(0.5 * (w @ w))
 
 
 @pytest.mark.parametrize("arch", sorted(config_lib.PRESETS))
@@ -234,17 +234,17 @@ def test_r1_steps_change_only_d_and_only_every_k_steps(arch):
     config = config_lib.resolve({"arch": arch, "batch_size": 8, "r1": 10.0, "r1_every": 4,
                                  "d_pretrain_steps": 0, "seed": 1})
     digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(digits))
+    tg = training_graph.build_training_graph(config, len(digits))
     ops = tg.ops
-    assert [ops.steps[phase_for_step(config, s)] for s in (0, 1, 3, 4, 8)] == [
+    assert [ops.steps[phase_for_step(config.train_spec(), s)] for s in (0, 1, 3, 4, 8)] == [
         ops.steps[Phase.TRAIN_REG], ops.steps[Phase.TRAIN], ops.steps[Phase.TRAIN], ops.steps[Phase.TRAIN_REG], ops.steps[Phase.TRAIN_REG]]
     with tg.graph.as_default():
         penalty = tg.graph.get_tensor_by_name("r1_penalty:0")
-        g_vars = models.scope_variables(models.GENERATOR_SCOPE)
-        d_vars = models.scope_variables(models.DISCRIMINATOR_SCOPE)
+        g_vars = gan.scope_variables(gan.GENERATOR_SCOPE)
+        d_vars = gan.scope_variables(gan.DISCRIMINATOR_SCOPE)
         # The penalty reads only real digits and D: no path to G's weights.
         assert tf.gradients(penalty, g_vars) == [None] * len(g_vars)
-    with trainer.start_session(tg, digits) as s:
+    with training_graph.start_session(tg, digits) as s:
         start = s.run(d_vars)
         assert np.isfinite(s.run(penalty)) and s.run(penalty) > 0
         s.run(ops.steps[Phase.TRAIN_REG])
@@ -264,12 +264,12 @@ def test_r1_steps_add_gamma_times_r1_every_times_the_penalty(r1, r1_every):
     config = config_lib.resolve({"arch": "fast", "batch_size": 8, "r1": r1, "r1_every": r1_every,
                                  "seed": 1})
     digits = np.random.RandomState(0).randint(0, 256, (64, 28, 28)).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(digits))
+    tg = training_graph.build_training_graph(config, len(digits))
     penalty = tg.graph.get_tensor_by_name("r1_penalty:0")
     with_r1 = tg.ops.d_reg_loss  # what the regularised phases minimise
-    with trainer.start_session(tg, digits) as s:
+    with training_graph.start_session(tg, digits) as s:
         plain, total, value = s.run([tg.ops.loss.d_loss, with_r1, penalty])
         with tg.graph.as_default():  # the same penalty, computed afresh from the same tensors
-            again = s.run(losses.r1_penalty(tg.model.real_logits, tg.model.real))
+            again = s.run(gan.r1_penalty(tg.model.real_logits, tg.model.real))
     assert value > 0 and again == pytest.approx(value, rel=1e-5)
     assert total == pytest.approx(plain + r1 * r1_every * value, rel=1e-5, abs=1e-6)

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from gan_mnist.training import graph as training_graph
 from gan_mnist import GanError, process_alive
 from gan_mnist.sweeps import halving, grid as sweep, rank, report as sweep_report, records as trials
 from gan_mnist.commands import train as train_command
@@ -420,7 +421,6 @@ def test_report_of_hand_made_trials(tmp_path):
 def test_gan_mnist_threads_caps_every_session(monkeypatch):
     """What --cpus-per-trial gives each trial: GAN_MNIST_THREADS caps both thread pools."""
     from gan_mnist import tf_compat
-    from gan_mnist.training import trainer
     from gan_mnist.training.config import resolve
 
     monkeypatch.setattr(tf_compat, "THREADS", 0)
@@ -431,7 +431,7 @@ def test_gan_mnist_threads_caps_every_session(monkeypatch):
         capped = tf_compat.session_config(intra)
         assert (capped.intra_op_parallelism_threads,
                 capped.inter_op_parallelism_threads) == (expected, 2)
-    assert trainer.session_config(resolve({"arch": "fc"})).intra_op_parallelism_threads == 1
+    assert training_graph.session_config(resolve({"arch": "fc"})).intra_op_parallelism_threads == 1
 
 
 def test_halving_runs_rung_by_rung_halts_the_worse_and_a_second_run_redoes_only_the_failed(

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from gan_mnist.training import trainer
+from gan_mnist.training import graph as training_graph
 from gan_mnist.training.config import resolve
 from gan_mnist.tf_compat import tf
-from gan_mnist.core.train_ops import Phase
+from gan_mnist.core.gan import Phase
 
 
 @pytest.fixture
@@ -12,8 +12,8 @@ def session():
     """A training graph over 500 random 'digits' and its initialised session."""
     config = resolve({"batch_size": 32, "seed": 1})
     images = np.random.RandomState(0).randint(0, 256, (500, 28, 28)).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(images), extra_phases=(Phase.G,))
-    with trainer.start_session(tg, images) as s:
+    tg = training_graph.build_training_graph(config, len(images), extra_phases=(Phase.G,))
+    with training_graph.start_session(tg, images) as s:
         yield tg, s
 
 
@@ -133,8 +133,8 @@ def test_the_configs_label_smoothing_reaches_ds_loss(smoothing):
     (0.9 for the seeds' 0.1, 1.0 without), generated targets 0."""
     config = resolve({"batch_size": 32, "seed": 1, "label_smoothing": smoothing})
     images = np.random.RandomState(0).randint(0, 256, (100, 28, 28)).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(images))
-    with trainer.start_session(tg, images) as s:
+    tg = training_graph.build_training_graph(config, len(images))
+    with training_graph.start_session(tg, images) as s:
         real, fake, d_loss = s.run([tg.model.real_logits, tg.model.fake_logits,
                                     tg.ops.loss.d_loss])
     expected = cross_entropy(real, 1.0 - smoothing) + cross_entropy(fake, 0.0)
@@ -147,8 +147,8 @@ def test_d_and_g_each_take_a_first_adam_step_of_their_own_learning_rate():
     is not tiny: D's weights by lr_d, G's by lr_g."""
     config = resolve({"batch_size": 32, "seed": 1, "lr_d": 1e-3, "lr_g": 3e-4})
     images = np.random.RandomState(0).randint(0, 256, (100, 28, 28)).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(images), extra_phases=(Phase.G,))
-    with trainer.start_session(tg, images) as s:
+    tg = training_graph.build_training_graph(config, len(images), extra_phases=(Phase.G,))
+    with training_graph.start_session(tg, images) as s:
         for phase, scope, lr in ((Phase.D, "discriminator/", 1e-3), (Phase.G, "generator/", 3e-4)):
             before = values(tg, s, scope)
             s.run(tg.ops.steps[phase])
@@ -168,11 +168,11 @@ def test_the_logged_values_of_a_step_run_nothing_else(phase):
     config = resolve({"arch": "fast", "hidden": 8, "batch_size": 16, "seed": 1, "r1": 1.0,
                       "r1_every": 2, "spectral_norm": True, "ema": 0.9})
     images = np.random.RandomState(0).randint(0, 256, (200, 28, 28)).astype(np.uint8)
-    tg = trainer.build_training_graph(config, len(images))
+    tg = training_graph.build_training_graph(config, len(images))
     logged = list(tg.logged[phase].values())  # what the trainer fetches with the step
     after = []
     for fetches in ([tg.ops.steps[phase]], [tg.ops.steps[phase]] + logged):
-        with trainer.start_session(tg, images) as s:
+        with training_graph.start_session(tg, images) as s:
             s.run(fetches)
             after.append(values(tg, s))
     assert not changed(*after)

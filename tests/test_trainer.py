@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan_mnist.training import graph as training_graph
 from gan_mnist import GanError
 from gan_mnist.training import checkpoints, config as config_lib, trainer
 from gan_mnist.tf_compat import tf
@@ -78,8 +79,8 @@ def test_resumed_run_equals_uninterrupted_run(run_config, tmp_path, capsys):
     assert at_200["global_step"] == 200
 
     # The restored session holds exactly the saved values.
-    tg = trainer.build_training_graph(first, 10)
-    with trainer.start_session(tg, np.zeros((10, 28, 28), np.uint8)) as s:
+    tg = training_graph.build_training_graph(first, 10)
+    with training_graph.start_session(tg, np.zeros((10, 28, 28), np.uint8)) as s:
         assert checkpoints.restore(s, tg.saver, first.checkpoint_dir) == 200
         with tg.graph.as_default():
             restored = {v.op.name: s.run(v) for v in tf.global_variables()}

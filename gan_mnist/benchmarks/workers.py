@@ -95,11 +95,9 @@ def build_feed_dict_graph(config):
     built by our own model, loss and train-op functions, so it computes what our fused step
     computes; only the data path and the number of session.run calls differ.
     """
-    from gan_mnist.core import models
-    from gan_mnist.tf_compat import tf
-    from gan_mnist.core.train_ops import Phase, build_train_ops
-
+    from gan_mnist.core import gan
     from gan_mnist.techniques import conditioning
+    from gan_mnist.tf_compat import tf
 
     width = conditioning.of(config).width
     graph = tf.Graph()
@@ -108,29 +106,30 @@ def build_feed_dict_graph(config):
         if is_classic(config):
             from gan_mnist import classic
 
-            gan = classic.build()
-            return FeedDictGraph(graph, gan["real"], gan["z"], None, gan["d_train"],
-                                 gan["g_train"], tf.global_variables_initializer())
+            seeds = classic.build()
+            return FeedDictGraph(graph, seeds["real"], seeds["z"], None, seeds["d_train"],
+                                 seeds["g_train"], tf.global_variables_initializer())
         real = tf.placeholder(tf.float32, [None, 784], name="real")
         z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
         rows = tf.placeholder(tf.float32, [None, width], name="rows") if width else None
-        model = models.build_gan(real, z, config, conditioning.of(config), labels=rows)
-        ops = build_train_ops(model, config, tf.train.get_or_create_global_step(),
-                              extra_phases=(Phase.G,))
+        model_spec = config.model_spec()
+        model = gan.build_gan(real, z, model_spec, conditioning.of(config), labels=rows)
+        ops = gan.build_train_ops(model, model_spec, config.train_spec(),
+                                  tf.train.get_or_create_global_step(), extra_phases=(gan.Phase.G,))
         init = tf.global_variables_initializer()
-    return FeedDictGraph(graph, real, z, rows, ops.steps[Phase.D], ops.steps[Phase.G], init)
+    return FeedDictGraph(graph, real, z, rows, ops.steps[gan.Phase.D], ops.steps[gan.Phase.G],
+                         init)
 
 
 def run_feed_dict(args):
     """The loop of the seed tutorials: NumPy batches, two session.run calls per step."""
     import numpy as np
 
+    from gan_mnist.core.gan import pixel_range
     from gan_mnist.tf_compat import tf
 
-    from gan_mnist.core.models import pixel_range
-
     config = config_of(args)
-    low, high = pixel_range(config)
+    low, high = pixel_range(config.arch)
     train = (mnist_images(args.data_dir).reshape(-1, 784) / np.float32(255 / (high - low))
              + np.float32(low))
     fd = build_feed_dict_graph(config)
@@ -164,17 +163,17 @@ def run_feed_dict(args):
 def fused_session(args, tuned_threads=True, precision=None):
     """(session, the fused step op) of the benchmark's recipe, its digits in the graph;
     ``precision``: another --precision than the recipe's."""
-    from gan_mnist.training import trainer
-    from gan_mnist.core.train_ops import Phase
+    from gan_mnist.core.gan import Phase
+    from gan_mnist.training import graph as training_graph
 
     config = config_of(args)
     if precision:
         config = dataclasses.replace(config, precision=precision)
     images = mnist_images(args.data_dir)
-    tg = trainer.build_training_graph(config, len(images))
-    session = trainer.start_session(tg, images,
-                                    trainer.session_config(config) if tuned_threads else None,
-                                    train_labels=_groups(config, len(images)))
+    tg = training_graph.build_training_graph(config, len(images))
+    session = training_graph.start_session(
+        tg, images, training_graph.session_config(config) if tuned_threads else None,
+        train_labels=_groups(config, len(images)))
     return session, tg.ops.steps[Phase.TRAIN]
 
 

@@ -1,4 +1,5 @@
-"""The GAN itself: data -> pipeline -> layers -> models -> losses -> train ops.
+"""The GAN itself: data -> pipeline -> layers and networks -> gan (G and D, losses, train ops).
 
-Nothing here knows about training loops, checkpoints or evaluation; those sit above.
+Nothing here knows about training loops, checkpoints or evaluation, nor reads the Config; those
+sit above.
 """

@@ -2,7 +2,7 @@
 
 A builder takes its sizes, not the whole Config: a generator ``(z, training, hidden, z_dim)``
 returns flat images (batch, 784); a discriminator ``(x, training, seed, hidden)`` returns the
-features under D's logit. gan_mnist.core.models wraps them in their variable scopes.
+features under D's logit. gan_mnist.core.gan wraps them in their variable scopes.
 """
 from gan_mnist.core.layers import (batch_norm, conv2d, conv2d_transpose, dense, dropout,
                                    leaky_relu)

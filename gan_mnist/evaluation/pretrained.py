@@ -22,7 +22,7 @@ import numpy as np
 from gan_mnist import (ASSETS_DIR, GanError, asset_checksums, atomic_write, cache_root,
                        check_writable, fallback_cache_root as fallback_root, read_asset, reason,
                        record_asset_checksum)
-from gan_mnist.core import models
+from gan_mnist.core import gan
 from gan_mnist.evaluation import sampling
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.training import checkpoints, config as config_lib
@@ -94,7 +94,7 @@ def _write_folder(content, folder, name):
         z = tf.placeholder(tf.float32, [None, config.z_dim])
         labels = (tf.placeholder(tf.float32, [None, conditioning.classes])
                   if conditioning.classes else None)
-        models.generator(z, config, conditioning, training=False, labels=labels)
+        gan.generator(z, config.model_spec(), conditioning, training=False, labels=labels)
         variables = sampling.generator_variables(config)
         if set(variables) != set(arrays):
             raise GanError("the shipped generator %s does not fit its recipe; reinstall "

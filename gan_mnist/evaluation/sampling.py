@@ -5,11 +5,10 @@ import numpy as np
 
 from gan_mnist import GanError
 from gan_mnist.training import checkpoints, config as config_lib
-from gan_mnist.core import data, models
-from gan_mnist.techniques import ema
+from gan_mnist.core import data, gan
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.core import pipeline
-from gan_mnist.techniques.conditioning import labels_in_turn, one_hot  # noqa: F401 (the sampler's words)
+from gan_mnist.techniques.conditioning import labels_in_turn, one_hot
 from gan_mnist.tf_compat import session_config, tf
 
 BATCH = 1000  # generate in chunks so a large --n does not build one huge batch
@@ -35,8 +34,8 @@ def newest_model(checkpoint_dir):
 def generator_variables(config):
     """For a Saver of a generator built in this graph: checkpoint name -> variable (its weights'
     moving averages when the run kept them)."""
-    return ema.sampling_variables(config, models.scope_variables(
-        models.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES))
+    return gan.sampling_variables(config.ema, gan.scope_variables(
+        gan.GENERATOR_SCOPE, tf.GraphKeys.GLOBAL_VARIABLES))
 
 
 class Generator:
@@ -57,10 +56,10 @@ class Generator:
             classes = self.conditioning.classes
             self._labels = (tf.placeholder(tf.float32, [None, classes], name="labels")
                             if classes else None)
-            self._fake = models.to_tanh_range(
-                models.generator(self._z, self.config, self.conditioning, training=False,
-                                 labels=self._labels),
-                self.config)
+            self._fake = gan.to_tanh_range(
+                gan.generator(self._z, self.config.model_spec(), self.conditioning,
+                              training=False, labels=self._labels),
+                self.config.arch)
             variables = generator_variables(self.config)  # incl. batch-norm statistics
             saver = tf.train.Saver(variables)
             init = tf.global_variables_initializer()

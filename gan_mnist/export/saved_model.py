@@ -18,7 +18,7 @@ import tempfile
 
 from gan_mnist import new_folder
 from gan_mnist.training import checkpoints
-from gan_mnist.core import models
+from gan_mnist.core import gan
 from gan_mnist.evaluation import sampling
 from gan_mnist.tf_compat import tf
 
@@ -34,9 +34,9 @@ def _as_uint8(images):
 def _digits(z, model, reuse, label=None):
     classes = model.conditioning.classes
     labels = tf.one_hot(label, classes, dtype=tf.float32) if classes else None
-    return _as_uint8(models.to_tanh_range(
-        models.generator(z, model.config, model.conditioning, reuse=reuse, training=False,
-                         labels=labels), model.config))
+    return _as_uint8(gan.to_tanh_range(
+        gan.generator(z, model.config.model_spec(), model.conditioning, reuse=reuse,
+                      training=False, labels=labels), model.config.arch))
 
 
 def export(checkpoint_dir, out_dir, tflite=False):

@@ -1,2 +1,2 @@
-"""Techniques switched by a Config field: conditioning on classes or k-means groups, and G's
-moving average (EMA). The networks and train ops read them; they read only the foundation."""
+"""Conditioning, switched by Config fields: on classes (--conditional) or on k-means groups of
+the digits (--clusters). G and D read it (gan_mnist.core.gan); it reads only the layers below."""

@@ -7,7 +7,7 @@ once, before training, which is cheap on a CPU). Each cluster is a smaller, simp
 "any digit", so G is less tempted to blend digits into shapes between them.
 
 At sampling time nothing outside the generator changes: the first noise coordinate picks the
-cluster with the clusters' frequencies (``models.cluster_of_noise``), so sample.py, evaluate.py
+cluster with the clusters' frequencies (``conditioning.cluster_of_noise``), so sample.py, evaluate.py
 and an exported model still map noise to digits.
 
 With --conditional, k-means runs within each class (``kmeans_within_classes``): class c's digits

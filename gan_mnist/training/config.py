@@ -121,6 +121,19 @@ class Config:
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
 
+    def model_spec(self):
+        """What G and D are (gan_mnist.core.gan.ModelSpec): the fields that shape them."""
+        from gan_mnist.core.gan import ModelSpec
+
+        return ModelSpec(self.arch, self.z_dim, self.hidden, self.spectral_norm, self.precision)
+
+    def train_spec(self):
+        """How G and D learn (gan_mnist.core.gan.TrainSpec)."""
+        from gan_mnist.core.gan import TrainSpec
+
+        return TrainSpec(self.loss, self.label_smoothing, self.r1, self.r1_every, self.lr_d,
+                         self.lr_g, self.beta1, self.ema, self.d_pretrain_steps)
+
     @property
     def step_limit(self):
         """The step a run stops at, or infinity for a time budget with no step limit."""

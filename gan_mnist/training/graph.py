@@ -5,12 +5,10 @@ import collections
 import numpy as np
 
 from gan_mnist import tf_compat
-from gan_mnist.core import models, pipeline
+from gan_mnist.core import gan, pipeline
 from gan_mnist.core.architectures import ARCHITECTURES
 from gan_mnist.core.pipeline import build_inputs
-from gan_mnist.core.train_ops import build_train_ops
 from gan_mnist.techniques import conditioning as conditioning_lib
-from gan_mnist.techniques import ema
 from gan_mnist.tf_compat import tf
 from gan_mnist.training import checkpoints
 
@@ -19,7 +17,7 @@ SAMPLE_GRID_SIZE = 64  # an 8x8 grid of the same noise vectors all run long
 TrainingGraph = collections.namedtuple(
     "TrainingGraph",
     "graph inputs model ops sample_z sample_labels samples logged all_finite saver best_saver "
-    "init conditioning")
+    "init conditioning train_spec")
 GRID_COLUMNS_CONDITIONAL = 8  # a conditional grid: one row per class, 8 noise vectors across
 
 
@@ -42,30 +40,32 @@ def grid_inputs(config, conditioning):
 
 
 def build_training_graph(config, num_images, conditioning=None, extra_phases=()):
-    """Everything a training session needs, in a new graph. ``conditioning``: the config's
+    """Everything a training session needs, in a new graph: the one place the Config is unpacked
+    for the GAN (into gan.ModelSpec and gan.TrainSpec). ``conditioning``: the config's
     (gan_mnist.techniques.conditioning), prepared by the trainer on the training digits; by
     default an unprepared one, for graphs that are timed or inspected rather than trained.
-    ``extra_phases``: phases beyond the config's own (gan_mnist.core.train_ops), e.g. a G step
-    alone for the seeds' two session.run calls."""
+    ``extra_phases``: phases beyond the loop's own (gan.Phase), e.g. a G step alone for the
+    seeds' two session.run calls."""
     conditioning = conditioning or conditioning_lib.of(config)
+    model_spec, train_spec = config.model_spec(), config.train_spec()
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)  # fixes the initial weights
         global_step = tf.train.get_or_create_global_step()
         width = conditioning.width
         inputs = build_inputs(num_images, config.batch_size, config.z_dim, config.seed,
-                              global_step, models.pixel_range(config), with_labels=bool(width))
+                              global_step, gan.pixel_range(config.arch), with_labels=bool(width))
         labels = tf.one_hot(inputs.labels, width, dtype=tf.float32) if width else None
-        model = models.build_gan(inputs.real, inputs.z, config, conditioning, inputs.real_seed,
-                                 inputs.fake_seed, labels)
-        ops = build_train_ops(model, config, global_step, extra_phases)
+        model = gan.build_gan(inputs.real, inputs.z, model_spec, conditioning, inputs.real_seed,
+                              inputs.fake_seed, labels)
+        ops = gan.build_train_ops(model, model_spec, train_spec, global_step, extra_phases)
         sample_z = tf.placeholder(tf.float32, [None, config.z_dim], name="sample_z")
         sample_labels = (tf.placeholder(tf.float32, [None, conditioning.classes],
                                         name="sample_labels") if conditioning.classes else None)
-        samples = models.to_tanh_range(  # the weights' moving averages with --ema
-            models.generator(sample_z, config, conditioning, reuse=True, training=False,
-                             custom_getter=ema.read_averages if config.ema else None,
-                             labels=sample_labels), config)
+        samples = gan.to_tanh_range(  # the weights' moving averages with --ema
+            gan.generator(sample_z, model_spec, conditioning, reuse=True, training=False,
+                          custom_getter=gan.read_averages if config.ema else None,
+                          labels=sample_labels), config.arch)
         d_real, d_fake = tf.reduce_mean(model.real_prob), tf.reduce_mean(model.fake_prob)
         # Per phase: G's loss as that phase computes it, so fetching it runs nothing else.
         logged = {phase: {"d_loss": ops.loss.d_loss, "g_loss": ops.g_losses[phase],
@@ -76,7 +76,7 @@ def build_training_graph(config, num_images, conditioning=None, extra_phases=())
         best_saver = checkpoints.make_saver()
         init = tf.global_variables_initializer()
     return TrainingGraph(graph, inputs, model, ops, sample_z, sample_labels, samples, logged,
-                         all_finite, saver, best_saver, init, conditioning)
+                         all_finite, saver, best_saver, init, conditioning, train_spec)
 
 
 def session_config(config):

@@ -10,12 +10,12 @@ import numpy as np
 
 from gan_mnist import GanError, check_writable
 from gan_mnist.core import data, pipeline, precision
-from gan_mnist.core.train_ops import Phase, phase_for_step
+from gan_mnist.core import gan
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.training import checkpoints, images, run_folder
 from gan_mnist.training import config as config_lib
-from gan_mnist.training.graph import (build_training_graph, fixed_noise,  # noqa: F401
-                                      grid_inputs, session_config, start_session)
+from gan_mnist.training.graph import (build_training_graph, grid_inputs, session_config,
+                                      start_session)
 from gan_mnist.training.logs import MetricsLog
 from gan_mnist.training.progress import Progress
 from gan_mnist.training.recipes import DEFAULT_RECIPE
@@ -189,7 +189,7 @@ class _Loop:
             self.eval_feed = self.feed(eval_noise, None if self.eval_labels is None
                                        else conditioning_lib.one_hot(self.eval_labels))
         self.best_fid = checkpoints.best_fid(config.checkpoint_dir)
-        self.names = list(tg.logged[Phase.TRAIN])
+        self.names = list(tg.logged[gan.Phase.TRAIN])
         self.logged = {phase: [tensors[n] for n in self.names]
                        for phase, tensors in tg.logged.items()}
         self.status = {}
@@ -218,17 +218,18 @@ class _Loop:
             with _StopRequest() as stop, LOOP_CLOCK:
                 while (step < config.step_limit and stop.signum is None
                        and time.time() < deadline):
-                    phase = phase_for_step(config, step)  # what this step trains
-                    pretraining = phase.pretrains
-                    op = self.tg.ops.steps[phase]
+                    # The step: D's update, then G's against the updated D (gan.Phase.TRAIN),
+                    # or the R1 or D-only step gan.PHASES gives this step.
+                    phase = gan.phase_for_step(self.tg.train_spec, step)
+                    d_then_g = self.tg.ops.steps[phase]
                     log_now = (step + 1) % config.log_every == 0 or step + 1 == config.steps
                     # Every step fetches the logged scalars (the step computes them anyway), so
                     # each phase has one executor: a logged step does not pay grappler again.
-                    values = self.run_step([op] + self.logged[phase], phase)[1:]
+                    values = self.run_step([d_then_g] + self.logged[phase], phase)[1:]
                     step += 1
                     if step == first_step + 1:  # from now on Ctrl-C saves, and undoes nothing
                         self.start_up.started()
-                    self.bar.advance(step, pretraining)
+                    self.bar.advance(step, gan.pretrains(phase))
                     if log_now:
                         self.record(step, dict(zip(self.names, values)))
                     if self.evaluator and step % config.eval_every == 0:
