@@ -186,7 +186,7 @@ def figures(checkpoint_dir: str = "checkpoints", output_dir: str = "output",
             data_dir: Optional[str] = None) -> dict:
     """``plot.py``: every figure the run's logs and newest checkpoint allow (curves, progress,
     interpolation, real vs fake, nearest neighbours), as a dict name -> path."""
-    from gan_mnist import check_writable
+    from gan_mnist.files import check_writable
     from gan_mnist.evaluation import figures as figures_lib
 
     check_writable(output_dir, "output")

@@ -13,7 +13,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.core.data import load_split  # MNIST as uint8 arrays (downloads are checked)
 from gan_mnist.tf_compat import tf  # tensorflow.compat.v1 in graph mode, without start-up noise
 

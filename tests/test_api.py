@@ -100,7 +100,7 @@ def test_fresh_starts_over_a_folder_that_holds_another_model(tmp_path, mnist_dir
     fresh=True the old run is moved aside and the new model trains from step 0."""
     import json
 
-    from gan_mnist import GanError
+    from gan_mnist.errors import GanError
 
     folder, out = str(tmp_path / "c"), str(tmp_path / "o")
     first = api.train(folder, out, arch="fc", hidden=32, steps=10, data_dir=mnist_dir)

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.training import checkpoints, trainer
 from gan_mnist.techniques import clusters, conditioning
 from gan_mnist.core import data

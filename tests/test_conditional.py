@@ -13,7 +13,7 @@ from PIL import Image
 
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.training import graph as training_graph
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.training import checkpoints, trainer
 from gan_mnist.evaluation import classifier, sampling
 from gan_mnist.core import gan

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.training import config as config_lib
 from gan_mnist.commands import flags_doc
 from gan_mnist.commands import train as train_command

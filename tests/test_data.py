@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.core import data
 
 

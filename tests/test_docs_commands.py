@@ -311,7 +311,7 @@ def test_every_command_of_the_docs_works_as_written(clone):
 
 def web_tools_missing():
     """What export.py --web lacks here (its commands are skipped outside CI; CI must have it)."""
-    from gan_mnist import GanError
+    from gan_mnist.errors import GanError
     from gan_mnist.export import web
 
     try:

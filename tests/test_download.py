@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.core import data
 
 STEM = "train-labels-idx1-ubyte"  # the smallest real file keeps these tests fast

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.training import checkpoints, trainer
 from gan_mnist.evaluation import classifier, evaluate
 from gan_mnist.evaluation.evaluate import quick_evaluator

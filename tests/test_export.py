@@ -163,7 +163,7 @@ def test_the_tflite_converter_runs_from_any_folder_and_says_its_own_last_line(tm
     """The converter's child Python finds the package from any working folder (gan_mnist is
     not installed: the repository is run from its checkout), and a failure ends in one line
     that names the converter's own last line, not the top of its traceback."""
-    from gan_mnist import GanError
+    from gan_mnist.errors import GanError
     from gan_mnist.export import tflite
 
     monkeypatch.chdir(tmp_path)

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.training import checkpoints, config as config_lib, trainer
 from gan_mnist.evaluation import classifier
 from gan_mnist.core import data

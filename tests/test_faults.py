@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.training import checkpoints, config as config_lib, trainer
 from gan_mnist.commands import train as train_command
 from gan_mnist.core import data
@@ -203,7 +203,7 @@ def test_really_full_disk(run_config, tmp_path):
 
 def test_atomic_write_replaces_whole_files_and_keeps_the_old_one_on_failure(tmp_path):
     """Every small file we write (config.json, grids, results) goes through atomic_write."""
-    from gan_mnist import atomic_write
+    from gan_mnist.files import atomic_write
     path = str(tmp_path / "config.json")
     with atomic_write(path) as f:
         f.write("old")
@@ -349,8 +349,8 @@ def test_a_lock_held_by_another_users_live_process_is_refused(tmp_path):
     if os.getuid() != 0 or not os.path.exists(system_python):
         pytest.skip("needs root and %s to run a process as another user" % system_python)
     nobody = pwd.getpwnam("nobody")
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import gan_mnist\n"
-            "print(gan_mnist.process_alive(1), gan_mnist.process_alive(%d))" % 2 ** 22)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from gan_mnist import files\n"
+            "print(files.process_alive(1), files.process_alive(%d))" % 2 ** 22)
     result = subprocess.run([system_python, "-c", code, REPO], cwd="/", capture_output=True,
                             text=True, timeout=120,
                             preexec_fn=lambda: (os.setgid(nobody.pw_gid),

@@ -1,14 +1,47 @@
 """The package's shape: every import (absolute, relative or dynamic) goes down the layers of
-gan_mnist.LAYERS, and no module reaches into another's private names. Modules are grouped by
+LAYERS (below), and no module reaches into another's private names. Modules are grouped by
 concept, not length: no cap on lines or on the number of modules."""
 import ast
 import os
 import re
 
 import gan_mnist
-from gan_mnist import LAYERS, layer_of
 
 ROOT = os.path.dirname(gan_mnist.PACKAGE_DIR)
+
+# The layers, lowest first. A module may import from its own layer and the ones before it, never
+# from a later one: the tests below read every import against this table. A module belongs to
+# the entry naming the longest prefix of its dotted name.
+LAYERS = (
+    ("foundation", ("gan_mnist", "gan_mnist.errors", "gan_mnist.files", "gan_mnist.cache",
+                    "gan_mnist.assets", "gan_mnist.tf_compat")),
+    ("data and building blocks", ("gan_mnist.core.data", "gan_mnist.core.architectures",
+                                  "gan_mnist.core.pipeline",
+                                  "gan_mnist.core.layers")),
+    ("techniques", ("gan_mnist.techniques",)),
+    ("the GAN: networks, G and D, losses, train ops", ("gan_mnist.core",)),
+    ("training", ("gan_mnist.training",)),
+    ("evaluation", ("gan_mnist.evaluation",)),
+    ("export", ("gan_mnist.export",)),
+    ("api and the classic GAN", ("gan_mnist.api", "gan_mnist.classic")),
+    # A sweep trial is a run of train.py and evaluate.py, so sweeps sit with the commands, and
+    # so does the speed benchmark, which times them.
+    ("tools: commands, sweeps, benchmark", ("gan_mnist.commands", "gan_mnist.cli",
+                                            "gan_mnist.sweeps", "gan_mnist.benchmarks")),
+)
+
+
+def layer_of(module):
+    """The index in LAYERS of a dotted module name inside the package."""
+    best = None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if module == prefix or module.startswith(prefix + "."):
+                if best is None or len(prefix) > best[1]:
+                    best = (index, len(prefix))
+    if best is None:
+        raise ValueError("%s is in no layer of LAYERS" % module)
+    return best[0]
 
 
 def _modules():

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_mnist import ASSETS_DIR, GanError, asset_checksums
+from gan_mnist.assets import ASSETS_DIR, asset_checksums
+from gan_mnist.errors import GanError
 from gan_mnist.commands.common import PRETRAINED
 from gan_mnist.evaluation import pretrained
 from tests.conftest import REPO
@@ -139,7 +140,8 @@ def test_an_upgraded_package_with_a_new_generator_does_not_reuse_the_old_folder(
                                                                                 monkeypatch):
     """A newer package ships other weights under the same name: the cache made from the old
     file must not answer for the new one."""
-    from gan_mnist import api, record_asset_checksum
+    from gan_mnist import api
+    from gan_mnist.assets import record_asset_checksum
 
     monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path / "cache"))
     old = pretrained.checkpoint_dir("best")

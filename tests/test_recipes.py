@@ -7,7 +7,7 @@ import pytest
 
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.training import graph as training_graph
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.training import checkpoints, trainer
 from gan_mnist.core import gan
 from gan_mnist.evaluation import sampling

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from gan_mnist.training import graph as training_graph
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.training import checkpoints, images, trainer
 from gan_mnist.core import gan, layers
 from gan_mnist.evaluation import sampling

@@ -15,7 +15,8 @@ import time
 import pytest
 
 from gan_mnist.training import graph as training_graph
-from gan_mnist import GanError, process_alive
+from gan_mnist.errors import GanError
+from gan_mnist.files import process_alive
 from gan_mnist.sweeps import halving, grid as sweep, rank, report as sweep_report, records as trials
 from gan_mnist.commands import train as train_command
 from gan_mnist.commands.sweep import main as sweep_main

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from gan_mnist import process_alive
+from gan_mnist.files import process_alive
 from gan_mnist.commands.sweep import main as sweep_main
 from tests.conftest import exit_code_of
 from tests.test_sweep import (_lock_owners, newest_checkpoint, ray_noise, run_sweep, runs_of,

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from gan_mnist.training import graph as training_graph
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.training import checkpoints, config as config_lib, trainer
 from gan_mnist.tf_compat import tf
 from tests.conftest import says

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import pytest
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.evaluation import classifier, sampling
 from gan_mnist.export import web
 from tests.conftest import REPO

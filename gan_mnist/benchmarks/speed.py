@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.benchmarks import keras_rewrite, profile, torch_rewrite, workers
 from gan_mnist.benchmarks.workers import WARMUP_STEPS, config_of, recipe_flags
 from gan_mnist.training.checks import positive_int

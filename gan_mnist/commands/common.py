@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from gan_mnist import GanError, reason
+from gan_mnist.errors import GanError, reason
 from gan_mnist.core.data import DATASETS
 
 # The subcommand, when run as the installed gan-mnist command (set by gan_mnist.cli).

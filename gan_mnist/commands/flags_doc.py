@@ -69,7 +69,7 @@ def markdown():
 
 
 def main():
-    from gan_mnist import atomic_write
+    from gan_mnist.files import atomic_write
 
     with atomic_write(PATH) as f:
         f.write(markdown())

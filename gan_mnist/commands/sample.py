@@ -1,7 +1,7 @@
 """``sample.py`` / ``gan-mnist sample``: digits from the newest checkpoint, as PNG or .npy."""
 import os
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.training import config as config_lib
 from gan_mnist.training.checks import non_negative_int, positive_int
 from gan_mnist.training.recipes import RECIPES

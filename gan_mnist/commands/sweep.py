@@ -3,7 +3,8 @@ import argparse
 import fractions
 import os
 
-from gan_mnist import GanError, check_writable
+from gan_mnist.errors import GanError
+from gan_mnist.files import check_writable
 from gan_mnist.training.checks import non_negative_int, number, positive_float, positive_int
 from gan_mnist.commands import train
 from gan_mnist.commands.common import Parser, run

@@ -16,7 +16,7 @@ import zlib
 
 import numpy as np
 
-from gan_mnist import GanError, reason
+from gan_mnist.errors import GanError, reason
 
 # File stems (without .gz) and the SHA-256 of their *decompressed* bytes: mirrors recompress, so
 # only the content is stable. These are the published values of the official files.

@@ -16,8 +16,9 @@ import time
 
 import numpy as np
 
-from gan_mnist import (ASSETS_DIR, GanError, atomic_write, read_asset, reason,
-                       record_asset_checksum, to_stderr)
+from gan_mnist.assets import ASSETS_DIR, read_asset, record_asset_checksum
+from gan_mnist.errors import GanError, reason, to_stderr
+from gan_mnist.files import atomic_write
 from gan_mnist.core import data
 from gan_mnist.core.layers import conv2d, dense
 from gan_mnist.tf_compat import session_config, tf

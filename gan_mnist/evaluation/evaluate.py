@@ -11,7 +11,9 @@ import os
 
 import numpy as np
 
-from gan_mnist import GanError, atomic_write, cached_array, reason
+from gan_mnist.cache import cached_array
+from gan_mnist.errors import GanError, reason
+from gan_mnist.files import atomic_write
 from gan_mnist.core import data
 from gan_mnist.evaluation import metrics
 from gan_mnist.evaluation import classifier as classifier_lib

@@ -11,7 +11,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from gan_mnist import GanError, reason
+from gan_mnist.errors import GanError, reason
 from gan_mnist.core import data
 from gan_mnist.training import images
 from gan_mnist.evaluation import metrics

@@ -19,9 +19,10 @@ import zipfile
 
 import numpy as np
 
-from gan_mnist import (ASSETS_DIR, GanError, asset_checksums, atomic_write, cache_root,
-                       check_writable, fallback_cache_root as fallback_root, read_asset, reason,
-                       record_asset_checksum)
+from gan_mnist.assets import ASSETS_DIR, asset_checksums, read_asset, record_asset_checksum
+from gan_mnist.cache import cache_root, fallback_cache_root as fallback_root
+from gan_mnist.errors import GanError, reason
+from gan_mnist.files import atomic_write, check_writable
 from gan_mnist.core import gan
 from gan_mnist.evaluation import sampling
 from gan_mnist.techniques import conditioning as conditioning_lib

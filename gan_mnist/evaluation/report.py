@@ -3,7 +3,7 @@
 What ``evaluate.py`` does, as a function a program (or a notebook) can call: it returns the
 report as a dict, so nothing has to parse printed text.
 """
-from gan_mnist import check_writable
+from gan_mnist.files import check_writable
 from gan_mnist.evaluation import evaluate, figures, metrics, sampling
 
 

@@ -3,7 +3,7 @@ import collections
 
 import numpy as np
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.training import checkpoints, config as config_lib
 from gan_mnist.core import data, gan
 from gan_mnist.techniques import conditioning as conditioning_lib

@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 
-from gan_mnist import new_folder
+from gan_mnist.files import new_folder
 from gan_mnist.training import checkpoints
 from gan_mnist.core import gan
 from gan_mnist.evaluation import sampling

@@ -10,7 +10,8 @@ import os
 import subprocess
 import sys
 
-from gan_mnist import PACKAGE_DIR, GanError
+from gan_mnist import PACKAGE_DIR
+from gan_mnist.errors import GanError
 
 SIGNATURE = "generate"
 CONVERT_SECONDS = 900  # a generator converts in seconds; far longer means a hung converter

@@ -28,7 +28,10 @@ import subprocess
 import sys
 import tempfile
 
-from gan_mnist import ASSETS_DIR, PACKAGE_DIR, GanError, new_folder
+from gan_mnist import PACKAGE_DIR
+from gan_mnist.assets import ASSETS_DIR
+from gan_mnist.errors import GanError
+from gan_mnist.files import new_folder
 
 RUNTIME_PACKAGE = "onnxruntime-web"
 RUNTIME_VERSION = "1.30.0"  # the version web/package.json pins

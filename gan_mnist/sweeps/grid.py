@@ -12,7 +12,7 @@ import itertools
 import os
 import sys
 
-from gan_mnist import GanError
+from gan_mnist.errors import GanError
 from gan_mnist.evaluation.metrics import EVAL_N
 from gan_mnist.sweeps.halving import FRACTIONS, KEEP
 from gan_mnist.sweeps.trial import LOG_FILE, TRUE, run_trial, train_argv  # noqa: F401

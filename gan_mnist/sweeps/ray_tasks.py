@@ -16,7 +16,8 @@ import sys
 import tempfile
 import time
 
-from gan_mnist import PACKAGE_DIR, GanError, reason
+from gan_mnist import PACKAGE_DIR
+from gan_mnist.errors import GanError, reason
 from gan_mnist.sweeps.halving import describe, key
 from gan_mnist.sweeps.trial import run_trial
 from gan_mnist.sweeps.records import read_trial, write_trial

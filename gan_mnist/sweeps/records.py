@@ -4,7 +4,7 @@ trained. The folders are a sweep's state; the driver (gan_mnist.sweeps.grid) and
 import json
 import os
 
-from gan_mnist import atomic_write, process_alive
+from gan_mnist.files import atomic_write, process_alive
 
 TRIAL_FILE = "trial.json"
 

@@ -8,7 +8,8 @@ import os
 
 import numpy as np
 
-from gan_mnist import GanError, atomic_write
+from gan_mnist.errors import GanError
+from gan_mnist.files import atomic_write
 from gan_mnist.sweeps import rank
 from gan_mnist.sweeps.halving import KEEP, describe
 from gan_mnist.sweeps.records import TRIAL_FILE, read_trial, status_of

@@ -24,7 +24,9 @@ import os
 import numpy as np
 from scipy.cluster import vq
 
-from gan_mnist import GanError, atomic_write, cached_array
+from gan_mnist.cache import cached_array
+from gan_mnist.errors import GanError
+from gan_mnist.files import atomic_write
 
 CLUSTERS_FILE = "clusters.npy"
 KMEANS_ITERATIONS = 20

@@ -20,7 +20,8 @@ import os
 import re
 import shutil
 
-from gan_mnist import GanError, atomic_write, reason, to_stderr
+from gan_mnist.errors import GanError, reason, to_stderr
+from gan_mnist.files import atomic_write
 from gan_mnist.tf_compat import tf
 
 PREFIX = "model.ckpt"

@@ -13,7 +13,8 @@ import dataclasses
 import json
 import os
 
-from gan_mnist import GanError, atomic_write
+from gan_mnist.errors import GanError
+from gan_mnist.files import atomic_write
 from gan_mnist.training.checks import (at_least, between, non_negative_int, positive_float,
                                        positive_int)
 from gan_mnist.core.data import DATASETS

@@ -5,7 +5,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from gan_mnist import atomic_write
+from gan_mnist.files import atomic_write
 from gan_mnist.core.data import to_uint8
 
 

@@ -3,7 +3,7 @@ import csv
 import os
 import time
 
-from gan_mnist import atomic_write
+from gan_mnist.files import atomic_write
 from gan_mnist.training.images import png_bytes
 from gan_mnist.tf_compat import tf
 

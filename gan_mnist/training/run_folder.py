@@ -6,7 +6,8 @@ import os
 import shutil
 import time
 
-from gan_mnist import GanError, process_alive, to_stderr
+from gan_mnist.errors import GanError, to_stderr
+from gan_mnist.files import process_alive
 from gan_mnist.training import checkpoints
 from gan_mnist.techniques.clusters import CLUSTERS_FILE
 from gan_mnist.training.config import CONFIG_FILE

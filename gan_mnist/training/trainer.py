@@ -8,7 +8,8 @@ import time
 
 import numpy as np
 
-from gan_mnist import GanError, check_writable
+from gan_mnist.errors import GanError
+from gan_mnist.files import check_writable
 from gan_mnist.core import data, pipeline, precision
 from gan_mnist.core import gan
 from gan_mnist.techniques import conditioning as conditioning_lib
