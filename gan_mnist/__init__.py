@@ -2,8 +2,8 @@
 
 Data flows one way: data -> pipeline -> G and D -> losses -> train ops -> trainer -> images
 (docs/architecture.md). Importing the package does not import TensorFlow; the modules that build
-graphs do. ``gan_mnist/classic.py`` is the whole seeds' GAN in one file; ``gan_mnist.api`` is the
-package as functions.
+graphs do. ``gan_mnist/classic.py`` is the tutorials' whole GAN in one file; ``gan_mnist.api`` is
+the package as functions.
 """
 import os
 

@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-from gan_mnist.commands import COMMANDS, NAMES, common
+from gan_mnist.commands import COMMANDS, NAMES
 
 
 def _version():
@@ -32,8 +32,9 @@ def main(argv=None):
         print("gan-mnist: error: unknown command %r; choose one of: %s"
               % (argv[0], ", ".join(NAMES)), file=sys.stderr)
         return 2
-    common.installed_command = argv[0]
-    return importlib.import_module("gan_mnist.commands." + argv[0]).main(argv[1:])
+    # prog: "gan-mnist train: error ...", not "train.py: error ..."
+    command = importlib.import_module("gan_mnist.commands." + argv[0])
+    return command.main(argv[1:], prog="gan-mnist " + argv[0])
 
 
 if __name__ == "__main__":  # python -m gan_mnist.cli COMMAND: the benchmark's train_py variant

@@ -1,4 +1,4 @@
-"""Training-speed benchmark: the seeds' feed_dict loop vs our training step vs Keras and PyTorch.
+"""Training-speed benchmark: the tutorials' feed_dict loop vs our step vs Keras and PyTorch.
 ``gan-mnist benchmark`` and ``python scripts/benchmark.py`` run it.
 
 Its Keras and PyTorch rewrites (keras_rewrite.py, torch_rewrite.py) are yardsticks, not part of
@@ -31,7 +31,7 @@ from gan_mnist.core.precision import CHOICES as PRECISIONS
 from gan_mnist.training.recipes import PRESETS, RECIPES, recipe_values
 
 VARIANTS = {
-    "feed_dict": "the seeds' loop: NumPy batches and noise through feed_dict, two session.run "
+    "feed_dict": "the tutorials' loop: NumPy batches and noise through feed_dict, two session.run "
                  "calls per step (D, then G); for the default fc, gan_mnist/classic.py's graph",
     "fused": "our training step alone: in-graph data and noise, D then G in one session.run",
     "fused_tf_threads": "the same step with TensorFlow's default thread settings",
@@ -134,9 +134,9 @@ def format_table(summary):
 
 # ---------------------------------------------------------------- the command
 
-def parser():
-    p = Parser(prog="benchmark.py", description="Time training variants of the same model "
-                "alternately in one run; report steps/s, images/s, the ratio to the seeds' "
+def parser(prog="benchmark.py"):
+    p = Parser(prog=prog, description="Time training variants of the same model "
+                "alternately in one run; report steps/s, images/s, the ratio to the tutorials' "
                 "feed_dict loop and peak memory.")
     p.add_argument("--variants", help="comma-separated, from: %s (default: all that fit the "
                    "recipe; keras only for %s; torch only for %s, when PyTorch is installed)"
@@ -168,8 +168,8 @@ def parser():
     return p
 
 
-def main(argv=None):
-    p = parser()
+def main(argv=None, prog="benchmark.py"):
+    p = parser(prog)
     args = p.parse_args(argv)
     if args.recipe:
         args.arch = recipe_values(args.recipe)["arch"]

@@ -88,7 +88,7 @@ def is_classic(config):
 
 
 def build_feed_dict_graph(config):
-    """The seeds' graph: placeholders for real images and noise, one Adam per network, each
+    """The tutorials' graph: placeholders for real images and noise, one Adam per network, each
     step a separate ``session.run``.
 
     For the default `fc` it is gan_mnist/classic.py's graph itself. For the other recipes it is

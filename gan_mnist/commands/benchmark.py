@@ -3,9 +3,9 @@ installed with the package; its PyTorch variant needs the benchmark extra."""
 from gan_mnist.benchmarks import speed
 
 
-def parser():
-    return speed.parser()
+def parser(prog="benchmark.py"):
+    return speed.parser(prog)
 
 
-def main(argv=None):
-    return speed.main(argv)
+def main(argv=None, prog="benchmark.py"):
+    return speed.main(argv, prog)

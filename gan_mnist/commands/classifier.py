@@ -4,8 +4,8 @@ import tempfile
 from gan_mnist.commands.common import DATASETS, Parser, add_data_dir, run
 
 
-def parser():
-    p = Parser(prog="classifier.py", description="Train the evaluation classifier and write the "
+def parser(prog="classifier.py"):
+    p = Parser(prog=prog, description="Train the evaluation classifier and write the "
                "file shipped with the package (gan_mnist/assets/classifier-DATASET.npz, float16, "
                "with its SHA-256 in SHA256SUMS).")
     p.add_argument("--dataset", choices=DATASETS, default="mnist", help="default mnist")
@@ -17,8 +17,8 @@ def parser():
     return p
 
 
-def main(argv=None):
-    return run(lambda: _classifier(parser().parse_args(argv)))
+def main(argv=None, prog="classifier.py"):
+    return run(lambda: _classifier(parser(prog).parse_args(argv)))
 
 
 def _classifier(args):

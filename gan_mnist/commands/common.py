@@ -10,17 +10,12 @@ import sys
 from gan_mnist.errors import GanError, reason
 from gan_mnist.core.data import DATASETS
 
-# The subcommand, when run as the installed gan-mnist command (set by gan_mnist.cli).
-installed_command = None
-
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a bad flag gets one line (not the whole usage) and exit status 2; every
     command takes --version and --verbose."""
 
     def __init__(self, *args, **kwargs):
-        if installed_command:  # say "gan-mnist train: error ...", not "train.py: error ..."
-            kwargs["prog"] = "gan-mnist " + installed_command
         super().__init__(*args, **kwargs)
         from gan_mnist import __version__
 

@@ -5,8 +5,8 @@ from gan_mnist.commands.common import (DATASETS, Parser, add_checkpoint_dir, add
 from gan_mnist.evaluation.metrics import EVAL_N
 
 
-def parser():
-    p = Parser(prog="evaluate.py", description="Measure generated digits: Inception Score, FID, "
+def parser(prog="evaluate.py"):
+    p = Parser(prog=prog, description="Measure generated digits: Inception Score, FID, "
                "mode coverage, precision/recall and memorisation, beside real digits.")
     add_checkpoint_dir(p, "evaluate the newest checkpoint here", pretrained=True,
                        needs_mnist=True)
@@ -25,8 +25,8 @@ def parser():
     return p
 
 
-def main(argv=None):
-    p = parser()
+def main(argv=None, prog="evaluate.py"):
+    p = parser(prog)
     args = p.parse_args(argv)
     check_model_source(p, args)
     return run(lambda: _evaluate(args))

@@ -4,8 +4,8 @@ from gan_mnist.commands.common import (Parser, add_checkpoint_dir, check_model_s
                                        model_folder, run)
 
 
-def parser():
-    p = Parser(prog="export.py", description="Export the newest checkpoint's generator as a "
+def parser(prog="export.py"):
+    p = Parser(prog=prog, description="Export the newest checkpoint's generator as a "
                "TensorFlow SavedModel (signatures 'generate': z -> uint8 digits, and 'sample': "
                "seed, n -> digits) that loads without this package, and/or as a static web page "
                "that draws digits in the browser.")
@@ -21,8 +21,8 @@ def parser():
     return p
 
 
-def main(argv=None):
-    p = parser()
+def main(argv=None, prog="export.py"):
+    p = parser(prog)
     args = p.parse_args(argv)
     check_model_source(p, args)
     if not args.out and not args.web:

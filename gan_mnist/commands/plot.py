@@ -4,8 +4,8 @@ import os
 from gan_mnist.commands.common import Parser, add_checkpoint_dir, add_data_dir, run
 
 
-def parser():
-    p = Parser(prog="plot.py", description="Regenerate the figures of a run from its logs and "
+def parser(prog="plot.py"):
+    p = Parser(prog=prog, description="Regenerate the figures of a run from its logs and "
                "newest checkpoint.")
     p.add_argument("--output-dir", default="output", help="the run's output folder (default "
                    "output/); the figures are written there")
@@ -19,8 +19,8 @@ def parser():
     return p
 
 
-def main(argv=None):
-    return run(lambda: _plot(parser().parse_args(argv)))
+def main(argv=None, prog="plot.py"):
+    return run(lambda: _plot(parser(prog).parse_args(argv)))
 
 
 def run_label(spec):

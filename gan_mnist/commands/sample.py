@@ -9,8 +9,8 @@ from gan_mnist.commands.common import (Parser, add_checkpoint_dir, check_model_s
                                        model_folder, run)
 
 
-def parser():
-    p = Parser(prog="sample.py", description="Generate digits from the newest checkpoint.")
+def parser(prog="sample.py"):
+    p = Parser(prog=prog, description="Generate digits from the newest checkpoint.")
     add_checkpoint_dir(p, "sample the newest checkpoint here", pretrained=True)
     p.add_argument("--n", type=positive_int, default=64, help="how many digits (default 64)")
     p.add_argument("--png", help="write a grid of the digits to this PNG "
@@ -25,8 +25,8 @@ def parser():
     return p
 
 
-def main(argv=None):
-    p = parser()
+def main(argv=None, prog="sample.py"):
+    p = parser(prog)
     args = p.parse_args(argv)
     check_model_source(p, args)
     if not args.png and not args.npy:

@@ -13,8 +13,8 @@ from gan_mnist.sweeps.grid import MAX_FAILURES
 from gan_mnist.sweeps.halving import FRACTIONS, KEEP
 
 
-def parser():
-    p = Parser(prog="sweep.py", description="Train and evaluate every combination of --set "
+def parser(prog="sweep.py"):
+    p = Parser(prog=prog, description="Train and evaluate every combination of --set "
                "values for each of --seeds, as Ray tasks (a local Ray unless --address is "
                "given). Running the same command again skips finished trials and resumes the "
                "others from their checkpoints.")
@@ -106,8 +106,8 @@ def writable_or_makeable(out):
         raise GanError("cannot make the sweep folder %s: Permission denied in %s" % (out, parent))
 
 
-def main(argv=None):
-    return run(lambda: _sweep(parser().parse_args(argv)))
+def main(argv=None, prog="sweep.py"):
+    return run(lambda: _sweep(parser(prog).parse_args(argv)))
 
 
 def _sweep(args):

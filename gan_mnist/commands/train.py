@@ -41,8 +41,8 @@ def _shown(value, name):
     return value if value != "" else "none"
 
 
-def parser():
-    p = Parser(prog="train.py", description="Train a GAN on MNIST. Running it again with the "
+def parser(prog="train.py"):
+    p = Parser(prog=prog, description="Train a GAN on MNIST. Running it again with the "
                "same --checkpoint-dir resumes from the newest checkpoint.",
                argument_default=argparse.SUPPRESS)
     for field in config_lib.FIELDS:
@@ -58,8 +58,8 @@ def parser():
     return p
 
 
-def main(argv=None):
-    explicit = vars(parser().parse_args(argv))
+def main(argv=None, prog="train.py"):
+    explicit = vars(parser(prog).parse_args(argv))
     explicit.setdefault("checkpoint_dir", config_lib.Config.checkpoint_dir)
 
     def train():

@@ -280,7 +280,7 @@ def moving_average(decay, global_step):
 
 class Phase(enum.Enum):
     """What one ``session.run`` of the training loop does (as stylegan2-ada names its phases)."""
-    D = "a D update alone (the seeds' first session.run of a step)"
+    D = "a D update alone (the tutorials' first session.run of a step)"
     G = "a G update alone (their second)"
     TRAIN = "a D update, then a G update against the updated D: one training step"
     TRAIN_REG = "the same, with D's regulariser (R1) in D's loss: every r1_every-th step"
@@ -342,7 +342,7 @@ def _then_power_iteration(d_update):
 def build_train_ops(model, model_spec, spec, global_step, extra_phases=()):
     """The train ops of ``model`` for ``spec`` (a TrainSpec): the loop's phases (phases_used),
     ``Phase.D`` (D's update, part of every training step), and ``extra_phases``: ``Phase.G``
-    builds a G step of its own, for the seeds' two ``session.run`` calls (tests and the
+    builds a G step of its own, for the tutorials' two ``session.run`` calls (tests and the
     benchmark ask for it). ``model_spec`` (a ModelSpec): D's networks, rebuilt for G's loss
     after D's update.
 

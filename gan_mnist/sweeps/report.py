@@ -74,8 +74,8 @@ def setting_label(settings, same=()):
 
 
 def summarise(rows):
-    """Per setting (the trial's flags without the seed): the finished seeds' mean and std of each
-    metric, best mean FID first; settings with no finished trial last."""
+    """Per setting (the trial's flags without the seed): the mean and std of each metric over
+    its finished trials, best mean FID first; settings with no finished trial last."""
     same = constants(rows)
     groups = {}
     for row in rows:

@@ -45,7 +45,7 @@ def build_training_graph(config, num_images, conditioning=None, extra_phases=())
     (gan_mnist.techniques.conditioning), prepared by the trainer on the training digits; by
     default an unprepared one, for graphs that are timed or inspected rather than trained.
     ``extra_phases``: phases beyond the loop's own (gan.Phase), e.g. a G step alone for the
-    seeds' two session.run calls."""
+    tutorials' two session.run calls."""
     conditioning = conditioning or conditioning_lib.of(config)
     model_spec, train_spec = config.model_spec(), config.train_spec()
     graph = tf.Graph()
