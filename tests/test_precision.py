@@ -13,7 +13,6 @@ import pytest
 
 from gan_mnist.training import graph as training_graph
 from gan_mnist.core import precision
-from gan_mnist.core.gan import Phase
 from gan_mnist.training import checkpoints, config as config_lib, trainer
 from gan_mnist.tf_compat import tf
 

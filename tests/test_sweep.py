@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from gan_mnist.training import graph as training_graph
 from gan_mnist.errors import GanError
 from gan_mnist.files import process_alive
 from gan_mnist.sweeps import halving, grid as sweep, rank, report as sweep_report, records as trials
+from gan_mnist.sweeps import trial as trial_lib
 from gan_mnist.commands import train as train_command
 from gan_mnist.commands.sweep import main as sweep_main
 from tests.conftest import REPO, exit_code_of
@@ -47,14 +47,14 @@ def test_grid_names_and_train_flags_of_each_trial():
     names = [sweep.trial_name(settings, seed) for settings, seed in trials]
     assert names[0] == "arch=fc,spectral-norm=on,seed=0" and len(set(names)) == 8
     on, off = trials[0][0], trials[2][0]
-    assert sweep.train_argv(on, 0, "/s/t", {"steps": 50}, FLAGS) == [
+    assert trial_lib.train_argv(on, 0, "/s/t", {"steps": 50}, FLAGS) == [
         "--arch", "fc", "--spectral-norm", "--seed", "0", "--checkpoint-dir", "/s/t/checkpoints",
         "--output-dir", "/s/t/output", "--steps", "50"]
     # off is typed as --no-spectral-norm, so it turns off what a recipe (best) turns on
-    assert sweep.train_argv(off, 0, "/s/t", {"steps": 50}, FLAGS)[:3] == [
+    assert trial_lib.train_argv(off, 0, "/s/t", {"steps": 50}, FLAGS)[:3] == [
         "--arch", "fc", "--no-spectral-norm"]
     # A --minutes trial resumed after a crash gets only what is left of its time.
-    argv = sweep.train_argv(off, 1, "/s/t", {"minutes": 2}, FLAGS, trained_seconds=30)
+    argv = trial_lib.train_argv(off, 1, "/s/t", {"minutes": 2}, FLAGS, trained_seconds=30)
     assert argv[argv.index("--minutes") + 1] == "1.5000" and "--steps" not in argv
 
 
@@ -76,7 +76,7 @@ def trial_records(out):
 def runs_of(out, name):
     """How many times the trial was started, and the step each later start resumed from (a
     start may resume again within itself, after measuring a rung: not counted)."""
-    with open(os.path.join(out, name, sweep.LOG_FILE)) as f:
+    with open(os.path.join(out, name, trial_lib.LOG_FILE)) as f:
         starts = f.read().split("=== ")[1:]
     resumed = [int(start.split("resumed from step ")[1].split()[0]) for start in starts[1:]
                if "resumed from step " in start]
@@ -206,7 +206,7 @@ def _hand_made_sweep(out, trials, rung_keys=("100", "300"), budget=None):
         folder = out / sweep.trial_name((("lr-d", lr),), 0)
         os.makedirs(folder)
         rungs = {k: v for k, v in zip(rung_keys, rung_fids) if v is not None}
-        sweep.write_trial(str(folder), dict(
+        trials.write_trial(str(folder), dict(
             settings={"lr-d": lr}, seed=0, budget=budget or {"steps": 900}, rungs=rungs,
             status="finished" if fid else "halted", trained_seconds=60.0,
             **({} if fid else {"halted_at": list(rungs)[-1]})))
@@ -400,7 +400,7 @@ def test_report_of_hand_made_trials(tmp_path):
                           ("2e-4", 1, None)]:
         folder = out / sweep.trial_name((("lr-d", lr),), seed)
         os.makedirs(folder)
-        sweep.write_trial(str(folder), dict(settings={"lr-d": lr}, seed=seed, budget={"steps": 9},
+        trials.write_trial(str(folder), dict(settings={"lr-d": lr}, seed=seed, budget={"steps": 9},
                                             status="finished" if fid else "stopped",
                                             trained_seconds=60.0))
         if fid:
@@ -422,7 +422,7 @@ def test_report_of_hand_made_trials(tmp_path):
 def test_gan_mnist_threads_caps_every_session(monkeypatch):
     """What --cpus-per-trial gives each trial: GAN_MNIST_THREADS caps both thread pools."""
     from gan_mnist import tf_compat
-    from gan_mnist.training.config import resolve
+    from gan_mnist.core.architectures import ARCHITECTURES
 
     monkeypatch.setattr(tf_compat, "THREADS", 0)
     default = tf_compat.session_config()
@@ -432,7 +432,8 @@ def test_gan_mnist_threads_caps_every_session(monkeypatch):
         capped = tf_compat.session_config(intra)
         assert (capped.intra_op_parallelism_threads,
                 capped.inter_op_parallelism_threads) == (expected, 2)
-    assert training_graph.session_config(resolve({"arch": "fc"})).intra_op_parallelism_threads == 1
+    fc_threads = ARCHITECTURES["fc"].intra_op_threads  # what the trainer asks for fc
+    assert tf_compat.session_config(fc_threads).intra_op_parallelism_threads == 1
 
 
 def test_halving_runs_rung_by_rung_halts_the_worse_and_a_second_run_redoes_only_the_failed(

@@ -163,7 +163,9 @@ def run_feed_dict(args):
 def fused_session(args, tuned_threads=True, precision=None):
     """(session, the fused step op) of the benchmark's recipe, its digits in the graph;
     ``precision``: another --precision than the recipe's."""
+    from gan_mnist.core.architectures import ARCHITECTURES
     from gan_mnist.core.gan import Phase
+    from gan_mnist.tf_compat import session_config
     from gan_mnist.training import graph as training_graph
 
     config = config_of(args)
@@ -172,7 +174,8 @@ def fused_session(args, tuned_threads=True, precision=None):
     images = mnist_images(args.data_dir)
     tg = training_graph.build_training_graph(config, len(images))
     session = training_graph.start_session(
-        tg, images, training_graph.session_config(config) if tuned_threads else None,
+        tg, images, session_config(ARCHITECTURES[config.arch].intra_op_threads)
+        if tuned_threads else None,
         train_labels=_groups(config, len(images)))
     return session, tg.ops.steps[Phase.TRAIN]
 

@@ -15,8 +15,8 @@ import sys
 from gan_mnist.errors import GanError
 from gan_mnist.evaluation.metrics import EVAL_N
 from gan_mnist.sweeps.halving import FRACTIONS, KEEP
-from gan_mnist.sweeps.trial import LOG_FILE, TRUE, run_trial, train_argv  # noqa: F401
-from gan_mnist.sweeps.records import is_finished, read_trial, write_trial  # noqa: F401
+from gan_mnist.sweeps.trial import TRUE
+from gan_mnist.sweeps.records import is_finished, read_trial
 
 # Flags a sweep sets itself for every trial; the user sets them through the sweep's own flags.
 RESERVED = {"checkpoint-dir": "each trial has its own", "output-dir": "each trial has its own",

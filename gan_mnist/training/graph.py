@@ -4,9 +4,7 @@ import collections
 
 import numpy as np
 
-from gan_mnist import tf_compat
 from gan_mnist.core import gan, pipeline
-from gan_mnist.core.architectures import ARCHITECTURES
 from gan_mnist.core.pipeline import build_inputs
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.tf_compat import tf
@@ -77,10 +75,6 @@ def build_training_graph(config, num_images, conditioning=None, extra_phases=())
         init = tf.global_variables_initializer()
     return TrainingGraph(graph, inputs, model, ops, sample_z, sample_labels, samples, logged,
                          all_finite, saver, best_saver, init, conditioning, train_spec)
-
-
-def session_config(config):
-    return tf_compat.session_config(ARCHITECTURES[config.arch].intra_op_threads)
 
 
 def start_session(tg, train_images, session_conf=None, train_labels=None):
