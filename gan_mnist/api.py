@@ -51,7 +51,9 @@ class Run:
 
     @property
     def config(self) -> config_lib.Config:
-        return config_lib.Config(**config_lib.load_saved(self.checkpoint_dir))
+        return config_lib.resolve({"checkpoint_dir": self.checkpoint_dir,
+                                   "output_dir": self.output_dir},
+                                  config_lib.load_saved(self.checkpoint_dir))
 
 
 def pretrained(name: str) -> str:

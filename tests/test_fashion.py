@@ -48,7 +48,7 @@ def test_fashion_files_verify_and_differ_from_mnist(fashion_dir, mnist_dir):
 
 
 def test_short_fashion_run_and_dataset_is_part_of_the_checkpoint(run_config, fashion_dir):
-    config = run_config(dataset="fashion-mnist", data_dir="", steps=40, sample_every=40)
+    config = run_config(dataset="fashion-mnist", data_dir=None, steps=40, sample_every=40)
     assert trainer.train(config) == 0
     assert os.path.exists(os.path.join(config.output_dir, "samples_step_000040.png"))
     saved = config_lib.load_saved(config.checkpoint_dir)

@@ -38,7 +38,7 @@ def _shown(value, name):
         return "on" if value else "off"
     if name == "hidden" and value == 0:
         return "fixed"
-    return value if value != "" else "none"
+    return "none" if value is None else value
 
 
 def parser(prog="train.py"):

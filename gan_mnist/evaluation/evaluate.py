@@ -236,4 +236,4 @@ def format_table(report):
 def quick_evaluator(config):
     """The Evaluator a training run with --eval-every uses (the trainer asks for it only when the
     run reaches an evaluation step)."""
-    return Evaluator(config.classifier_dir or None, config.data_dir or None, config.dataset)
+    return Evaluator(config.classifier_dir, config.data_dir, config.dataset)

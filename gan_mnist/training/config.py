@@ -12,6 +12,7 @@ the recipe (``gan_mnist.training.recipes``) > the dataclass default.
 import dataclasses
 import json
 import os
+from typing import Optional
 
 from gan_mnist.errors import GanError
 from gan_mnist.files import atomic_write
@@ -74,11 +75,11 @@ class Config:
     eval_every: int = _field(
         5000, CARRIED, "quick FID and Inception Score on 2,000 samples every N steps, keeping "
         "the best-FID checkpoint as best.ckpt; 0 turns it off", check=non_negative_int)
-    classifier_dir: str = _field(
-        "", INVOCATION, "train (once) or use the evaluation classifier in this folder instead "
+    classifier_dir: Optional[str] = _field(
+        None, INVOCATION, "train (once) or use the evaluation classifier in this folder instead "
         "of the one shipped with the package")
-    data_dir: str = _field(
-        "", INVOCATION, "data folder (empty: MNIST $MNIST_DATA_DIR or MNIST_data/; "
+    data_dir: Optional[str] = _field(
+        None, INVOCATION, "data folder (default: MNIST $MNIST_DATA_DIR or MNIST_data/; "
         "Fashion-MNIST $FASHION_MNIST_DATA_DIR, /usr/share/datasets/fashion-mnist or "
         "MNIST_data/fashion/)")
     checkpoint_dir: str = _field("checkpoints", INVOCATION, "checkpoint folder; the same "
@@ -202,12 +203,6 @@ def _why_fixed(name, held):
     return None
 
 
-def folder_recipe(saved):
-    """The recipe a saved config.json was trained with: its ``recipe``, or, in a folder from
-    before recipes, its architecture (then every recipe was an architecture)."""
-    return saved.get("recipe") or saved.get("arch", Config.arch)
-
-
 def _typed_recipe(explicit):
     """The recipe the user typed, as (flag, name): ``--recipe X``, or ``--arch X`` alone, which
     is a spelling of ``--recipe X``; None when neither was typed."""
@@ -221,7 +216,7 @@ def _typed_recipe(explicit):
 def _check_against_saved(explicit, saved, checkpoint_dir):
     """Refuse what contradicts the folder's model: another recipe typed, or a typed flag whose
     value differs from a model field's saved one (its variables could not be restored)."""
-    typed, held = _typed_recipe(explicit), folder_recipe(saved)
+    typed, held = _typed_recipe(explicit), saved["recipe"]
     if typed and typed[1] != held:
         trained = "--recipe %s" % held
         if saved.get("arch", held) != RECIPES.get(held, {}).get("arch", held):  # --arch typed too
@@ -248,6 +243,18 @@ def _check_against_saved(explicit, saved, checkpoint_dir):
                ("without", "does not exist")))
 
 
+def upgrade(saved):
+    """A config.json of any version as today's: its carried fields, a field an older file lacks
+    at its default of the time (whatever the recipe says now), and the recipe of a folder made
+    before recipes: its architecture. {} for none."""
+    saved = {k: v for k, v in (saved or {}).items() if k in CARRIED_FIELDS}
+    if not saved:
+        return {}
+    saved = dict(OLDER_FOLDERS_DEFAULTS, **saved)
+    saved["recipe"] = saved.get("recipe") or saved["arch"]
+    return saved
+
+
 def resolve(explicit, saved=None):
     """Build the Config for a run.
 
@@ -258,9 +265,7 @@ def resolve(explicit, saved=None):
     unknown = set(explicit) - set(FIELD_NAMES)
     if unknown:
         raise ValueError("unknown config fields: %s" % ", ".join(sorted(unknown)))
-    saved = {k: v for k, v in (saved or {}).items() if k in CARRIED_FIELDS}
-    if saved:  # a field an older config.json lacks had its default then, whatever the recipe
-        saved = dict(OLDER_FOLDERS_DEFAULTS, **saved)
+    saved = upgrade(saved)
     for name, value in (("recipe", explicit.get("recipe")), ("arch", explicit.get("arch"))):
         if value is not None and value not in (RECIPES if name == "recipe" else PRESETS):
             raise GanError("unknown --%s %r; choose one of: %s" % (

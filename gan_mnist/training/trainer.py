@@ -110,7 +110,7 @@ def _train_in(folder, config, start_up, quick_evaluator):
             if moved:
                 print("--fresh: moved the previous %s to %s" % (what, moved))
     folder.repair(config.keep)
-    train_images, train_labels = data.load_split(config.data_dir or None, "train",
+    train_images, train_labels = data.load_split(config.data_dir, "train",
                                                  dataset=config.dataset)
     # Before any graph: what the pipeline draws beside each digit (--clusters: k-means).
     conditioning = conditioning_lib.of(config)
