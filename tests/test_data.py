@@ -246,7 +246,7 @@ def test_real_mnist_shapes_and_ranges(mnist_dir):
     assert test_x.shape == (10000, 28, 28) and test_y.shape == (10000,)
     assert train_x.dtype == np.uint8 and train_x.max() == 255 and train_x.min() == 0
     assert set(np.unique(train_y)) == set(range(10))
-    scaled = data.to_unit_range(train_x[:100])
+    scaled = data.from_uint8(train_x[:100])
     assert scaled.dtype == np.float32 and scaled.min() == -1.0 and scaled.max() == 1.0
     np.testing.assert_array_equal(data.to_uint8(scaled), train_x[:100])
 

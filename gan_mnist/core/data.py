@@ -339,8 +339,9 @@ def load_split(data_dir=None, split="train", download_missing=True, dataset="mni
     return images, labels
 
 
-def to_unit_range(images):
-    """uint8 pixels 0..255 -> float32 in [-1, 1], the range of the generator's tanh output."""
+def from_uint8(images):
+    """uint8 pixels 0..255 -> float32 in [-1, 1], the range of the generator's tanh output
+    (to_uint8's inverse)."""
     return images.astype(np.float32) / 127.5 - 1.0
 
 

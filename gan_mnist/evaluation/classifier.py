@@ -91,7 +91,7 @@ class Classifier:
         or floats in [-1, 1]."""
         images = np.asarray(images)
         if images.dtype == np.uint8:
-            images = data.to_unit_range(images)
+            images = data.from_uint8(images)
         images = images.reshape(-1, 28, 28)
         probs, feats = [], []
         for i in range(0, len(images), batch):
@@ -190,7 +190,7 @@ def train(folder, data_dir=None, dataset="mnist", log=print, epochs=EPOCHS, seed
         saver = tf.train.Saver(tf.global_variables(SCOPE))
         init = tf.global_variables_initializer()
     rng = np.random.RandomState(seed)
-    x_train = data.to_unit_range(train_x)
+    x_train = data.from_uint8(train_x)
     started = time.time()
     with tf.Session(graph=graph, config=session_config()) as session:
         session.run(init)
@@ -204,7 +204,7 @@ def train(folder, data_dir=None, dataset="mnist", log=print, epochs=EPOCHS, seed
                     session.run(step, {images: x_train[idx], labels: train_y[idx],
                                        keep_prob: 0.5, learning_rate: rate})
                     bar.update(1)
-        x_test = data.to_unit_range(test_x)
+        x_test = data.from_uint8(test_x)
         hits = sum(session.run(correct, {images: x_test[i:i + 1000], labels: test_y[i:i + 1000]})
                    for i in range(0, len(x_test), 1000))
         saver.save(session, os.path.join(folder, CKPT_PREFIX), write_meta_graph=False)

@@ -25,7 +25,7 @@ from gan_mnist.tf_compat import tf
 TFLITE_FILE = "generator.tflite"  # the 'generate' signature (gan_mnist.export.tflite)
 
 
-def _as_uint8(images):
+def _to_uint8(images):
     """The graph version of data.to_uint8: [-1, 1] -> 0..255, rounding half to even like rint."""
     pixels = tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0)
     return tf.cast(tf.reshape(pixels, [-1, 28, 28]), tf.uint8)
@@ -34,7 +34,7 @@ def _as_uint8(images):
 def _digits(z, model, reuse, label=None):
     classes = model.conditioning.classes
     labels = tf.one_hot(label, classes, dtype=tf.float32) if classes else None
-    return _as_uint8(gan.to_tanh_range(
+    return _to_uint8(gan.to_tanh_range(
         gan.generator(z, model.config.model_spec(), model.conditioning, reuse=reuse,
                       training=False, labels=labels), model.config.arch))
 
