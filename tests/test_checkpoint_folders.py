@@ -35,7 +35,7 @@ def index_lines(folder, index=checkpoints.INDEX):
 
 
 def on_disk(folder, prefix=checkpoints.PREFIX):
-    return sorted(checkpoints.step_of(n[:-len(".index")]) for n in os.listdir(folder)
+    return sorted(checkpoints.step_in_path(n[:-len(".index")]) for n in os.listdir(folder)
                   if n.startswith(prefix + "-") and n.endswith(".index"))
 
 
@@ -68,7 +68,7 @@ def test_a_moved_and_renamed_folder_resumes(workdir, mnist_dir, capsys):
     capsys.readouterr()
     assert train(mnist_dir, str(workdir / "b" / "renamed"), 60) == 0
     assert says(capsys.readouterr().out, "resumed from step 40")
-    assert checkpoints.step_of(checkpoints.latest("b/renamed")) == 60
+    assert checkpoints.step_in_path(checkpoints.latest("b/renamed")) == 60
 
 
 def build_folder_like_the_old_version(mnist_dir, folder):
@@ -124,7 +124,7 @@ def test_a_repaired_folder_already_at_its_target_is_pruned_too(workdir, mnist_di
 def test_a_missing_index_is_rebuilt_from_the_files(workdir, mnist_dir, capsys):
     assert train(mnist_dir, "ck", 60) == 0
     os.remove("ck/checkpoint")
-    assert checkpoints.step_of(checkpoints.latest("ck")) == 60
+    assert checkpoints.step_in_path(checkpoints.latest("ck")) == 60
     capsys.readouterr()
     assert train(mnist_dir, "ck", 80) == 0
     captured = capsys.readouterr()
@@ -184,7 +184,7 @@ def test_a_folder_by_hand_is_ordered_by_step_pruned_and_its_best_fid_read(tmp_pa
     assert checkpoints.index_entries(folder, checkpoints.INDEX) == []
     assert checkpoints.latest(folder) == path("model.ckpt-40")
     assert checkpoints.latest(path("missing")) is None
-    assert checkpoints.step_of("runs/a-b/model.ckpt-1500") == 1500
+    assert checkpoints.step_in_path("runs/a-b/model.ckpt-1500") == 1500
     assert checkpoints.best_fid(folder) is None
     for text, fid in (('{"step": 40, "fid": 12.5}', 12.5), ("{", None), ('{"step": 40}', None),
                       ('{"fid": null}', None), ("[]", None)):

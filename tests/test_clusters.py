@@ -267,7 +267,7 @@ def test_a_conditional_groups_run_draws_the_class_asked_for(run_config, tmp_path
                                  config_lib.load_saved(config.checkpoint_dir))
     assert (resumed.conditional, resumed.clusters) == (True, 20)
     assert trainer.train(resumed) == 0
-    assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == 40
+    assert checkpoints.step_in_path(checkpoints.latest(config.checkpoint_dir)) == 40
 
 
 def test_kmeans_cache_a_half_written_or_foreign_entry_and_other_labels(tmp_path, monkeypatch,

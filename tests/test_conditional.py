@@ -254,7 +254,7 @@ def test_a_conditional_run_resumes_bit_identically_from_default_folders(tmp_path
     train(tmp_path / "b", "--arch", "fc", "--conditional", "--steps", "120")
     a = checkpoints.latest(str(tmp_path / "a" / "checkpoints"))
     b = checkpoints.latest(str(tmp_path / "b" / "checkpoints"))
-    assert checkpoints.step_of(a) == checkpoints.step_of(b) == 120
+    assert checkpoints.step_in_path(a) == checkpoints.step_in_path(b) == 120
     names = [n for n, _ in tf.train.list_variables(b)]
     assert "discriminator/projection/weights" in names
     ra, rb = tf.train.load_checkpoint(a), tf.train.load_checkpoint(b)

@@ -84,7 +84,7 @@ def test_every_recipe_exports_and_runs_in_plain_tensorflow(trained, tmp_path, ca
         flags = ["--tflite"] if arch in WITH_TFLITE + ("best",) else []
         assert exit_code_of(export_command.main, "--checkpoint-dir", folder, "--out", model,
                             *flags) == 0
-        step = STEPS.get(arch) or checkpoints.step_of(checkpoints.latest(folder))
+        step = STEPS.get(arch) or checkpoints.step_in_path(checkpoints.latest(folder))
         assert says(capsys.readouterr().out, "exported the generator of step %d" % step)
         generator = sampling.Generator(folder)
         z = generator.noise(16, seed=3)

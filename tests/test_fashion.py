@@ -56,7 +56,7 @@ def test_short_fashion_run_and_dataset_is_part_of_the_checkpoint(run_config, fas
     with pytest.raises(GanError, match="dataset=fashion-mnist but you asked for dataset=mnist"):
         config_lib.resolve({"dataset": "mnist"}, saved)
     assert config_lib.resolve({}, saved).dataset == "fashion-mnist"  # resumes on its data
-    assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == 40
+    assert checkpoints.step_in_path(checkpoints.latest(config.checkpoint_dir)) == 40
 
 
 def test_a_classifier_serves_only_its_own_dataset(tmp_path):

@@ -77,9 +77,9 @@ def test_sigkill_at_random_moments_never_loses_a_complete_checkpoint(tmp_path, m
             assert published == 0
             continue
         values = checkpoint_values(newest)  # every tensor of the newest one reads back
-        assert values["global_step"] == checkpoints.step_of(newest)
-        assert checkpoints.step_of(newest) >= published
-        published = checkpoints.step_of(newest)
+        assert values["global_step"] == checkpoints.step_in_path(newest)
+        assert checkpoints.step_in_path(newest) >= published
+        published = checkpoints.step_in_path(newest)
     assert published > 0, "no kill happened after the first checkpoint"
 
     target = str(published + 40)
@@ -127,7 +127,7 @@ def test_damaged_newest_checkpoint_falls_back_and_is_kept(trained, capsys, damag
     assert says(captured.out, "resumed from step 40")
     assert os.path.exists(target + ".damaged")  # renamed, not deleted
     assert open(target + ".damaged", "rb").read() == raw
-    assert checkpoints.step_of(checkpoints.latest(folder)) == 80
+    assert checkpoints.step_in_path(checkpoints.latest(folder)) == 80
 
 
 def test_divergence_stops_with_the_step_and_saves_nothing(trained):
@@ -194,7 +194,7 @@ def test_really_full_disk(run_config, tmp_path):
             trainer.train(config)
         assert says(str(error.value), "could not save the checkpoint of step 40")
         assert "the checkpoint of step 20 is intact" in str(error.value)
-        assert checkpoints.step_of(checkpoints.latest(str(mount))) == 20
+        assert checkpoints.step_in_path(checkpoints.latest(str(mount))) == 20
         assert checkpoint_values(checkpoints.latest(str(mount)))["global_step"] == 20
         assert not [n for n in os.listdir(mount) if re.search(r"ckpt-40(?!\d)", n)]  # _temp too
     finally:

@@ -103,7 +103,7 @@ def test_short_real_run_writes_grid_and_checkpoint(run_config, arch):
                         d_pretrain_steps=10 if arch == "cnn" else 0)
     assert trainer.train(config) == 0
     assert os.path.exists(os.path.join(config.output_dir, "samples_step_000020.png"))
-    assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == 20
+    assert checkpoints.step_in_path(checkpoints.latest(config.checkpoint_dir)) == 20
     digits, step, labels = sampling.generate(config.checkpoint_dir, 8)
     assert step == 20 and digits.shape == (8, 28, 28) and digits.dtype == np.uint8
     assert labels is None

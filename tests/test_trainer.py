@@ -205,7 +205,7 @@ def test_time_budget_stops_saves_and_is_not_carried_over(run_config, capsys):
     looped = trainer.LOOP_CLOCK.seconds() - clock
     assert 2.99 <= looped < time.time() - started
     out = capsys.readouterr().out
-    step = checkpoints.step_of(checkpoints.latest(config.checkpoint_dir))
+    step = checkpoints.step_in_path(checkpoints.latest(config.checkpoint_dir))
     assert 0 < step < config.steps
     assert says(out, "time budget of 0.05 minutes used up at step %d" % step)
     assert os.path.exists(os.path.join(config.output_dir, "samples_step_%06d.png" % step))
@@ -216,7 +216,7 @@ def test_time_budget_stops_saves_and_is_not_carried_over(run_config, capsys):
     assert resumed.minutes == 0  # a budget belongs to one invocation
     assert trainer.train(resumed) == 0
     assert says(capsys.readouterr().out, "resumed from step %d" % step)
-    assert checkpoints.step_of(checkpoints.latest(config.checkpoint_dir)) == step + 5
+    assert checkpoints.step_in_path(checkpoints.latest(config.checkpoint_dir)) == step + 5
 
 
 def test_a_killed_runs_log_past_its_checkpoint_is_undone_on_resume(run_config):

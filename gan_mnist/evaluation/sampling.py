@@ -28,7 +28,7 @@ def newest_model(checkpoint_dir):
                        "train one with scripts/train.py --checkpoint-dir %s"
                        % (checkpoint_dir, checkpoint_dir))
     config = config_lib.resolve({}, saved)
-    return TrainedModel(config, path, checkpoints.step_of(path), conditioning_lib.of(config))
+    return TrainedModel(config, path, checkpoints.step_in_path(path), conditioning_lib.of(config))
 
 
 def generator_variables(config):

@@ -56,7 +56,7 @@ def _fsync(path):
 
 
 def _by_step(paths):
-    return sorted(paths, key=step_of)
+    return sorted(paths, key=step_in_path)
 
 
 def _on_disk(checkpoint_dir, prefix):
@@ -142,7 +142,7 @@ def save(session, saver, checkpoint_dir, step, keep, prefix=PREFIX, index=INDEX)
         good = published(checkpoint_dir, prefix, index)
         raise GanError("could not save the checkpoint of step %d in %s (%s); %s" % (
             step, checkpoint_dir, reason(e),
-            "the checkpoint of step %d is intact" % step_of(good[-1]) if good
+            "the checkpoint of step %d is intact" % step_in_path(good[-1]) if good
             else "no earlier checkpoint exists"))
     prune(checkpoint_dir, prefix, kept)
     return path
@@ -229,6 +229,6 @@ def restore_from(session, saver, path, variables):
                                 % (path, reason(e)))
 
 
-def step_of(path):
+def step_in_path(path):
     """The step number in a checkpoint path such as ``.../model.ckpt-1500``."""
     return int(path.rsplit("-", 1)[1])

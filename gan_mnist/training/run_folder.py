@@ -209,7 +209,7 @@ class RunFolder:
     def step(self):
         """The step of the newest checkpoint (0 when there is none)."""
         newest = self.newest()
-        return checkpoints.step_of(newest) if newest else 0
+        return checkpoints.step_in_path(newest) if newest else 0
 
     def lock(self, log=None):
         """``with folder.lock():`` one trainer at a time (see Lock)."""

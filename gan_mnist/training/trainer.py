@@ -122,7 +122,7 @@ def _train_in(folder, config, start_up, quick_evaluator):
                                                  conditioning, quick_evaluator, start_up)
         except Diverged as diverged:
             last = folder.newest()
-            last_good = ("the last good checkpoint (step %d)" % checkpoints.step_of(last)
+            last_good = ("the last good checkpoint (step %d)" % checkpoints.step_in_path(last)
                          if last else None)
             good = last_good + " is intact" if last else "there is no earlier checkpoint"
             if config.on_nan != "rollback":
