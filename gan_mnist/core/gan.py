@@ -201,10 +201,11 @@ LOSSES = {  # --loss: (D loss of (real_logits, fake_logits, label_smoothing), G 
               hinge_generator_loss),
 }
 
-GANLoss = collections.namedtuple("GANLoss", "d_loss g_loss d_regulariser generator_loss")
-GANLoss.__doc__ = """D's and G's losses on the model's logits; ``d_regulariser``: what R1 adds
-to D's loss on a step that carries it (gamma times the penalty), or None without --r1;
-``generator_loss``: G's loss as a function of logits, for a G step against an updated D."""
+GANLoss = collections.namedtuple("GANLoss", "d_loss g_loss d_regulariser generator_loss_of")
+GANLoss.__doc__ = """D's and G's losses on the model's logits (tensors, as TF-GAN's GANLoss);
+``d_regulariser``: what R1 adds to D's loss on a step that carries it (gamma times the penalty),
+or None without --r1; ``generator_loss_of``: the function of logits that gave ``g_loss``, for
+a G step against an updated D."""
 
 
 def gan_loss(model, spec):
@@ -395,7 +396,7 @@ def build_train_ops(model, model_spec, spec, global_step, extra_phases=()):
             fake_logits_after_d, _ = discriminator(model.fake, model_spec, model.conditioning,
                                                    reuse=True, seed=model.fake_seed,
                                                    labels=model.labels)
-        g_loss = loss.generator_loss(fake_logits_after_d)
+        g_loss = loss.generator_loss_of(fake_logits_after_d)
         with tf.name_scope(GENERATOR_SCOPE + "/"):
             # The same optimizer object, so the fused and the separate G steps share Adam's slots.
             step = g_optimizer.minimize(g_loss, var_list=g_vars, global_step=global_step)

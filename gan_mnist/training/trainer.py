@@ -110,15 +110,16 @@ def _train_in(folder, config, start_up, quick_evaluator):
             if moved:
                 print("--fresh: moved the previous %s to %s" % (what, moved))
     folder.repair(config.keep)
-    train_images, train_labels = data.load_split(config.data_dir, "train",
-                                                 dataset=config.dataset)
-    # Before any graph: what the pipeline draws beside each digit (--clusters: k-means).
+    train_images, train_classes = data.load_split(config.data_dir, "train",
+                                                  dataset=config.dataset)
+    # Before any graph: the label the pipeline draws beside each digit, its class or its
+    # k-means group (--clusters), or none.
     conditioning = conditioning_lib.of(config)
-    pipeline_labels = conditioning.prepare(config.checkpoint_dir, train_images, train_labels,
-                                           config.seed)
+    train_labels = conditioning.prepare(config.checkpoint_dir, train_images, train_classes,
+                                        config.seed)
     for rollbacks in range(MAX_ROLLBACKS + 1):
         try:
-            return _train_from_newest_checkpoint(config, train_images, pipeline_labels,
+            return _train_from_newest_checkpoint(config, train_images, train_labels,
                                                  conditioning, quick_evaluator, start_up)
         except Diverged as diverged:
             last = folder.newest()
