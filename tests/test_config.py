@@ -208,7 +208,7 @@ def test_every_field_is_a_train_flag_with_its_declared_check():
     parser = train_command.parser()
     parsed = parser.parse_args(["--recipe", "best", "--lr-d", "1e-3", "--spectral-norm"])
     assert vars(parsed) == {"recipe": "best", "lr_d": 1e-3, "spectral_norm": True}
-    flags = train_command.flags()
+    flags = config_lib.flags()
     assert set(flags) == {f.name.replace("_", "-") for f in config_lib.FIELDS}
     assert flags["lr-d"] and not flags["spectral-norm"]
     # Every switch can be turned off, so a recipe's on is not the last word (best has it on).

@@ -18,11 +18,11 @@ from gan_mnist.errors import GanError
 from gan_mnist.files import process_alive
 from gan_mnist.sweeps import halving, grid as sweep, rank, report as sweep_report, records as trials
 from gan_mnist.sweeps import trial as trial_lib
-from gan_mnist.commands import train as train_command
+from gan_mnist.training import config as config_lib
 from gan_mnist.commands.sweep import main as sweep_main
 from tests.conftest import REPO, exit_code_of
 
-FLAGS = train_command.flags()  # from the Config field declarations
+FLAGS = config_lib.flags()  # from the Config field declarations
 
 
 def test_sets_are_parsed_and_bad_ones_refused_with_one_line():
@@ -47,15 +47,27 @@ def test_grid_names_and_train_flags_of_each_trial():
     names = [sweep.trial_name(settings, seed) for settings, seed in trials]
     assert names[0] == "arch=fc,spectral-norm=on,seed=0" and len(set(names)) == 8
     on, off = trials[0][0], trials[2][0]
-    assert trial_lib.train_argv(on, 0, "/s/t", {"steps": 50}, FLAGS) == [
-        "--arch", "fc", "--spectral-norm", "--seed", "0", "--checkpoint-dir", "/s/t/checkpoints",
-        "--output-dir", "/s/t/output", "--steps", "50"]
-    # off is typed as --no-spectral-norm, so it turns off what a recipe (best) turns on
-    assert trial_lib.train_argv(off, 0, "/s/t", {"steps": 50}, FLAGS)[:3] == [
-        "--arch", "fc", "--no-spectral-norm"]
+    # The api's values, read from the --set text as train.py reads it.
+    values = trial_lib.train_values(on, 0, "/s/t", {"steps": 50})
+    assert values == dict(arch="fc", spectral_norm=True, seed=0, checkpoint_dir="/s/t/checkpoints",
+                          output_dir="/s/t/output", steps=50)
+    assert trial_lib.command_line(values) == (
+        "train.py --arch fc --spectral-norm --seed 0 --checkpoint-dir /s/t/checkpoints "
+        "--output-dir /s/t/output --steps 50")
+    # off is False, so it turns off what a recipe (best) turns on
+    off_values = trial_lib.train_values(off, 0, "/s/t", {"steps": 50})
+    assert off_values["spectral_norm"] is False
+    assert "--no-spectral-norm" in trial_lib.command_line(off_values)
     # A --minutes trial resumed after a crash gets only what is left of its time.
-    argv = trial_lib.train_argv(off, 1, "/s/t", {"minutes": 2}, FLAGS, trained_seconds=30)
-    assert argv[argv.index("--minutes") + 1] == "1.5000" and "--steps" not in argv
+    values = trial_lib.train_values(off, 1, "/s/t", {"minutes": 2}, trained_seconds=30)
+    assert values["minutes"] == 1.5 and "steps" not in values
+    # Numbers and choices are checked as train.py checks them.
+    assert trial_lib.train_values((("lr-d", "1e-3"), ("loss", "hinge")), 0, "/s/t",
+                                  {"steps": 5})["lr_d"] == 1e-3
+    with pytest.raises(ValueError, match="^argument --lr-d: must be greater than 0.0, got -1$"):
+        trial_lib.train_values((("lr-d", "-1"),), 0, "/s/t", {"steps": 5})
+    with pytest.raises(ValueError, match="^argument --loss: invalid choice: 'wgan'"):
+        trial_lib.train_values((("loss", "wgan"),), 0, "/s/t", {"steps": 5})
 
 
 def sweep_command(out, *args):

@@ -62,7 +62,7 @@ def test_lost_processes_are_retried_failing_trials_are_not_and_the_same_command_
     assert stdout.count("retrying") == 1, stdout  # the failing trials are not retried
     assert "FAILED %s: its process died" % killed in stderr, stderr
     message = "argument --lr-d: must be greater than 0.0, got -1"
-    assert "FAILED %s: train.py: error: %s" % (refused, message) in stderr, stderr
+    assert "FAILED %s: error: %s" % (refused, message) in stderr, stderr
     assert re.search(r"FAILED %s: error: training diverged at step \d+" % re.escape(wild),
                      stderr), stderr
     assert stderr.count("FAILED") == 3, stderr

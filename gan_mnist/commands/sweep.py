@@ -6,7 +6,7 @@ import os
 from gan_mnist.errors import GanError
 from gan_mnist.files import check_writable
 from gan_mnist.training.checks import non_negative_int, number, positive_float, positive_int
-from gan_mnist.commands import train
+from gan_mnist.training import config as config_lib
 from gan_mnist.commands.common import Parser, run
 from gan_mnist.evaluation.metrics import EVAL_N
 from gan_mnist.sweeps.grid import MAX_FAILURES
@@ -121,7 +121,7 @@ def _sweep(args):
     if args.halving and not args.rungs:
         raise GanError("--halving stops trials at rungs: give --rungs F1,F2, not none")
     budget = {k: v for k, v in (("minutes", args.minutes), ("steps", args.steps)) if v}
-    sets = sweep.parse_sets(args.set, train.flags())
+    sets = sweep.parse_sets(args.set, config_lib.flags())
     writable_or_makeable(args.out)
     return sweep.run(args.out, sets, args.seeds, budget, args.address, args.cpus_per_trial,
                      args.eval_n, args.halving, args.max_failures, args.rungs, args.keep)

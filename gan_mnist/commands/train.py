@@ -1,6 +1,5 @@
 """``train.py`` / ``gan-mnist train``: its flags are the Config fields (gan_mnist.training.config)."""
 import argparse
-import dataclasses
 
 from gan_mnist.training import config as config_lib
 from gan_mnist.commands.common import Parser, run
@@ -68,9 +67,3 @@ def main(argv=None, prog="train.py"):
         return api.train_flags(explicit)
 
     return run(train)
-
-
-def flags():
-    """Each train flag's name (without dashes) and whether it takes a value: what sweeps need."""
-    return {config_lib.flag_name(f.name)[2:]: f.type is not bool
-            for f in dataclasses.fields(config_lib.Config)}

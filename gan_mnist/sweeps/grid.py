@@ -15,14 +15,13 @@ import sys
 from gan_mnist.errors import GanError
 from gan_mnist.evaluation.metrics import EVAL_N
 from gan_mnist.sweeps.halving import FRACTIONS, KEEP
-from gan_mnist.sweeps.trial import TRUE
+from gan_mnist.training.config import OFF, ON
 from gan_mnist.sweeps.records import is_finished, read_trial
 
 # Flags a sweep sets itself for every trial; the user sets them through the sweep's own flags.
 RESERVED = {"checkpoint-dir": "each trial has its own", "output-dir": "each trial has its own",
             "seed": "use --seeds", "steps": "use the sweep's --steps",
             "minutes": "use the sweep's --minutes", "fresh": "delete the trial's folder instead"}
-FALSE = ("0", "false", "no", "off")
 MAX_FAILURES = 2
 
 
@@ -45,7 +44,7 @@ def parse_sets(specs, flags):
             raise GanError("--set %s: the sweep sets --%s itself (%s)" % (key, key, RESERVED[key]))
         if key not in flags:
             raise GanError("--set %s: train.py has no flag --%s" % (key, key))
-        if not flags[key] and any(v.lower() not in TRUE + FALSE for v in values):
+        if not flags[key] and any(v.lower() not in ON + OFF for v in values):
             raise GanError("--set %s: --%s is an on/off switch; use values like on,off" % (key, key))
         if key in dict(sets):
             raise GanError("--set %s appears twice; list all its values in one --set" % key)

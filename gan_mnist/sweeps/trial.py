@@ -1,7 +1,7 @@
-"""One sweep trial, run inside a Ray worker process: train.py (or resume it) with the trial's
-flags, then evaluate.py, everything it prints going to the trial's ``train.log``, its state to
-``trial.json``. With ``rung`` (``--halving``) the trial trains only up to that step and measures
-its quick FID instead of the full evaluation.
+"""One sweep trial, run inside a Ray worker process: the api's train (or its resumption) with the
+trial's flags as values, then its evaluation, everything they print going to the trial's
+``train.log``, its state to ``trial.json``. With ``rung`` (``--halving``) the trial trains only
+up to that step and measures its quick FID instead of the full evaluation.
 
 Nothing here raises: a failure of the trial's own (a bad flag, a divergence, a bug) comes back as
 a record with status "failed", so the driver can tell it from a process or a node that was lost.
@@ -11,31 +11,41 @@ import os
 import threading
 import time
 
+from gan_mnist.errors import GanError, reason
 from gan_mnist.sweeps.records import read_trial, write_trial
+from gan_mnist.training import config as config_lib
 
 LOG_FILE = "train.log"
-TRUE = ("1", "true", "yes", "on")
 HEARTBEAT_SECONDS = 5
 RUNG_SEED = 0  # the quick FID at a rung draws the same noise for every trial
 
 
-def train_argv(settings, seed, folder, budget, flags, trained_seconds=0.0):
-    """train.py's argv for a trial; with a --minutes budget, only what is left of it."""
-    argv = []
-    for key, value in settings:
-        if not flags[key]:
-            # off is typed too (--no-KEY), so a setting can turn off what the recipe turns on
-            argv += ["--" + key] if value.lower() in TRUE else ["--no-" + key]
-        else:
-            argv += ["--" + key, value]
-    argv += ["--seed", str(seed), "--checkpoint-dir", os.path.join(folder, "checkpoints"),
-             "--output-dir", os.path.join(folder, "output")]
+def train_values(settings, seed, folder, budget, trained_seconds=0.0):
+    """The train flags of a trial as the api takes them (Config field -> value): its --set
+    settings (text, read as train.py reads them: a bad one raises ValueError), seed, folders
+    and budget; with a --minutes budget, only what is left of it. An off switch is False, so a
+    setting turns off what the recipe turns on."""
+    values = {key.replace("-", "_"): config_lib.from_text(key, text) for key, text in settings}
+    values.update(seed=seed, checkpoint_dir=os.path.join(folder, "checkpoints"),
+                  output_dir=os.path.join(folder, "output"))
     if budget.get("minutes"):
         left = budget["minutes"] - trained_seconds / 60.0
-        argv += ["--minutes", "%.4f" % max(left, 1e-4)]
+        values["minutes"] = round(max(left, 1e-4), 4)
     if budget.get("steps"):
-        argv += ["--steps", str(budget["steps"])]
-    return argv
+        values["steps"] = budget["steps"]
+    return values
+
+
+def command_line(values):
+    """The train.py command that trains as ``values`` do: what the trial's log says it ran."""
+    words = []
+    for name, value in values.items():
+        flag = config_lib.flag_name(name)
+        if isinstance(value, bool):
+            words.append(flag if value else "--no-" + flag[2:])
+        else:
+            words += [flag, str(value)]
+    return "train.py " + " ".join(words)
 
 
 class _Heartbeat:
@@ -82,13 +92,20 @@ def last_error(log_path):
     return (errors or [line for line in lines if line] or ["failed"])[-1]
 
 
-def _call(main, argv):
-    """A command's exit status; a bad flag value exits through argparse, which must not take
-    the Ray worker down with it."""
+def _call(action):
+    """``action()``'s exit status, as the command's would be: a problem the user can fix is one
+    'error:' line and 1, Ctrl-C 130; a bug must not take the Ray worker down with it."""
     try:
-        return main(argv)
-    except SystemExit as e:
-        return e.code if isinstance(e.code, int) else 1
+        return action()
+    except KeyboardInterrupt:
+        print("interrupted")
+        return 130
+    except (GanError, ValueError) as e:
+        print("error: %s" % e)
+        return 1
+    except OSError as e:
+        print("error: %s%s" % (reason(e), ": %s" % e.filename if e.filename else ""))
+        return 1
     except Exception as e:  # a bug or a TensorFlow error: the trial fails, the sweep goes on
         import traceback
 
@@ -146,22 +163,25 @@ def _passed(folder, record, rung):
 
 
 def _train(folder, record, settings, seed, target):
-    """train.py (or its resumption) up to ``target``, a budget: its exit status."""
-    from gan_mnist.commands import train
+    """Training (or its resumption) up to ``target``, a budget: its exit status."""
+    from gan_mnist import api
 
     left = target.get("minutes", 0) * 60 - record["trained_seconds"]
     if target.get("minutes") and left <= 1 and _checkpoint_step(folder) is not None:
         return 0  # its time is used up (a second's training is not worth a start)
-    argv = train_argv(settings, seed, folder, target, train.flags(), record["trained_seconds"])
-    print("train.py " + " ".join(argv))
+
+    def train():
+        values = train_values(settings, seed, folder, target, record["trained_seconds"])
+        print(command_line(values))
+        return api.train_flags(values)
     with _Heartbeat(folder, record):
-        return _call(train.main, argv)
+        return _call(train)
 
 
 def _measure(folder, record, rung_key):
     """The quick FID of the newest checkpoint, into ``record["rungs"]``: its exit status."""
     measured = []  # (step, FID), filled by quick_fid unless it fails
-    status = _call(lambda _: measured.append(quick_fid(folder)) or 0, [])
+    status = _call(lambda: measured.append(quick_fid(folder)) or 0)
     if measured:
         step, fid = measured[0]
         print("quick FID %.2f at step %d (rung %s)" % (fid, step, rung_key))
@@ -169,6 +189,18 @@ def _measure(folder, record, rung_key):
         record["rung_steps"] = dict(record.get("rung_steps") or {}, **{rung_key: step})
         write_trial(folder, record)
     return status
+
+
+def _evaluate(folder, eval_n):
+    """The full evaluation of the trial's newest checkpoint, evaluation.json in its folder."""
+    from gan_mnist import api
+
+    checkpoint_dir = os.path.join(folder, "checkpoints")
+    print("evaluate.py --checkpoint-dir %s --output-dir %s --n %d" % (checkpoint_dir, folder,
+                                                                     eval_n))
+    report = api.evaluate(checkpoint_dir, folder, eval_n)
+    print(api.format_report(report))
+    return 0
 
 
 def run_trial(folder, settings, seed, budget, eval_n, threads, attempt=None, rungs=(),
@@ -189,8 +221,6 @@ def run_trial(folder, settings, seed, budget, eval_n, threads, attempt=None, run
                   host=os.uname().nodename, pid=os.getpid(), node=node, node_id=node_id,
                   attempt=attempt, nodes=record.get("nodes", []) + [node])
     write_trial(folder, record)
-    from gan_mnist.commands import evaluate
-
     log_path = os.path.join(folder, LOG_FILE)
     with open(log_path, "a", buffering=1) as log, contextlib.redirect_stdout(log), \
             contextlib.redirect_stderr(log):
@@ -206,10 +236,7 @@ def run_trial(folder, settings, seed, budget, eval_n, threads, attempt=None, run
         if status == 0 and full:
             status = _train(folder, record, settings, seed, budget)
             if status == 0:
-                argv = ["--checkpoint-dir", os.path.join(folder, "checkpoints"), "--output-dir",
-                        folder, "--n", str(eval_n)]
-                print("evaluate.py " + " ".join(argv))
-                status = _call(evaluate.main, argv)
+                status = _call(lambda: _evaluate(folder, eval_n))
     record = dict(read_trial(folder) or record)
     if status == 0:
         record.update(status="finished" if full else "paused", error=None)

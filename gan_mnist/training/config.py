@@ -194,6 +194,37 @@ def check_values(values):
     return checked
 
 
+ON, OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")  # a switch's value as text
+
+
+def flags():
+    """Each train flag's name (without dashes) and whether it takes a value: what sweeps need."""
+    return {flag_name(f.name)[2:]: f.type is not bool for f in FIELDS}
+
+
+def from_text(flag, text):
+    """The value of the train flag ``flag`` (its name without dashes) written as ``text``, as
+    train.py's parser reads it: a switch from on/off words, a choice, a checked number, else
+    the text. A bad one raises ValueError with the sentence the command prints."""
+    import argparse
+
+    field = {f.name: f for f in FIELDS}[flag.replace("-", "_")]
+    meta, name = field.metadata, flag_name(field.name)
+    if field.type is bool:
+        if text.lower() not in ON + OFF:
+            raise ValueError("argument %s: expected on or off, got %r" % (name, text))
+        return text.lower() in ON
+    if meta["choices"] and text not in meta["choices"]:
+        raise ValueError("argument %s: invalid choice: %r (choose from %s)" % (
+            name, text, ", ".join(map(repr, meta["choices"]))))
+    if meta["check"]:
+        try:
+            return meta["check"](text)
+        except argparse.ArgumentTypeError as e:
+            raise ValueError("argument %s: %s" % (name, e)) from None
+    return text
+
+
 def _why_fixed(name, held):
     """Why a model field cannot change on resume, when the plain 'holds a model with' says too
     little."""
