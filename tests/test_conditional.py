@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan_mnist.core.architectures import ARCHITECTURES
 from gan_mnist.techniques import conditioning as conditioning_lib
 from gan_mnist.training import graph as training_graph
 from gan_mnist.errors import GanError
@@ -30,7 +31,7 @@ def script(name, *args, cwd=None):
                           capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("arch", sorted(config_lib.PRESETS))
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
 def test_the_label_changes_the_generators_digits(arch):
     config = config_lib.resolve({"arch": arch, "conditional": True, "seed": 3})
     with tf.Graph().as_default(), tf.Session() as s:

@@ -13,7 +13,8 @@ from gan_mnist.errors import GanError
 from gan_mnist.training import config as config_lib
 from gan_mnist.commands import flags_doc
 from gan_mnist.commands import train as train_command
-from gan_mnist.training.recipes import PRESETS, RECIPES
+from gan_mnist.core.architectures import ARCHITECTURES
+from gan_mnist.training.recipes import RECIPES
 from tests.conftest import REPO, exit_code_of, says
 
 TRAIN = os.path.join(REPO, "scripts", "train.py")
@@ -30,7 +31,7 @@ def test_recipes_set_any_field_and_flags_win():
             conditional.ema) == (True, 160, 0.0, 8e-4, 0.999)
     assert resolve({"recipe": "best", "beta1": 0.5, "clusters": 20}).beta1 == 0.5
     assert resolve({"recipe": "best", "arch": "fc"}).hidden == 128  # fc's presets, best's rest
-    for arch in PRESETS:  # --arch X alone is the seed recipe X
+    for arch in ARCHITECTURES:  # --arch X alone is the recipe X
         assert resolve({"arch": arch}) == resolve({"recipe": arch})
     assert resolve({}).recipe == "fc" and resolve({}).arch == "fc"
 
@@ -62,7 +63,7 @@ def test_a_folder_refuses_every_other_recipe_typed_and_resumes_its_own(trained):
             "C holds a --recipe %s run, not --recipe %s: a folder's recipe is fixed. Resume it "
             "with --recipe %s (or no --recipe); for %s, use another --checkpoint-dir or --fresh"
             % (trained, other, trained, other))
-        if other in PRESETS:
+        if other in ARCHITECTURES:
             with pytest.raises(GanError, match="holds a --recipe %s run, not --arch %s: "
                                % (trained, other)):
                 resolve({"arch": other, "checkpoint_dir": "C"}, saved)
@@ -226,7 +227,7 @@ def test_every_field_is_a_train_flag_with_its_declared_check():
             assert exit_code_of(train_command.main, "--no-" + name) == 2, name
     for field in config_lib.FIELDS:
         assert field.metadata["kind"] in config_lib.KINDS and field.metadata["help"], field.name
-    assert set(RECIPES) >= set(PRESETS) | {"best", "best-conditional"}
+    assert set(RECIPES) >= set(ARCHITECTURES) | {"best", "best-conditional"}
 
 
 def test_docs_flags_md_is_generated_and_current():
@@ -353,3 +354,20 @@ def test_typed_values_are_checked_against_their_bounds_with_a_message_that_names
     assert gamma("inf") == float("inf")
     steps = checks.at_least(3, kind=int)
     assert steps("3") == 3 and refusal(steps, "2") == "must be at least 3, got 2"
+
+
+def test_the_recipes_are_one_table_whose_rows_name_every_value_they_set():
+    """Each row names its architecture and every value its tutorial or its study set (the
+    fields the recipe decides, ``preset``, at least); a recipe on another architecture
+    (--recipe best --arch fc) takes that architecture's row and what the recipe sets beyond its
+    own architecture's (best's optimiser and techniques, not fast's sizes)."""
+    from gan_mnist.training.recipes import recipe_values
+
+    decided = {f.name for f in config_lib.FIELDS if f.metadata["preset"]}
+    for name, row in RECIPES.items():
+        assert row["arch"] in ARCHITECTURES and decided <= set(row), name
+        assert recipe_values(name) == row and resolve({"recipe": name}).arch == row["arch"]
+    best_on_fc = recipe_values("best", "fc")
+    assert best_on_fc == dict(RECIPES["fc"], lr_d=8e-4, lr_g=8e-4, beta1=0.0, clusters=160,
+                              spectral_norm=True, ema=0.999, precision="auto")
+    assert recipe_values("fast", "fc") == RECIPES["fc"]

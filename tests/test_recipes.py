@@ -11,7 +11,8 @@ from gan_mnist.errors import GanError
 from gan_mnist.training import checkpoints, trainer
 from gan_mnist.core import gan
 from gan_mnist.evaluation import sampling
-from gan_mnist.training.config import PRESETS, resolve
+from gan_mnist.core.architectures import ARCHITECTURES
+from gan_mnist.training.config import resolve
 from gan_mnist.tf_compat import tf
 from gan_mnist.core.gan import Phase
 from tests.conftest import says
@@ -174,6 +175,6 @@ def test_recipe_presets_and_overrides():
     assert (mlp.z_dim, mlp.hidden, mlp.batch_size) == (64, 256, 32)
     fast = resolve({"arch": "fast", "hidden": 32})
     assert (fast.hidden, fast.z_dim, fast.batch_size, fast.ema, fast.loss) == (32, 64, 64, 0, "ns")
-    assert set(PRESETS) == set(RECIPES)
+    assert set(ARCHITECTURES) == set(RECIPES)
     with pytest.raises(GanError, match="--hidden sizes the fully connected recipes"):
         resolve({"arch": "dcgan", "hidden": 64})

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan_mnist.core.architectures import ARCHITECTURES
 from gan_mnist.training import graph as training_graph
 from gan_mnist.errors import GanError
 from gan_mnist.training import checkpoints, images, trainer
@@ -229,7 +230,7 @@ def test_r1_penalty_on_a_hand_made_linear_discriminator():
         assert s.run(gan.r1_penalty(logits, real)) == pytest.approx(0.5 * (w @ w))
 
 
-@pytest.mark.parametrize("arch", sorted(config_lib.PRESETS))
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
 def test_r1_steps_change_only_d_and_only_every_k_steps(arch):
     config = config_lib.resolve({"arch": arch, "batch_size": 8, "r1": 10.0, "r1_every": 4,
                                  "d_pretrain_steps": 0, "seed": 1})

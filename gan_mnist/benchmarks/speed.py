@@ -28,7 +28,8 @@ from gan_mnist.benchmarks.workers import WARMUP_STEPS, config_of, recipe_flags
 from gan_mnist.training.checks import positive_int
 from gan_mnist.commands.common import Parser, run
 from gan_mnist.core.precision import CHOICES as PRECISIONS
-from gan_mnist.training.recipes import PRESETS, RECIPES, recipe_values
+from gan_mnist.core.architectures import ARCHITECTURES
+from gan_mnist.training.recipes import RECIPES, recipe_values
 
 VARIANTS = {
     "feed_dict": "the tutorials' loop: NumPy batches and noise through feed_dict, two session.run "
@@ -149,7 +150,7 @@ def parser(prog="benchmark.py"):
     p.add_argument("--batch-size", type=positive_int,
                    help="default: the recipe's (fc: 128)")
     p.add_argument("--hidden", type=positive_int, help="hidden units (default: the recipe's)")
-    p.add_argument("--arch", default="fc", choices=sorted(PRESETS),
+    p.add_argument("--arch", default="fc", choices=sorted(ARCHITECTURES),
                    help="a seed recipe's network (default fc)")
     p.add_argument("--recipe", choices=sorted(RECIPES),
                    help="a whole recipe instead, e.g. best: its network and every technique it "
@@ -173,7 +174,7 @@ def main(argv=None, prog="benchmark.py"):
     args = p.parse_args(argv)
     if args.recipe:
         args.arch = recipe_values(args.recipe)["arch"]
-    args.batch_size = args.batch_size or PRESETS[args.arch]["batch_size"]
+    args.batch_size = args.batch_size or RECIPES[args.arch]["batch_size"]
     if args.variant:
         return run(lambda: workers.worker_main(args))
     if args.profile:

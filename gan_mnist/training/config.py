@@ -20,7 +20,8 @@ from gan_mnist.training.checks import (at_least, between, non_negative_int, posi
                                        positive_int)
 from gan_mnist.core.data import DATASETS
 from gan_mnist.core.precision import CHOICES as PRECISIONS
-from gan_mnist.training.recipes import DEFAULT_RECIPE, PRESETS, RECIPES, recipe_values
+from gan_mnist.core.architectures import ARCHITECTURES
+from gan_mnist.training.recipes import DEFAULT_RECIPE, RECIPES, recipe_values
 
 CONFIG_FILE = "config.json"
 MODEL, CARRIED, INVOCATION = "model", "carried", "invocation"
@@ -41,7 +42,7 @@ class Config:
         DEFAULT_RECIPE, MODEL, "a named set of defaults for any of these fields; an explicit "
         "flag still wins; a folder resumes only with its own recipe", choices=tuple(RECIPES))
     arch: str = _field("fc", MODEL, "the networks (see the recipes table in the README); "
-                       "alone, --arch X means --recipe X", choices=tuple(PRESETS))
+                       "alone, --arch X means --recipe X", choices=tuple(ARCHITECTURES))
     dataset: str = _field("mnist", MODEL, "training data", choices=tuple(DATASETS))
     steps: int = _field(
         100000, INVOCATION, "train until the global step reaches N (at least 1); with "
@@ -298,9 +299,9 @@ def resolve(explicit, saved=None):
         raise ValueError("unknown config fields: %s" % ", ".join(sorted(unknown)))
     saved = upgrade(saved)
     for name, value in (("recipe", explicit.get("recipe")), ("arch", explicit.get("arch"))):
-        if value is not None and value not in (RECIPES if name == "recipe" else PRESETS):
+        if value is not None and value not in (RECIPES if name == "recipe" else ARCHITECTURES):
             raise GanError("unknown --%s %r; choose one of: %s" % (
-                name, value, ", ".join(RECIPES if name == "recipe" else PRESETS)))
+                name, value, ", ".join(RECIPES if name == "recipe" else ARCHITECTURES)))
     # A folder's recipe is fixed: the same recipe typed again (or none) resumes it as it was
     # trained, even where the recipe has changed since ("run the same command to continue");
     # another recipe is refused, whatever fields it shares with the folder's.
@@ -310,7 +311,7 @@ def resolve(explicit, saved=None):
     name = (explicit.get("recipe") or saved.get("recipe") or explicit.get("arch")
             or saved.get("arch") or DEFAULT_RECIPE)
     arch = explicit.get("arch") or saved.get("arch")
-    if explicit.get("hidden") and not PRESETS[arch or RECIPES[name]["arch"]]["hidden"]:
+    if explicit.get("hidden") and not RECIPES[arch or RECIPES[name]["arch"]]["hidden"]:
         raise GanError("--hidden sizes the fully connected recipes (fc, mlp256) and the width of "
                        "fast; --arch %s has its own fixed layer sizes"
                        % (arch or RECIPES[name]["arch"]))
