@@ -231,7 +231,7 @@ def conditional_run(tmp_path_factory, mnist_dir):
 @pytest.fixture(scope="session")
 def conditional_model():
     """The checkpoint folder of the shipped best-conditional generator (label accuracy 99.4% in
-    docs/results/quick_start_best-conditional.json), made once per session in the session's
+    docs/results/pretrained_best-conditional.json), made once per session in the session's
     cache: the tests that read trained digits by class (sample --label, evaluation's label
     accuracy and intra-FID, export's labels, the web page's class picker) read it."""
     from gan_mnist.evaluation import pretrained

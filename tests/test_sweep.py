@@ -17,7 +17,7 @@ import pytest
 from gan_mnist.errors import GanError
 from gan_mnist.files import process_alive
 from gan_mnist.sweeps import halving, grid as sweep, rank, report as sweep_report, records as trials
-from gan_mnist.sweeps import trial as trial_lib
+from gan_mnist.sweeps import records as records_lib, trial as trial_lib
 from gan_mnist.training import config as config_lib
 from gan_mnist.commands.sweep import main as sweep_main
 from tests.conftest import REPO, exit_code_of
@@ -218,7 +218,7 @@ def _hand_made_sweep(out, trials, rung_keys=("100", "300"), budget=None):
         folder = out / sweep.trial_name((("lr-d", lr),), 0)
         os.makedirs(folder)
         rungs = {k: v for k, v in zip(rung_keys, rung_fids) if v is not None}
-        trials.write_trial(str(folder), dict(
+        records_lib.write_trial(str(folder), dict(
             settings={"lr-d": lr}, seed=0, budget=budget or {"steps": 900}, rungs=rungs,
             status="finished" if fid else "halted", trained_seconds=60.0,
             **({} if fid else {"halted_at": list(rungs)[-1]})))
@@ -412,7 +412,7 @@ def test_report_of_hand_made_trials(tmp_path):
                           ("2e-4", 1, None)]:
         folder = out / sweep.trial_name((("lr-d", lr),), seed)
         os.makedirs(folder)
-        trials.write_trial(str(folder), dict(settings={"lr-d": lr}, seed=seed, budget={"steps": 9},
+        records_lib.write_trial(str(folder), dict(settings={"lr-d": lr}, seed=seed, budget={"steps": 9},
                                             status="finished" if fid else "stopped",
                                             trained_seconds=60.0))
         if fid:

@@ -4,7 +4,7 @@ evaluate.py take the flag too.
 
 Each is the averaged (EMA) generator of a 15-minute run of its recipe (seed 0), stored as
 gan_mnist/assets/generator-NAME.npz, float16 like the shipped classifier, with its SHA-256 in
-assets/SHA256SUMS; docs/results/quick_start_NAME.json records how it was trained and how it
+assets/SHA256SUMS; docs/results/pretrained_NAME.json records how it was trained and how it
 scores. Using one writes, once, a real checkpoint folder of the generator alone (config.json and
 a TensorFlow checkpoint) in the user's cache folder, so every command that reads a checkpoint
 folder reads it unchanged.
