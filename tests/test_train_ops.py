@@ -176,3 +176,22 @@ def test_the_logged_values_of_a_step_run_nothing_else(phase):
             s.run(fetches)
             after.append(values(tg, s))
     assert not changed(*after)
+
+
+def test_the_phases_table_gives_each_step_its_phase_and_builds_only_those_used():
+    """gan.PHASES as the loop reads it: with 3 steps of D pre-training and R1 every 4th step,
+    steps 0-9 run PRETRAIN_REG, PRETRAIN, PRETRAIN, TRAIN, TRAIN_REG, TRAIN x 3, TRAIN_REG,
+    TRAIN (worked out by hand: R1 on multiples of 4, pre-training below 3); without R1 or
+    pre-training the loop only ever runs TRAIN, and only the phases a spec can reach are used."""
+    from gan_mnist.core import gan
+
+    both = resolve({"arch": "fc", "d_pretrain_steps": 3, "r1": 1.0, "r1_every": 4}).train_spec()
+    P = gan.Phase
+    assert [gan.phase_for_step(both, s) for s in range(10)] == [
+        P.PRETRAIN_REG, P.PRETRAIN, P.PRETRAIN, P.TRAIN, P.TRAIN_REG, P.TRAIN, P.TRAIN, P.TRAIN,
+        P.TRAIN_REG, P.TRAIN]
+    assert gan.phases_used(both) == {P.PRETRAIN_REG, P.PRETRAIN, P.TRAIN_REG, P.TRAIN}
+    plain = resolve({"arch": "fc"}).train_spec()
+    assert {gan.phase_for_step(plain, s) for s in range(10)} == gan.phases_used(plain) == {P.TRAIN}
+    assert [gan.pretrains(p) for p in (P.PRETRAIN, P.PRETRAIN_REG, P.TRAIN, P.TRAIN_REG)] == [
+        True, True, False, False]
