@@ -24,7 +24,7 @@ import time
 
 from gan_mnist.errors import GanError
 from gan_mnist.benchmarks import keras_rewrite, profile, torch_rewrite, workers
-from gan_mnist.benchmarks.workers import WARMUP_STEPS, config_of, recipe_flags
+from gan_mnist.benchmarks.workers import WARMUP_STEPS, config_of, run_flags
 from gan_mnist.training.checks import positive_int
 from gan_mnist.commands.common import Parser, run
 from gan_mnist.core.precision import CHOICES as PRECISIONS
@@ -91,15 +91,8 @@ def cpu_model():
 def measure(variant, args):
     """One measurement of ``variant`` in a process of its own (workers.worker_main), run from
     the user's folder, so a relative --data-dir means what it means here; its JSON line."""
-    command = [sys.executable, "-P", "-m", __name__, "--worker", variant,
-               "--steps", str(args.steps), "--batch-size", str(args.batch_size)
-               ] + recipe_flags(args) + (["--profile"] if args.profile else [])
-    if args.hidden:
-        command += ["--hidden", str(args.hidden)]
-    if args.precision:
-        command += ["--precision", args.precision]
-    if args.data_dir:
-        command += ["--data-dir", args.data_dir]
+    command = [sys.executable, "-P", "-m", __name__, "--worker", variant, "--steps",
+               str(args.steps)] + run_flags(args) + (["--profile"] if args.profile else [])
     result = subprocess.run(command, capture_output=True, text=True, env=workers.child_env())
     if result.returncode != 0:  # the worker's own one line (a GanError's) or a traceback's last
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]

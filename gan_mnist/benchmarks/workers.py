@@ -31,8 +31,15 @@ def child_env():
     return env
 
 
-def recipe_flags(args):
-    return ["--recipe", args.recipe] if args.recipe else ["--arch", args.arch]
+def run_flags(args):
+    """The flags that say what a measured run trains, as both a worker and train.py take them:
+    the recipe (or --arch), --batch-size, and --hidden, --precision, --data-dir where given."""
+    flags = ["--recipe", args.recipe] if args.recipe else ["--arch", args.arch]
+    flags += ["--batch-size", str(args.batch_size)]
+    for name in ("hidden", "precision", "data_dir"):
+        if getattr(args, name):
+            flags += ["--" + name.replace("_", "-"), str(getattr(args, name))]
+    return flags
 
 
 def mnist_images(data_dir):
@@ -192,15 +199,8 @@ def run_train_py(args):
         # D pre-training off: every variant times adversarial (D then G) steps.
         command = [sys.executable, "-P", "-m", "gan_mnist.cli", "train",
                    "--steps", str(args.steps), "--eval-every", "0", "--d-pretrain-steps", "0",
-                   "--batch-size", str(args.batch_size)] + recipe_flags(args) + [
-                   "--checkpoint-dir", os.path.join(tmp, "c"), "--output-dir",
-                   os.path.join(tmp, "o")]
-        if args.hidden:
-            command += ["--hidden", str(args.hidden)]
-        if args.precision:
-            command += ["--precision", args.precision]
-        if args.data_dir:
-            command += ["--data-dir", args.data_dir]
+                   ] + run_flags(args) + ["--checkpoint-dir", os.path.join(tmp, "c"),
+                                          "--output-dir", os.path.join(tmp, "o")]
         result = subprocess.run(command, capture_output=True, text=True, env=child_env())
     match = re.search(r"done: step \d+ \(([\d.]+) steps/s\)", result.stdout)
     if result.returncode != 0 or not match:
