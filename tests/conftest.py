@@ -133,6 +133,17 @@ def wait_for_training(proc, log, timeout=120):
         time.sleep(0.2)
 
 
+def copy_repository(target):
+    """The repository's files as a clone has them (tracked, and new ones git does not ignore),
+    copied into ``target``."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                             "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        if os.path.isfile(os.path.join(REPO, name)):
+            os.makedirs(os.path.join(target, os.path.dirname(name)), exist_ok=True)
+            shutil.copy2(os.path.join(REPO, name), os.path.join(target, name))
+
+
 def exit_code_of(main, *argv):
     """A command's ``main(argv)`` run in this process, as its script runs it (``sys.exit(main())``):
     its exit code, argparse's included. For refusals that end before any work, and for runs a

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 
 from gan_mnist.commands import NAMES
-from tests.conftest import REPO
+from tests.conftest import copy_repository
 
 # Where this environment keeps its libraries: the new one sees them, all but these.
 HIDDEN = ("torch",)  # the benchmark extra's PyTorch: its variant must say what to install
@@ -61,12 +61,7 @@ def installed(tmp_path_factory):
     # The repository's files as a clone has them: the build writes its build/ folder there, not
     # into the checkout.
     source = root / "source"
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
-                             "-z"], cwd=REPO, capture_output=True, check=True).stdout
-    for name in filter(None, listed.decode().split("\0")):
-        if os.path.isfile(os.path.join(REPO, name)):
-            os.makedirs(source / os.path.dirname(name), exist_ok=True)
-            shutil.copy2(os.path.join(REPO, name), source / name)
+    copy_repository(source)
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
                    timeout=120)

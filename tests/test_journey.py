@@ -18,7 +18,7 @@ import time
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, says
+from tests.conftest import copy_repository, says
 
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -31,12 +31,7 @@ def clone(tmp_path, mnist_dir):
     tmp/work/gan_mnist, with the MNIST files in its default MNIST_data/ folder and ../shared/
     beside it, as in CI. Returns its root."""
     root = tmp_path / "work" / "gan_mnist"
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
-                             "-z"], cwd=REPO, capture_output=True, check=True).stdout
-    for name in filter(None, listed.decode().split("\0")):
-        if os.path.isfile(os.path.join(REPO, name)):
-            os.makedirs(root / os.path.dirname(name), exist_ok=True)
-            shutil.copy2(os.path.join(REPO, name), root / name)
+    copy_repository(root)
     for name in MNIST_FILES:
         shutil.copy(os.path.join(mnist_dir, name), root / "MNIST_data" / name)
     os.makedirs(tmp_path / "work" / "shared")
